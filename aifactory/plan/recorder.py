@@ -1,0 +1,153 @@
+"""Run a Pulumi program in-process under mocks and record every registration.
+
+The same monitor serves the offline plan, the unit tests and the benchmark: each registration
+becomes a `Registration` with its type token, name, parent, inputs (secrets masked, numbers
+normalised), the protect flag and dependencies, which live on the registration request rather
+than on `MockResourceArgs`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+SECRET_MASK = "[secret]"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass
+class Registration:
+    """One resource as the engine would see it at registration."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    protect: bool
+    inputs: dict[str, Any]
+    dependencies: list[str] = field(default_factory=list)
+    provider: str | None = None
+    retain_on_delete: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan's JSON form of this resource (stable key order)."""
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "provider": self.provider,
+            "dependencies": self.dependencies,
+            "inputs": self.inputs,
+        }
+
+
+def normalise(value: Any) -> Any:
+    """Masks secrets, turns whole floats into ints (the wire has only doubles), sorts keys."""
+    if rpc.is_rpc_secret(value):
+        return SECRET_MASK
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict):
+        return {k: normalise(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    return value
+
+
+def _service_of(type_token: str) -> str:
+    # "aws:kms/key:Key" -> "kms"; "gcp:storage/bucket:Bucket" -> "storage"
+    module = type_token.split(":")[1] if type_token.count(":") >= 2 else type_token
+    return module.split("/")[0]
+
+
+def mock_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Deterministic outputs for a resource: its inputs plus the ids others refer to."""
+    outputs = dict(inputs)
+    provider = type_token.split(":")[0]
+    if provider == "aws":
+        outputs.setdefault("arn", f"arn:aws:{_service_of(type_token)}:::{name}")
+    elif provider == "gcp":
+        outputs.setdefault("selfLink", f"projects/mock/{_service_of(type_token)}/{name}")
+    outputs.setdefault("name", name)
+    return outputs
+
+
+class NoInvokes(pulumi_mocks.Mocks):
+    """Resources are answered by the monitor; invokes are refused so none sneaks in."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return f"{args.name}-id", mock_outputs(args.typ, args.name, args.inputs)
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+        raise RuntimeError(
+            f"{args.token} is a live cloud look-up: components take such values from the "
+            "blueprint instead, so plans work offline"
+        )
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock resource monitor that records every registration, with options, in memory."""
+
+    def __init__(self) -> None:
+        super().__init__(NoInvokes())
+        self.registrations: list[Registration] = []
+        self._lock = threading.Lock()
+        self._stack_urn: str | None = None
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == STACK_TYPE:
+            self._stack_urn = urn
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        pulumi_mocks._ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        custom = bool(request.custom)
+        parent = request.parent or None
+        if parent == self._stack_urn:
+            parent = None
+        provider = request.provider.rsplit("::", 1)[0] if request.provider else None
+        record = Registration(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=parent,
+            custom=custom,
+            protect=bool(request.protect),
+            inputs=normalise(inputs),
+            dependencies=sorted(set(request.dependencies)),
+            provider=provider,
+            retain_on_delete=bool(request.retainOnDelete),
+        )
+        with self._lock:
+            self.registrations.append(record)
+        state = mock_outputs(request.type, request.name, inputs) if custom else {}
+        id_ = f"{request.name}-id" if custom else ""
+        obj = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+
+
+def record(program: Callable[[], None], *, project: str = "ai-factory",
+           stack: str = "offline") -> list[Registration]:
+    """Run `program` under recording mocks; return its registrations sorted by URN."""
+    monitor = RecordingMonitor()
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False,
+                             monitor=monitor)
+    _sync_await(run_pulumi_func(program))
+    return sorted(monitor.registrations, key=lambda r: r.urn)

@@ -1,0 +1,268 @@
+"""Load a blueprint file: YAML with line numbers -> validated `Blueprint`, or every error at once.
+
+Each error reads `file:line: path.to.field: message`, so an editor or CI annotation can jump to
+it. Nothing here raises anything but `BlueprintError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from aifactory.spec.models import Blueprint
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error in a blueprint file."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.path}: {self.message}"
+
+
+class BlueprintError(Exception):
+    """A blueprint that cannot be loaded; `problems` lists every error found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML with line numbers
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that keeps the composed node tree so values can be traced to their lines."""
+
+
+def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int], file: str,
+               problems: list[Problem]) -> Any:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else str(
+                key_node.start_mark)
+            if key in out:
+                problems.append(Problem(file, key_node.start_mark.line + 1,
+                                        _dotted(loc + (str(key),)),
+                                        f"key {key!r} appears twice: keep one"))
+            child = loc + (key,)
+            out[key] = _construct(value_node, child, lines, file, problems)
+            lines[child] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, loc + (i,), lines, file, problems)
+                for i, item in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    loader = _LineLoader("")
+    return loader.construct_object(node, deep=True)
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
+    """Parse YAML text; return the data and a map from path to line number (1-based)."""
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else 1
+        what = e.problem or str(e)
+        raise BlueprintError([Problem(file, line, "(file)",
+                                      f"not valid YAML: {what}; check indentation and quoting"
+                                      )]) from None
+    except yaml.YAMLError as e:
+        raise BlueprintError([Problem(file, 1, "(file)", f"not valid YAML: {e}")]) from None
+    if node is None:
+        raise BlueprintError([Problem(file, 1, "(file)", "the file is empty: a blueprint is a "
+                                      "mapping with name, tags and environments")])
+    lines: dict[Loc, int] = {}
+    problems: list[Problem] = []
+    data = _construct(node, (), lines, file, problems)
+    if problems:
+        raise BlueprintError(problems)
+    return data, lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation errors -> problems
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(root)"
+
+
+def _data_loc(loc: Loc, data: Any) -> Loc:
+    """Drop the discriminator tags pydantic puts in the location of union members."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("kind") == part:
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(out)
+
+
+def _line_of(loc: Loc, lines: dict[Loc, int]) -> int:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return 1
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete types an annotation may hold (Optional, Annotated and unions unpacked)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
+    return [tp]
+
+
+def _fields_near(loc: Loc) -> list[str]:
+    """Field names valid beside the last element of `loc` (for did-you-mean hints)."""
+    parent = loc[:-1]
+    model = _resolve_model(parent)
+    return list(model.model_fields) if model else []
+
+
+def _resolve_model(loc: Loc) -> type[BaseModel] | None:
+    """Walk the spec types along a pydantic location (which includes union tags)."""
+    current: list[Any] = [Blueprint]
+    for part in loc:
+        nxt: list[Any] = []
+        for tp in current:
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                field = tp.model_fields.get(str(part)) if isinstance(part, str) else None
+                if field is not None:
+                    nxt.extend(_unwrap(field.annotation))
+                elif "kind" in tp.model_fields:
+                    kind = tp.model_fields["kind"].annotation
+                    if part in typing.get_args(kind):
+                        nxt.append(tp)  # the tag selects this union member
+            else:
+                origin, args = typing.get_origin(tp), typing.get_args(tp)
+                if origin is dict:
+                    nxt.extend(_unwrap(args[1]))
+                elif origin is list:
+                    nxt.extend(_unwrap(args[0]))
+        if any(isinstance(t, type) and issubclass(t, BaseModel) and "kind" in t.model_fields
+               and part in typing.get_args(t.model_fields["kind"].annotation) for t in current):
+            nxt = [t for t in current if isinstance(t, type) and issubclass(t, BaseModel)
+                   and "kind" in t.model_fields
+                   and part in typing.get_args(t.model_fields["kind"].annotation)]
+        current = nxt
+    models = [t for t in current if isinstance(t, type) and issubclass(t, BaseModel)]
+    return models[0] if len(models) == 1 else None
+
+
+_TYPE_NAMES = {"dict": "a mapping (key: value)", "list": "a list", "str": "a string",
+               "int": "a whole number", "float": "a number", "bool": "true or false"}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return repr(value)
+
+
+def _message(err: dict[str, Any], loc: Loc) -> list[tuple[Loc, str]]:
+    kind, msg, value = err["type"], err["msg"], err.get("input")
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        close = difflib.get_close_matches(key, _fields_near(loc), n=1, cutoff=0.6)
+        hint = f": did you mean {close[0]!r}?" if close else ""
+        known = _fields_near(loc)
+        listing = f" (allowed: {', '.join(known)})" if known and not close else ""
+        return [(loc, f"unknown key {key!r}{hint}{listing}")]
+    if kind == "missing":
+        return [(loc, f"required key {str(loc[-1])!r} is missing: add it")]
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return [(loc, f"expected a mapping (key: value), got {_describe(value)}")]
+    if kind == "list_type":
+        return [(loc, f"expected a list, got {_describe(value)}")]
+    if kind == "value_error":
+        text = msg.removeprefix("Value error, ")
+        if text.startswith("@"):
+            out = []
+            for line in text.split("\n"):
+                rel, _, message = line[1:].partition("|")
+                parts: list[str | int] = [int(p) if p.isdigit() else p for p in rel.split(".")]
+                out.append((loc + tuple(parts), message))
+            return out
+        return [(loc, text)]
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return [(loc + ("kind",), f"{ctx.get('tag')!r} is not a kind of environment: use one "
+                 f"of {ctx.get('expected_tags')}")]
+    if kind == "union_tag_not_found":
+        return [(loc, "`kind` is missing: set kind to aws, gcp or onprem")]
+    if isinstance(value, (dict, list)) or value is None:
+        return [(loc, f"{msg}, got {_describe(value)}")]
+    return [(loc, f"{msg}, got {value!r}")]
+
+
+def validate(data: Any, lines: dict[Loc, int], file: str) -> Blueprint:
+    """Validate parsed data into a Blueprint, collecting every error."""
+    if not isinstance(data, dict):
+        raise BlueprintError([Problem(file, 1, "(root)", f"expected a mapping with name, tags "
+                                      f"and environments, got {_describe(data)}")])
+    try:
+        return Blueprint.model_validate(data)
+    except ValidationError as e:
+        problems: list[Problem] = []
+        for err in e.errors():
+            raw_loc = tuple(err["loc"])
+            for pyd_loc, message in _message(dict(err), raw_loc):
+                loc = _data_loc(pyd_loc, data)
+                problems.append(Problem(file, _line_of(loc, lines), _dotted(loc), message))
+        problems.sort(key=lambda p: (p.line, p.path))
+        raise BlueprintError(problems) from None
+
+
+def load(path: str | Path) -> Blueprint:
+    """Read and validate a blueprint file."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BlueprintError([Problem(file, 0, "(file)", "no such file: check the path "
+                                      "(blueprints live in blueprints/examples/)")]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise BlueprintError([Problem(file, 0, "(file)", f"cannot read: {e}")]) from None
+    data, lines = parse_yaml(text, file)
+    return validate(data, lines, file)

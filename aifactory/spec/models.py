@@ -1,0 +1,595 @@
+"""The blueprint spec: pydantic v2 models, one reviewed YAML file describes a whole AI factory.
+
+Pydantic stops here: `aifactory.build` turns a validated `Blueprint` into component args.
+Catalog look-ups (instance types, server and GPU models) are validated here too, so that a
+blueprint naming something the catalog does not know fails at load time, with its line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import date
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from aifactory import catalog
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits, '-'")]
+
+
+def fail(problems: list[tuple[str, str]]) -> None:
+    """Raise the problems a cross-field validator found, each at its own path.
+
+    The path is relative to the model being validated; the loader joins it to the model's own
+    location, so each problem is reported at its own line of the blueprint.
+    """
+    if problems:
+        raise ValueError("\n".join(f"@{path}|{message}" for path, message in problems))
+
+
+class Strict(BaseModel):
+    """Base for every spec model: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tags and policy settings
+
+
+class Tags(Strict):
+    """Tags (AWS) / labels (GCP, Kubernetes) put on every taggable resource."""
+
+    owner: str = Field(min_length=1, max_length=63, description="Team that owns the factory.")
+    cost_centre: str = Field(min_length=1, max_length=63, description="Cost centre billed.")
+    data_classification: Literal["public", "internal", "confidential", "restricted"] = Field(
+        description="Highest classification of data the factory holds."
+    )
+    extra: dict[str, str] = Field(default_factory=dict, description="Further tags, verbatim.")
+
+
+class Waiver(Strict):
+    """A reviewed, time-limited acceptance of one known policy violation."""
+
+    rule: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)+$", description="Rule name to waive.")
+    resource: str = Field(
+        min_length=1,
+        description="Resource name (or URN) the waiver covers; '*' for every resource.",
+    )
+    reason: str = Field(min_length=10, description="Why the violation is accepted.")
+    owner: str = Field(min_length=1, description="Who accepted it (a person or team).")
+    expires: date = Field(description="Last day the waiver is valid (YYYY-MM-DD).")
+
+
+class PolicySettings(Strict):
+    """Settings the policy rules read."""
+
+    break_even_utilisation: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="Planned utilisation of owned GPUs below which an advisory is raised.",
+    )
+    planned_utilisation: float | None = Field(
+        None, ge=0.0, le=1.0, description="Expected sustained utilisation of owned GPUs."
+    )
+    air_cooling_limit_kw: float = Field(
+        30.0, gt=0, le=60, description="kW per rack above which air cooling is not enough."
+    )
+    rear_door_limit_kw: float = Field(
+        60.0, gt=0, le=120, description="kW per rack above which only liquid cooling will do."
+    )
+    host_overhead_w: int = Field(
+        2000,
+        ge=0,
+        le=20000,
+        description="Watts per server beyond its GPUs, used where no server figure exists.",
+    )
+    waivers: list[Waiver] = Field(default_factory=list, description="Accepted violations.")
+
+
+class Sovereignty(Strict):
+    """A declared jurisdiction: everything must stay inside it."""
+
+    jurisdiction: Literal["EU"] = Field(description="The jurisdiction data must stay in.")
+    allowed_registries: list[str] = Field(
+        default_factory=list,
+        description="Registry hosts images may come from, besides the factory's own registry.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Environments: where things run
+
+
+AWS_REGION = r"^(us|eu|eusc|ap|ca|sa|me|af|il|mx)(-gov)?-[a-z]+-\d$"
+GCP_REGION = r"^[a-z]+-[a-z]+\d+$"
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        ipaddress.IPv4Network(value)
+    except ValueError as e:
+        raise ValueError(f"{value!r} is not an IPv4 CIDR block such as 10.0.0.0/16 ({e})") from e
+    return value
+
+
+class AwsQuotas(Strict):
+    """AWS EC2 vCPU quotas the account holds, per instance-family class (Service Quotas)."""
+
+    on_demand_p_vcpus: int = Field(0, ge=0, description="L-417A185B Running On-Demand P instances.")
+    spot_p_vcpus: int = Field(0, ge=0, description="L-7212CCBC All P Spot Instance Requests.")
+    on_demand_g_vt_vcpus: int = Field(
+        0, ge=0, description="L-DB2E81BA Running On-Demand G and VT instances."
+    )
+    spot_g_vt_vcpus: int = Field(0, ge=0, description="L-3819A6DF All G and VT Spot Requests.")
+
+
+class AwsEnvironment(Strict):
+    """An AWS account and region that hosts one EKS cluster."""
+
+    kind: Literal["aws"] = Field(description="Substrate of this environment.")
+    account_id: str = Field(pattern=r"^\d{12}$", description="12-digit AWS account id.")
+    region: str = Field(pattern=AWS_REGION, description="AWS region, e.g. eu-west-2.")
+    partition: Literal["aws", "aws-eusc", "aws-us-gov", "aws-cn"] = Field(
+        "aws", description="AWS partition; aws-eusc is the European Sovereign Cloud."
+    )
+    availability_zones: list[str] = Field(
+        min_length=2, max_length=6, description="Zones for private subnets, e.g. eu-west-2a."
+    )
+    vpc_cidr: str = Field("10.0.0.0/16", description="VPC CIDR block.")
+    kubernetes_version: str = Field(
+        "1.33", pattern=r"^1\.\d{2}$", description="EKS Kubernetes version."
+    )
+    endpoint_public_access: bool = Field(
+        False, description="Expose the EKS API endpoint publicly (off by default)."
+    )
+    public_access_cidrs: list[str] = Field(
+        default_factory=list, description="CIDRs allowed to the public endpoint, when enabled."
+    )
+    log_retention_days: int = Field(
+        365, ge=1, le=3653, description="Retention of control-plane logs in CloudWatch."
+    )
+    quotas: AwsQuotas = Field(
+        default_factory=AwsQuotas, description="vCPU quotas the account holds in this region."
+    )
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        return _check_cidr(v)
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        return [_check_cidr(c) for c in v]
+
+    @model_validator(mode="after")
+    def _zones_in_region(self) -> AwsEnvironment:
+        wrong = [z for z in self.availability_zones if not re.fullmatch(
+            re.escape(self.region) + r"[a-z]", z)]
+        if wrong:
+            fail([("availability_zones", f"{wrong} are not zones of region {self.region!r}: "
+                   f"use names such as {self.region}a")])
+        if len(set(self.availability_zones)) != len(self.availability_zones):
+            fail([("availability_zones", f"{self.availability_zones} repeat a zone")])
+        return self
+
+
+class GcpEnvironment(Strict):
+    """A GCP project and region that hosts one GKE cluster."""
+
+    kind: Literal["gcp"] = Field(description="Substrate of this environment.")
+    project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", description="GCP project id.")
+    region: str = Field(pattern=GCP_REGION, description="GCP region, e.g. europe-west4.")
+    zones: list[str] = Field(min_length=1, max_length=4, description="Zones for node pools.")
+    subnet_cidr: str = Field("10.10.0.0/20", description="Primary range of the node subnet.")
+    pods_cidr: str = Field("10.20.0.0/14", description="Secondary range for pods.")
+    services_cidr: str = Field("10.24.0.0/20", description="Secondary range for services.")
+    master_cidr: str = Field("172.16.0.0/28", description="/28 for the private control plane.")
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
+        "REGULAR", description="GKE release channel."
+    )
+    endpoint_public_access: bool = Field(
+        False, description="Expose the GKE control-plane endpoint publicly (off by default)."
+    )
+    gpu_quotas: dict[str, int] = Field(
+        default_factory=dict,
+        description="Regional GPU quotas by metric, e.g. NVIDIA_H100_GPUS, "
+        "PREEMPTIBLE_NVIDIA_H100_GPUS; GPUS_ALL_REGIONS is project-wide.",
+    )
+
+    @field_validator("subnet_cidr", "pods_cidr", "services_cidr", "master_cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        return _check_cidr(v)
+
+    @field_validator("gpu_quotas")
+    @classmethod
+    def _quota_names(cls, v: dict[str, int]) -> dict[str, int]:
+        for key, value in v.items():
+            if not re.fullmatch(r"[A-Z][A-Z0-9_]+", key):
+                raise ValueError(f"quota name {key!r} is not a GCP quota metric such as "
+                                 "NVIDIA_H100_GPUS")
+            if value < 0:
+                raise ValueError(f"quota {key} is {value}: quotas cannot be negative")
+        return v
+
+    @model_validator(mode="after")
+    def _zones_in_region(self) -> GcpEnvironment:
+        wrong = [z for z in self.zones if not re.fullmatch(re.escape(self.region) + r"-[a-z]", z)]
+        if wrong:
+            fail([("zones", f"{wrong} are not zones of region {self.region!r}: "
+                   f"use names such as {self.region}-a")])
+        return self
+
+
+class Rack(Strict):
+    """A rack: its power limit and how it is cooled."""
+
+    power_limit_kw: float = Field(gt=0, le=250, description="Power the rack may draw, kW.")
+    cooling: Literal["air", "rear-door", "liquid"] = Field(description="How the rack is cooled.")
+
+
+class Feeds(Strict):
+    """A/B power feeds: with both, the whole IT load must fit on one."""
+
+    a_kw: float = Field(gt=0, description="Capacity of feed A, kW.")
+    b_kw: float = Field(gt=0, description="Capacity of feed B, kW.")
+
+
+MAC = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
+BMC = r"^(redfish(\+https?)?|ipmi|idrac-redfish|ilo5-redfish)://[A-Za-z0-9.\-]+(:\d+)?(/\S*)?$"
+
+
+class Host(Strict):
+    """One bare-metal server in the site's inventory."""
+
+    hostname: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", description="Host name.")
+    rack: str = Field(description="Rack the host stands in (a key of `racks`).")
+    server_model: str = Field(description="Server model from the catalog, e.g. dgx-h100.")
+    bmc_address: str = Field(
+        pattern=BMC, description="BMC address, e.g. redfish://10.0.0.5/redfish/v1/Systems/1."
+    )
+    boot_mac: str = Field(pattern=MAC, description="MAC address of the boot NIC, lower case.")
+    bmc_credentials: str = Field(
+        pattern=r"^[a-zA-Z][a-zA-Z0-9_]*(:[a-zA-Z][a-zA-Z0-9_]*)?$",
+        description="Stack config key of the secret holding 'user:password' for the BMC.",
+    )
+
+    @field_validator("server_model")
+    @classmethod
+    def _known_server(cls, v: str) -> str:
+        catalog.server(v)
+        return v
+
+
+class CommandHook(Strict):
+    """Commands the site's own tooling runs per host (pulumi-command)."""
+
+    create: str = Field(min_length=1, description="Run on create; $HOSTNAME, $BMC_ADDRESS, ...")
+    delete: str = Field(min_length=1, description="Run on delete.")
+
+
+class Provisioning(Strict):
+    """How bare-metal hosts are provisioned."""
+
+    hook: Literal["metal3", "tinkerbell", "command"] = Field(description="Provisioning hook.")
+    namespace: str = Field("baremetal", pattern=NAME_PATTERN, description="Namespace for CRs.")
+    image_url: str = Field(
+        pattern=r"^https?://\S+$", description="OS image the hosts boot (qcow2 or raw)."
+    )
+    image_checksum: str = Field(
+        pattern=r"^(sha256|sha512):[0-9a-f]{64,128}$", description="Checksum of the image."
+    )
+    command: CommandHook | None = Field(None, description="Commands, for the command hook.")
+
+    @model_validator(mode="after")
+    def _command_needs_commands(self) -> Provisioning:
+        if self.hook == "command" and self.command is None:
+            fail([("hook", "hook 'command' needs a `command` block with create and delete")])
+        return self
+
+
+class SiteCluster(Strict):
+    """The site's existing Kubernetes cluster the hosts join."""
+
+    kubeconfig: str = Field(
+        pattern=r"^[a-zA-Z][a-zA-Z0-9_]*(:[a-zA-Z][a-zA-Z0-9_]*)?$",
+        description="Stack config key of the secret kubeconfig of the site's cluster.",
+    )
+    api_endpoint: str = Field(pattern=r"^https://\S+$", description="API server URL for joins.")
+    join_token: str = Field(
+        pattern=r"^[a-zA-Z][a-zA-Z0-9_]*(:[a-zA-Z][a-zA-Z0-9_]*)?$",
+        description="Stack config key of the secret kubeadm bootstrap token.",
+    )
+    kubernetes_version: str = Field("1.33", pattern=r"^1\.\d{2}$", description="kubelet version.")
+
+
+class OnPremSite(Strict):
+    """An own data centre: power envelope, racks and the host inventory."""
+
+    kind: Literal["onprem"] = Field(description="Substrate of this environment.")
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code.")
+    power_budget_kw: float = Field(gt=0, le=500_000, description="Facility power budget, kW.")
+    pue: float = Field(ge=1.0, le=3.0, description="Power usage effectiveness of the site.")
+    feeds: Feeds | None = Field(None, description="A/B feeds, when the site has them.")
+    racks: dict[str, Rack] = Field(min_length=1, description="Racks by name.")
+    hosts: list[Host] = Field(min_length=1, description="Inventory of bare-metal hosts.")
+    provisioning: Provisioning = Field(description="How the hosts are provisioned.")
+    cluster: SiteCluster = Field(description="The site's Kubernetes cluster.")
+
+    @model_validator(mode="after")
+    def _inventory(self) -> OnPremSite:
+        problems: list[tuple[str, str]] = []
+        for i, host in enumerate(self.hosts):
+            if host.rack not in self.racks:
+                problems.append((f"hosts.{i}.rack", f"{host.hostname} is in rack {host.rack!r}, "
+                                 f"which is not declared: racks are {sorted(self.racks)}"))
+        for field in ("hostname", "boot_mac", "bmc_address"):
+            seen: dict[str, int] = {}
+            for i, host in enumerate(self.hosts):
+                value = getattr(host, field)
+                if value in seen:
+                    problems.append((f"hosts.{i}.{field}",
+                                     f"{value!r} repeats hosts[{seen[value]}].{field}: "
+                                     f"each host needs its own {field}"))
+                seen.setdefault(value, i)
+        fail(problems)
+        return self
+
+
+Environment = Annotated[
+    Union[AwsEnvironment, GcpEnvironment, OnPremSite], Field(discriminator="kind")
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# What runs there
+
+
+class Taint(Strict):
+    """A Kubernetes node taint."""
+
+    key: str = Field(min_length=1, description="Taint key.")
+    value: str = Field("", description="Taint value.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(
+        "NoSchedule", description="Taint effect."
+    )
+
+
+GPU_TAINT = Taint(key="nvidia.com/gpu", value="present", effect="NoSchedule")
+
+
+class GpuSharing(Strict):
+    """GPU sharing on GKE: MIG partitions or time-sharing."""
+
+    strategy: Literal["mig", "time-sharing"] = Field(description="Sharing strategy.")
+    partition_size: str | None = Field(
+        None, pattern=r"^\d g\.\d+gb$|^\dg\.\d+gb$", description="MIG partition, e.g. 1g.10gb."
+    )
+    max_shared_clients_per_gpu: int = Field(2, ge=2, le=48, description="For time-sharing.")
+
+    @model_validator(mode="after")
+    def _mig_needs_partition(self) -> GpuSharing:
+        if self.strategy == "mig" and self.partition_size is None:
+            fail([("strategy", "strategy 'mig' needs partition_size, e.g. 1g.10gb")])
+        return self
+
+
+class GpuPool(Strict):
+    """A pool of GPU nodes: cloud instances, or on-prem hosts of a site."""
+
+    environment: str = Field(description="Environment the pool runs in (a key of environments).")
+    instance_type: str | None = Field(
+        None, description="Cloud instance/machine type from the catalog, e.g. p5.48xlarge."
+    )
+    accelerator: str | None = Field(
+        None, description="GPU model expected (e.g. h100-sxm5): checked against the type/server."
+    )
+    hosts: list[str] | None = Field(
+        None, description="On-prem: hostnames from the site inventory (all hosts when omitted)."
+    )
+    min_nodes: int = Field(0, ge=0, le=1000, description="Fewest nodes.")
+    desired_nodes: int | None = Field(None, ge=0, le=1000, description="Nodes at creation.")
+    max_nodes: int = Field(ge=1, le=1000, description="Most nodes the pool may scale to.")
+    capacity: Literal["on-demand", "spot", "capacity-block"] = Field(
+        "on-demand", description="How cloud capacity is bought."
+    )
+    interruption_tolerant: bool = Field(
+        False, description="The workloads survive losing a node (checkpointing, retries)."
+    )
+    reservation: str | None = Field(
+        None, description="Capacity reservation/block id (AWS) or specific reservation (GCP)."
+    )
+    compact_placement: bool = Field(False, description="Place nodes close (multi-node training).")
+    gpu_sharing: GpuSharing | None = Field(None, description="GKE GPU sharing.")
+    disk_size_gb: int = Field(200, ge=50, le=16000, description="Root disk per node, GiB.")
+    taints: list[Taint] = Field(
+        default_factory=lambda: [GPU_TAINT], description="Node taints (GPU taint by default)."
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="Node labels.")
+
+    @field_validator("instance_type")
+    @classmethod
+    def _known_instance(cls, v: str | None) -> str | None:
+        if v is not None:
+            catalog.instance(v)
+        return v
+
+    @field_validator("accelerator")
+    @classmethod
+    def _known_gpu(cls, v: str | None) -> str | None:
+        if v is not None:
+            catalog.gpu(v)
+        return v
+
+    @model_validator(mode="after")
+    def _bounds(self) -> GpuPool:
+        desired = self.desired_nodes if self.desired_nodes is not None else self.min_nodes
+        if self.min_nodes > self.max_nodes:
+            fail([("max_nodes", f"max_nodes ({self.max_nodes}) is below min_nodes "
+                   f"({self.min_nodes}): raise max_nodes or lower min_nodes")])
+        if not self.min_nodes <= desired <= self.max_nodes:
+            fail([("desired_nodes", f"desired_nodes ({desired}) must lie between min_nodes "
+                   f"({self.min_nodes}) and max_nodes ({self.max_nodes})")])
+        if self.capacity == "spot" and not self.interruption_tolerant:
+            fail([("capacity", "spot capacity can be reclaimed at any time: set "
+                   "interruption_tolerant: true if the workloads checkpoint, or use on-demand")])
+        if self.capacity == "capacity-block" and not self.reservation:
+            fail([("reservation", "capacity 'capacity-block' needs the capacity block's "
+                   "reservation id here")])
+        return self
+
+    @property
+    def desired(self) -> int:
+        """Nodes at creation: desired_nodes, or min_nodes when not given."""
+        return self.desired_nodes if self.desired_nodes is not None else self.min_nodes
+
+
+class LakehouseZone(Strict):
+    """One zone of the lakehouse (raw, curated, features, ...): a bucket of its own."""
+
+    retention_days: int | None = Field(
+        None, ge=1, le=36500, description="Delete objects after this many days (none: keep)."
+    )
+    noncurrent_retention_days: int = Field(
+        30, ge=1, le=3650, description="Delete superseded object versions after this many days."
+    )
+    archive_after_days: int | None = Field(
+        None, ge=1, le=36500, description="Move objects to archive storage after this many days."
+    )
+
+
+class Replication(Strict):
+    """Copy every zone to a second region."""
+
+    region: str = Field(description="Destination region (same cloud as the lakehouse).")
+
+
+class Lakehouse(Strict):
+    """The object-storage lakehouse: a bucket per zone."""
+
+    environment: str = Field(description="Cloud environment holding the buckets.")
+    zones: dict[str, LakehouseZone] = Field(min_length=1, description="Zones by name.")
+    replication: Replication | None = Field(None, description="Cross-region replication.")
+
+
+class Registry(Strict):
+    """Container (and model) registry."""
+
+    environment: str = Field(description="Cloud environment holding the registry.")
+    repositories: list[Name] = Field(min_length=1, description="Repositories to create.")
+    immutable_tags: bool = Field(True, description="Tags cannot be moved once pushed.")
+    scan_on_push: bool = Field(True, description="Scan images for vulnerabilities on push.")
+
+
+class Team(Strict):
+    """A team that submits jobs: gets a namespace and a LocalQueue."""
+
+    namespace: str = Field(pattern=NAME_PATTERN, description="Kubernetes namespace of the team.")
+
+
+class Queueing(Strict):
+    """Kueue job queueing across pools."""
+
+    environment: str = Field(description="Cluster where Kueue runs (the management cluster).")
+    teams: dict[Name, Team] = Field(min_length=1, description="Teams by name.")
+    cohort: Name = Field("ai-factory", description="Cohort the ClusterQueue belongs to.")
+
+
+class Blueprint(Strict):
+    """An AI factory: environments, GPU pools, the lakehouse, registries and policies."""
+
+    name: Name = Field(description="Factory name; prefixes every resource name.")
+    description: str = Field("", max_length=500, description="What this factory is for.")
+    tags: Tags = Field(description="Tags put on every taggable resource.")
+    environments: dict[Name, Environment] = Field(
+        min_length=1, description="Clouds and sites by name."
+    )
+    pools: dict[Name, GpuPool] = Field(default_factory=dict, description="GPU pools by name.")
+    lakehouse: Lakehouse | None = Field(None, description="Object-storage lakehouse.")
+    registry: Registry | None = Field(None, description="Container registry.")
+    queueing: Queueing | None = Field(None, description="Kueue job queueing.")
+    sovereignty: Sovereignty | None = Field(None, description="Declared jurisdiction.")
+    policy: PolicySettings = Field(
+        default_factory=PolicySettings, description="Policy settings and waivers."
+    )
+
+    @model_validator(mode="after")
+    def _references(self) -> Blueprint:
+        problems: list[tuple[str, str]] = []
+        for name, pool in self.pools.items():
+            env = self.environments.get(pool.environment)
+            where = f"pools.{name}"
+            if env is None:
+                problems.append((f"{where}.environment", f"{pool.environment!r} is not an "
+                                 f"environment: declared are {sorted(self.environments)}"))
+                continue
+            problems.extend(_pool_fits_environment(where, pool, env))
+        for section, ref, allowed in (
+            ("lakehouse", self.lakehouse, ("aws", "gcp")),
+            ("registry", self.registry, ("aws", "gcp")),
+            ("queueing", self.queueing, ("aws", "gcp", "onprem")),
+        ):
+            if ref is None:
+                continue
+            env = self.environments.get(ref.environment)
+            if env is None:
+                problems.append((f"{section}.environment", f"{ref.environment!r} is not an "
+                                 f"environment: declared are {sorted(self.environments)}"))
+            elif env.kind not in allowed:
+                problems.append((f"{section}.environment", f"{ref.environment!r} is "
+                                 f"{env.kind}: {section} needs one of {', '.join(allowed)}"))
+        fail(problems)
+        return self
+
+    def environment_of(self, pool: GpuPool) -> AwsEnvironment | GcpEnvironment | OnPremSite:
+        """The environment a pool runs in."""
+        return self.environments[pool.environment]
+
+
+def _pool_fits_environment(
+    where: str, pool: GpuPool, env: AwsEnvironment | GcpEnvironment | OnPremSite
+) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if isinstance(env, OnPremSite):
+        if pool.instance_type is not None:
+            problems.append((f"{where}.instance_type",
+                             "on-prem pools take `hosts`, not instance types"))
+        known = {h.hostname for h in env.hosts}
+        for i, h in enumerate(pool.hosts or []):
+            if h not in known:
+                problems.append((f"{where}.hosts.{i}",
+                                 f"{h!r} is not in the inventory of {pool.environment!r}"))
+        if pool.capacity != "on-demand":
+            problems.append((f"{where}.capacity", "owned hosts are always on-demand"))
+        if pool.accelerator is not None:
+            chosen = set(pool.hosts) if pool.hosts is not None else known
+            for host in env.hosts:
+                gpu = catalog.server(host.server_model).gpu
+                if host.hostname in chosen and gpu != pool.accelerator:
+                    problems.append((f"{where}.accelerator", f"{pool.accelerator!r} does not "
+                                     f"match host {host.hostname} ({host.server_model}, {gpu})"))
+        return problems
+    if pool.instance_type is None:
+        return [(f"{where}.instance_type", f"required for a {env.kind} pool")]
+    if pool.hosts is not None:
+        return [(f"{where}.hosts", "only on-prem pools take hosts")]
+    itype = catalog.instance(pool.instance_type)
+    if itype.cloud != env.kind:
+        return [(f"{where}.instance_type", f"{pool.instance_type!r} is a {itype.cloud} type, but "
+                 f"environment {pool.environment!r} is {env.kind}")]
+    if env.region not in itype.regions:
+        problems.append((f"{where}.instance_type", f"{pool.instance_type!r} is not offered in "
+                         f"{env.region}: offered in {', '.join(sorted(itype.regions))}"))
+    if pool.accelerator is not None and pool.accelerator != itype.gpu:
+        problems.append((f"{where}.accelerator", f"{pool.accelerator!r} does not match "
+                         f"{pool.instance_type}, which has {itype.gpus} x {itype.gpu}"))
+    if pool.capacity == "capacity-block" and env.kind != "aws":
+        problems.append((f"{where}.capacity", "'capacity-block' is an AWS purchase option; "
+                         "on GCP use `reservation` with on-demand"))
+    return problems
