@@ -16,9 +16,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from aifactory.errors import InputError
 from aifactory.spec.models import Blueprint
 
 Loc = tuple[str | int, ...]
+Lines = dict[Loc, tuple[str, int]]
+"""Where each value of a blueprint came from: path -> (file, line)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Problem:
         return f"{self.file}:{self.line}: {self.path}: {self.message}"
 
 
-class BlueprintError(Exception):
+class BlueprintError(InputError):
     """A blueprint that cannot be loaded; `problems` lists every error found."""
 
     def __init__(self, problems: list[Problem]):
@@ -50,9 +53,9 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader that keeps the composed node tree so values can be traced to their lines."""
 
 
-def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int], file: str,
+def _construct(node: yaml.Node, loc: Loc, lines: Lines, file: str,
                problems: list[Problem]) -> Any:
-    lines[loc] = node.start_mark.line + 1
+    lines[loc] = (file, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -64,7 +67,7 @@ def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int], file: str,
                                         f"key {key!r} appears twice: keep one"))
             child = loc + (key,)
             out[key] = _construct(value_node, child, lines, file, problems)
-            lines[child] = key_node.start_mark.line + 1
+            lines[child] = (file, key_node.start_mark.line + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, loc + (i,), lines, file, problems)
@@ -77,7 +80,7 @@ def _scalar(node: yaml.Node) -> Any:
     return loader.construct_object(node, deep=True)
 
 
-def parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
+def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
     """Parse YAML text; return the data and a map from path to line number (1-based)."""
     try:
         node = yaml.compose(text, Loader=_LineLoader)
@@ -93,7 +96,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
     if node is None:
         raise BlueprintError([Problem(file, 1, "(file)", "the file is empty: a blueprint is a "
                                       "mapping with name, tags and environments")])
-    lines: dict[Loc, int] = {}
+    lines: Lines = {}
     problems: list[Problem] = []
     data = _construct(node, (), lines, file, problems)
     if problems:
@@ -132,11 +135,11 @@ def _data_loc(loc: Loc, data: Any) -> Loc:
     return tuple(out)
 
 
-def _line_of(loc: Loc, lines: dict[Loc, int]) -> int:
+def _line_of(loc: Loc, lines: Lines, file: str) -> tuple[str, int]:
     for n in range(len(loc), -1, -1):
         if loc[:n] in lines:
             return lines[loc[:n]]
-    return 1
+    return (file, 1)
 
 
 def _unwrap(tp: Any) -> list[Any]:
@@ -186,8 +189,12 @@ def _resolve_model(loc: Loc) -> type[BaseModel] | None:
     return models[0] if len(models) == 1 else None
 
 
-_TYPE_NAMES = {"dict": "a mapping (key: value)", "list": "a list", "str": "a string",
-               "int": "a whole number", "float": "a number", "bool": "true or false"}
+def _field_description(loc: Loc) -> str | None:
+    model = _resolve_model(loc[:-1])
+    if model is None or not isinstance(loc[-1], str):
+        return None
+    field = model.model_fields.get(loc[-1])
+    return field.description.rstrip(".") if field and field.description else None
 
 
 def _describe(value: Any) -> str:
@@ -225,6 +232,10 @@ def _message(err: dict[str, Any], loc: Loc) -> list[tuple[Loc, str]]:
                 out.append((loc + tuple(parts), message))
             return out
         return [(loc, text)]
+    if kind == "string_pattern_mismatch":
+        field = _field_description(loc)
+        expected = f": expected {field}" if field else f" (pattern {err['ctx']['pattern']})"
+        return [(loc, f"{value!r} is not valid{expected}")]
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
         return [(loc + ("kind",), f"{ctx.get('tag')!r} is not a kind of environment: use one "
@@ -236,7 +247,7 @@ def _message(err: dict[str, Any], loc: Loc) -> list[tuple[Loc, str]]:
     return [(loc, f"{msg}, got {value!r}")]
 
 
-def validate(data: Any, lines: dict[Loc, int], file: str) -> Blueprint:
+def validate(data: Any, lines: Lines, file: str) -> Blueprint:
     """Validate parsed data into a Blueprint, collecting every error."""
     if not isinstance(data, dict):
         raise BlueprintError([Problem(file, 1, "(root)", f"expected a mapping with name, tags "
@@ -249,8 +260,9 @@ def validate(data: Any, lines: dict[Loc, int], file: str) -> Blueprint:
             raw_loc = tuple(err["loc"])
             for pyd_loc, message in _message(dict(err), raw_loc):
                 loc = _data_loc(pyd_loc, data)
-                problems.append(Problem(file, _line_of(loc, lines), _dotted(loc), message))
-        problems.sort(key=lambda p: (p.line, p.path))
+                where, line = _line_of(loc, lines, file)
+                problems.append(Problem(where, line, _dotted(loc), message))
+        problems.sort(key=lambda p: (p.file != file, p.file, p.line, p.path))
         raise BlueprintError(problems) from None
 
 

@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources, grouped by substrate: aws/, gcp/, baremetal/, platform/."""
