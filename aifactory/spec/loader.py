@@ -34,6 +34,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if self.line == 0:  # the file itself (missing, unreadable): there is no line
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}: {self.path}: {self.message}"
 
 

@@ -1,0 +1,17 @@
+"""The Pulumi program: stack config -> blueprint -> build(spec). See stacks/ for the stacks."""
+
+import pulumi
+
+from aifactory.build import build
+from aifactory.errors import InputError
+from aifactory.stacks import ROOT, load_with_overrides
+
+config = pulumi.Config("aifactory")
+try:
+    spec = load_with_overrides(ROOT / config.require("blueprint"), config.get_object("overrides"))
+except InputError as e:  # a clear message, not a traceback, in `pulumi preview`
+    raise pulumi.RunError(str(e)) from None
+
+built = build(spec)
+pulumi.export("factory", spec.name)
+pulumi.export("environments", sorted(built.environments))

@@ -1,0 +1,56 @@
+"""The `aifactory` command: plan, check, render, diff, report and schema of a blueprint.
+
+Exit codes: 0 success, 1 a mandatory policy failed (check), 2 bad input (never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from aifactory.errors import InputError
+from aifactory.spec.loader import BlueprintError
+
+# name -> module with `register(subparsers)`; each command sets `func(args) -> int`.
+COMMANDS = {
+    "plan": "aifactory.commands.plan",
+    "render": "aifactory.commands.render",
+    "diff": "aifactory.commands.diff",
+    "schema": "aifactory.commands.schema",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser with every command registered."""
+    p = argparse.ArgumentParser(
+        prog="aifactory",
+        description="Plan, check and render AI factory blueprints offline.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS.values():
+        importlib.import_module(module).register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `aifactory` command."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BlueprintError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        count = len(e.problems)
+        print(f"{count} error{'s' if count > 1 else ''}: the blueprint was not loaded", file=sys.stderr)
+        return 2
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

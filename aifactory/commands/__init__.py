@@ -1,0 +1,1 @@
+"""One module per `aifactory` command; each has `register(subparsers)`."""

@@ -1,0 +1,52 @@
+"""What commands share: reading a blueprint or a plan, and writing output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from aifactory.errors import InputError
+
+
+def add_source_args(p: argparse.ArgumentParser, *, plan_json: bool = False) -> None:
+    """BLUEPRINT (or a plan JSON when `plan_json`) and --stack."""
+    what = "blueprint YAML or plan JSON" if plan_json else "blueprint YAML"
+    p.add_argument("source", metavar="BLUEPRINT" + ("_OR_PLAN_JSON" if plan_json else ""),
+                   nargs="?", help=f"{what}; optional with --stack")
+    p.add_argument("--stack", metavar="NAME",
+                   help="stack in stacks/ (its blueprint and overrides)")
+
+
+def add_output_args(p: argparse.ArgumentParser, formats: list[str], default: str) -> None:
+    """--format and --out."""
+    p.add_argument("--format", choices=formats, default=default, help=f"default: {default}")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+
+
+def write_output(text: str, out: str | None) -> None:
+    """Write to --out (creating folders) or standard output."""
+    if out:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def plan_for(args: argparse.Namespace) -> dict[str, Any]:
+    """The plan for a command line: read a plan JSON, or plan a blueprint (with --stack)."""
+    from aifactory.plan.document import load_plan, plan_blueprint
+    from aifactory.stacks import load_for_stack
+
+    source = args.source
+    if source is not None and source.endswith(".json"):
+        try:
+            return load_plan(source)
+        except FileNotFoundError:
+            raise InputError(f"{source}: no such plan file") from None
+        except ValueError as e:
+            raise InputError(str(e)) from None
+    spec, path = load_for_stack(source, args.stack)
+    return plan_blueprint(spec, path, stack=args.stack or "offline")

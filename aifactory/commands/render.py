@@ -1,0 +1,35 @@
+"""`aifactory render`: write the Kubernetes manifests and first-boot files a blueprint produces."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from aifactory.commands.common import add_source_args
+
+
+def run(args: argparse.Namespace) -> int:
+    from aifactory import render
+    from aifactory.plan.document import plan_blueprint
+    from aifactory.stacks import load_for_stack
+
+    spec, path = load_for_stack(args.source, args.stack)
+    plan = plan_blueprint(spec, path, stack=args.stack or "offline")
+    written = render.render_manifests(plan, args.out)
+    if any(env.kind == "onprem" for env in spec.environments.values()):
+        from aifactory.firstboot import render_site_files
+
+        written += render.render_files(render_site_files(spec), args.out)
+    print(f"wrote {len(written)} files to {args.out}", file=sys.stderr)
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("render", help="write Kubernetes manifests and first-boot files",
+                       description="Write every Kubernetes object the blueprint defines (one "
+                       "file each, by environment), helm releases with their values, and the "
+                       "cloud-init and iPXE files of bare-metal hosts. Secrets stay masked.")
+    add_source_args(p)
+    p.add_argument("--out", metavar="DIR", required=True, help="folder to write into")
+    p.set_defaults(func=run)

@@ -1,0 +1,84 @@
+"""Render what the factory puts on machines and clusters, as files a reviewer (and checkov) reads.
+
+Kubernetes objects the project defines itself are recorded in full in the plan, so the manifests
+are written from the plan: one file per object, under the environment that holds it. Helm
+releases are written as their chart, version and values (the chart itself renders in the
+provider). Secret data is already masked in the plan and stays masked here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aifactory.naming import child
+
+K8S_PREFIX = "kubernetes:"
+HELM_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release")
+ENVIRONMENT_TYPES = ("aifactory:aws:Environment", "aifactory:gcp:Environment",
+                     "aifactory:baremetal:Site")
+
+
+def _environment_of(resource: dict[str, Any], index: dict[str, dict[str, Any]]) -> str:
+    node: dict[str, Any] | None = resource
+    while node is not None:
+        if node["type"] in ENVIRONMENT_TYPES:
+            return str(node["name"])
+        node = index.get(node["parent"]) if node["parent"] else None
+    return "factory"
+
+
+def manifest_of(resource: dict[str, Any]) -> dict[str, Any] | None:
+    """The Kubernetes manifest a recorded resource stands for (None for non-objects)."""
+    inputs = resource["inputs"]
+    if "apiVersion" not in inputs or "kind" not in inputs:
+        return None
+    doc = {"apiVersion": inputs["apiVersion"], "kind": inputs["kind"]}
+    for key in sorted(inputs):
+        if key not in doc:
+            doc[key] = inputs[key]
+    return doc
+
+
+def _yaml(doc: Any) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100)
+
+
+def render_manifests(plan: dict[str, Any], out_dir: str | Path) -> list[Path]:
+    """Write every Kubernetes object and helm release of the plan; return the files written."""
+    out = Path(out_dir)
+    index = {r["urn"]: r for r in plan["resources"]}
+    written: list[Path] = []
+    for r in plan["resources"]:
+        if not r["custom"] or not r["type"].startswith(K8S_PREFIX):
+            continue
+        env = _environment_of(r, index)
+        if r["type"] in HELM_TYPES:
+            path = out / "manifests" / env / "helm" / f"{child(r['name'])}.yaml"
+            body = _yaml({k: r["inputs"].get(k) for k in
+                          ("chart", "version", "namespace", "repositoryOpts", "values")
+                          if k in r["inputs"]})
+        else:
+            doc = manifest_of(r)
+            if doc is None:
+                continue
+            kind = str(doc["kind"]).lower()
+            path = out / "manifests" / env / f"{kind}-{child(r['name'])}.yaml"
+            body = _yaml(doc)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+        written.append(path)
+    return sorted(written)
+
+
+def render_files(files: dict[str, str], out_dir: str | Path) -> list[Path]:
+    """Write rendered text files (relative path -> content) below `out_dir`."""
+    written = []
+    for rel, content in sorted(files.items()):
+        path = Path(out_dir) / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Benchmark the offline plan against its floor: bare Pulumi mock registrations.
+
+For each size, a blueprint is generated (AWS environments with many GPU pools and lakehouse
+zones), planned in a fresh process, and the same registrations (same type tokens, names and
+inputs, same count) are replayed as bare `CustomResource`s under Pulumi's stock MockMonitor in
+another fresh process: that is the floor. Each process reports its wall time (after interpreter
+start, including SDK imports) and its peak RSS.
+
+    .venv/bin/python scripts/bench_plan.py [--sizes 300,1000,2000,3000] [--repeat 3]
+
+Prints a table; the target is plan/floor <= 1.25 at every size and linear growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REGIONS = ["eu-west-2", "us-east-1", "us-west-2", "eu-north-1"]
+
+
+def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
+    """A valid blueprint with `environments` AWS environments of `pools_per_env` pools each."""
+    lines = [
+        "name: bench", "tags: {owner: bench, cost_centre: CC-1, data_classification: internal}",
+        "environments:",
+    ]
+    for e in range(environments):
+        region = REGIONS[e % len(REGIONS)]
+        lines += [
+            f"  env{e}:", "    kind: aws", f'    account_id: "{100000000000 + e}"',
+            f"    region: {region}", f"    availability_zones: [{region}a, {region}b]",
+            "    quotas: {on_demand_g_vt_vcpus: 100000, spot_g_vt_vcpus: 100000}",
+        ]
+    lines.append("pools:")
+    for e in range(environments):
+        for p in range(pools_per_env):
+            lines += [f"  p{e}-{p}:", f"    environment: env{e}", "    instance_type: g6.xlarge",
+                      "    min_nodes: 0", "    max_nodes: 4"]
+    lines += ["lakehouse:", "  environment: env0", "  zones:"]
+    lines += [f"    z{z}: {{retention_days: 365}}" for z in range(zones)]
+    lines += ["registry: {environment: env0, repositories: [training, serving]}"]
+    return "\n".join(lines) + "\n"
+
+
+def child_plan(path: str) -> dict[str, float]:
+    start = time.perf_counter()
+    from aifactory.plan.document import dumps, plan_blueprint
+    from aifactory.spec import load
+
+    plan = plan_blueprint(load(path), path)
+    text = dumps(plan)
+    Path(path + ".plan.json").write_text(text)
+    return {"seconds": time.perf_counter() - start, "resources": len(plan["resources"])}
+
+
+def child_floor(plan_path: str) -> dict[str, float]:
+    start = time.perf_counter()
+    import pulumi
+    from pulumi.runtime import mocks
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    resources = json.loads(Path(plan_path).read_text())["resources"]
+
+    class Bare(mocks.Mocks):
+        def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict]:
+            return f"{args.name}-id", args.inputs
+
+        def call(self, args: mocks.MockCallArgs) -> dict:
+            return {}
+
+    pulumi.runtime.set_mocks(Bare(), project="bench", stack="floor", preview=False)
+
+    def program() -> None:
+        for r in resources:
+            if r["type"].startswith("pulumi:providers:"):
+                continue
+            pulumi.CustomResource(r["type"], r["name"], dict(r["inputs"]))
+
+    _sync_await(run_pulumi_func(program))
+    return {"seconds": time.perf_counter() - start, "resources": len(resources)}
+
+
+def measure(mode: str, path: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, path], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="300,1000,2000,3000",
+                    help="approximate resource counts to plan")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per size (best is reported)")
+    ap.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        mode, path = args.child
+        result = child_plan(path) if mode == "plan" else child_floor(path)
+        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return 0
+
+    print(f"{'target':>7} {'resources':>9} {'plan s':>7} {'floor s':>7} {'ratio':>6} "
+          f"{'plan MB':>8} {'floor MB':>8} {'ms/res (plan)':>13}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for target in (int(s) for s in args.sizes.split(",")):
+            # measured: ~60 resources per environment and ~8 per pool (see the plan summary)
+            environments = max(1, target // 1000)
+            pools = max(1, (target - 60 * environments) // (8 * environments))
+            path = str(Path(tmp) / f"bench-{target}.yaml")
+            Path(path).write_text(blueprint_yaml(environments, pools, zones=3))
+            plans = [measure("plan", path) for _ in range(args.repeat)]
+            floors = [measure("floor", path + ".plan.json") for _ in range(args.repeat)]
+            plan = min(plans, key=lambda r: r["seconds"])
+            floor = min(floors, key=lambda r: r["seconds"])
+            n = int(plan["resources"])
+            print(f"{target:>7} {n:>9} {plan['seconds']:>7.2f} {floor['seconds']:>7.2f} "
+                  f"{plan['seconds'] / floor['seconds']:>6.2f} {plan['peak_mb']:>8.0f} "
+                  f"{floor['peak_mb']:>8.0f} {1000 * plan['seconds'] / n:>13.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
