@@ -17,7 +17,12 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from aifactory.errors import InputError
-from aifactory.spec.models import Blueprint
+from aifactory.spec.models import MAC, NAME_PATTERN, Blueprint
+
+PATTERN_FORMS = {
+    NAME_PATTERN: "2-40 lower-case letters, digits and '-', starting with a letter",
+    MAC: "a MAC address in lower case, such as 3c:ec:ef:00:00:01",
+}
 
 Loc = tuple[str | int, ...]
 Lines = dict[Loc, tuple[str, int]]
@@ -235,7 +240,7 @@ def _message(err: dict[str, Any], loc: Loc) -> list[tuple[Loc, str]]:
             return out
         return [(loc, text)]
     if kind == "string_pattern_mismatch":
-        field = _field_description(loc)
+        field = PATTERN_FORMS.get(err["ctx"]["pattern"]) or _field_description(loc)
         expected = f": expected {field}" if field else f" (pattern {err['ctx']['pattern']})"
         return [(loc, f"{value!r} is not valid{expected}")]
     if kind == "union_tag_invalid":
