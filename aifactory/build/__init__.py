@@ -54,8 +54,11 @@ def _builder(kind: str) -> Builder:
 
 def build(spec: Blueprint, opts: pulumi.ResourceOptions | None = None) -> Built:
     """Create every component the blueprint describes."""
+    from aifactory.build import platform
+
     factory = Factory(spec.name, FactoryArgs(facts=factory_facts(spec)), opts)
     built = Built(factory=factory)
     for env_name, env in spec.environments.items():
         built.environments[env_name] = _builder(env.kind)(spec, env_name, env, factory)
+    platform.build_platform(spec, built)
     return built

@@ -37,7 +37,13 @@ def run_program(spec: Blueprint, stack: str = "offline") -> list[Registration]:
     """Run the real program for `spec` under recording mocks."""
     from aifactory.build import build  # deferred: loads the Pulumi SDKs
 
-    return record(lambda: build(spec), project="ai-factory", stack=stack)
+    config: dict[str, str] | None = None
+    if any(env.kind == "onprem" for env in spec.environments.values()):
+        from aifactory.build.onprem import offline_config  # masked stand-ins for stack secrets
+
+        config = offline_config(spec)
+    return record(lambda: build(spec), project="ai-factory", stack=stack, config=config,
+                  secret_keys=list(config or {}))
 
 
 def _by_urn(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
@@ -143,11 +144,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 def record(program: Callable[[], None], *, project: str = "ai-factory",
-           stack: str = "offline") -> list[Registration]:
-    """Run `program` under recording mocks; return its registrations sorted by URN."""
+           stack: str = "offline", config: dict[str, str] | None = None,
+           secret_keys: list[str] | None = None) -> list[Registration]:
+    """Run `program` under recording mocks; return its registrations sorted by URN.
+
+    `config` ("namespace:key" -> value) is the stack config the program sees while it runs
+    (`secret_keys` are marked secret, as `pulumi config set --secret` would); the previous
+    config is restored afterwards.
+    """
     monitor = RecordingMonitor()
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False,
                              monitor=monitor)
-    _sync_await(run_pulumi_func(program))
+    saved = (dict(pulumi_config.CONFIG.get()), set(pulumi_config._SECRET_KEYS.get()))
+    if config is not None:
+        pulumi_config.set_all_config(config, list(secret_keys or []))
+    try:
+        _sync_await(run_pulumi_func(program))
+    finally:
+        if config is not None:
+            pulumi_config.set_all_config(saved[0], list(saved[1]))
     return sorted(monitor.registrations, key=lambda r: r.urn)

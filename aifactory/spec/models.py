@@ -105,7 +105,7 @@ class Sovereignty(Strict):
 # Environments: where things run
 
 
-AWS_REGION = r"^(us|eu|eusc|ap|ca|sa|me|af|il|mx)(-gov)?-[a-z]+-\d$"
+AWS_REGION = r"^(us|eu|eusc|ap|ca|sa|me|af|il|mx)(-gov)?(-[a-z]+){1,2}-\d$"  # eusc-de-east-1
 GCP_REGION = r"^[a-z]+-[a-z]+\d+$"
 
 
@@ -184,6 +184,13 @@ class GcpEnvironment(Strict):
 
     kind: Literal["gcp"] = Field(description="Substrate of this environment.")
     project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", description="GCP project id.")
+    project_number: str | None = Field(
+        None, pattern=r"^\d{6,20}$",
+        description="GCP project number (gcloud projects describe PROJECT "
+        "--format='value(projectNumber)'). Required: the GKE, Compute Engine, Cloud Storage and "
+        "Artifact Registry service agents granted the customer-managed keys are named after it, "
+        "and it cannot be looked up offline.",
+    )
     region: str = Field(pattern=GCP_REGION, description="GCP region, e.g. europe-west4.")
     zones: list[str] = Field(min_length=1, max_length=4, description="Zones for node pools.")
     subnet_cidr: str = Field("10.10.0.0/20", description="Primary range of the node subnet.")
@@ -224,6 +231,11 @@ class GcpEnvironment(Strict):
         if wrong:
             fail([("zones", f"{wrong} are not zones of region {self.region!r}: "
                    f"use names such as {self.region}-a")])
+        if self.project_number is None:
+            fail([("project", f"project {self.project!r} needs its project_number: every GCP "
+                   "environment encrypts with customer-managed keys, granted to service agents "
+                   "named after the number; add project_number: \"<digits>\" (gcloud projects "
+                   f"describe {self.project} --format='value(projectNumber)')")])
         return self
 
 
@@ -259,6 +271,20 @@ class Host(Strict):
         pattern=r"^[a-zA-Z][a-zA-Z0-9_]*(:[a-zA-Z][a-zA-Z0-9_]*)?$",
         description="Stack config key of the secret holding 'user:password' for the BMC.",
     )
+    boot_ip: str | None = Field(
+        None, description="IPv4 address of the boot NIC on the site's boot_network (omit when "
+        "the site's own DHCP server assigns it)."
+    )
+
+    @field_validator("boot_ip")
+    @classmethod
+    def _ipv4(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ipaddress.IPv4Address(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is not an IPv4 address such as 10.10.0.21") from None
+        return v
 
     @field_validator("server_model")
     @classmethod
@@ -274,6 +300,46 @@ class CommandHook(Strict):
     delete: str = Field(min_length=1, description="Run on delete.")
 
 
+class Netboot(Strict):
+    """The deploy kernel and initrd the rendered iPXE script boots, and where the seed is served."""
+
+    kernel_url: str = Field(pattern=r"^https?://\S+$", description="Deploy kernel URL.")
+    initrd_url: str = Field(pattern=r"^https?://\S+$", description="Deploy initrd URL.")
+    seed_url: str = Field(
+        pattern=r"^https?://\S+$",
+        description="Base URL serving the rendered firstboot/ tree (the NoCloud seed).",
+    )
+    kernel_args: str = Field("", max_length=1000, description="Extra kernel arguments.")
+
+
+class BootNetwork(Strict):
+    """The network hosts boot on, for hooks that hand out addresses (Tinkerbell)."""
+
+    cidr: str = Field(description="IPv4 CIDR of the boot network, e.g. 10.10.0.0/22.")
+    gateway: str = Field(description="Default gateway on the boot network.")
+    name_servers: list[str] = Field(default_factory=list, description="DNS servers handed out.")
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        return _check_cidr(v)
+
+    @model_validator(mode="after")
+    def _addresses(self) -> BootNetwork:
+        problems: list[tuple[str, str]] = []
+        for path, value in [("gateway", self.gateway)] + [
+                (f"name_servers.{i}", s) for i, s in enumerate(self.name_servers)]:
+            try:
+                ipaddress.IPv4Address(value)
+            except ValueError:
+                problems.append((path, f"{value!r} is not an IPv4 address"))
+        if not problems and ipaddress.IPv4Address(self.gateway) not in ipaddress.IPv4Network(
+                self.cidr):
+            problems.append(("gateway", f"{self.gateway} is outside {self.cidr}"))
+        fail(problems)
+        return self
+
+
 class Provisioning(Strict):
     """How bare-metal hosts are provisioned."""
 
@@ -286,11 +352,27 @@ class Provisioning(Strict):
         pattern=r"^(sha256|sha512):[0-9a-f]{64,128}$", description="Checksum of the image."
     )
     command: CommandHook | None = Field(None, description="Commands, for the command hook.")
+    install_disk: str = Field(
+        "/dev/nvme0n1", pattern=r"^/dev/\S+$", description="Disk the image is written to."
+    )
+    root_partition: int = Field(
+        1, ge=1, le=128, description="Partition of the image holding the root filesystem."
+    )
+    metadata_url: str | None = Field(
+        None, pattern=r"^https?://\S+$",
+        description="Tinkerbell: metadata service (Hegel) the installed OS reads cloud-init from.",
+    )
+    netboot: Netboot | None = Field(
+        None, description="Deploy kernel/initrd for the rendered iPXE script (own PXE tooling)."
+    )
 
     @model_validator(mode="after")
     def _command_needs_commands(self) -> Provisioning:
         if self.hook == "command" and self.command is None:
             fail([("hook", "hook 'command' needs a `command` block with create and delete")])
+        if self.hook == "tinkerbell" and self.metadata_url is None:
+            fail([("hook", "hook 'tinkerbell' needs `metadata_url`, the Hegel URL such as "
+                   "http://10.10.0.5:50061 the installed OS reads its cloud-init from")])
         return self
 
 
@@ -307,6 +389,10 @@ class SiteCluster(Strict):
         description="Stack config key of the secret kubeadm bootstrap token.",
     )
     kubernetes_version: str = Field("1.33", pattern=r"^1\.\d{2}$", description="kubelet version.")
+    ca_cert_hash: str | None = Field(
+        None, pattern=r"^sha256:[0-9a-f]{64}$",
+        description="kubeadm discovery CA hash (public); when omitted, the provisioner writes it.",
+    )
 
 
 class OnPremSite(Strict):
@@ -321,6 +407,9 @@ class OnPremSite(Strict):
     hosts: list[Host] = Field(min_length=1, description="Inventory of bare-metal hosts.")
     provisioning: Provisioning = Field(description="How the hosts are provisioned.")
     cluster: SiteCluster = Field(description="The site's Kubernetes cluster.")
+    boot_network: BootNetwork | None = Field(
+        None, description="Boot network, when hosts get fixed addresses (boot_ip)."
+    )
 
     @model_validator(mode="after")
     def _inventory(self) -> OnPremSite:
@@ -329,10 +418,21 @@ class OnPremSite(Strict):
             if host.rack not in self.racks:
                 problems.append((f"hosts.{i}.rack", f"{host.hostname} is in rack {host.rack!r}, "
                                  f"which is not declared: racks are {sorted(self.racks)}"))
-        for field in ("hostname", "boot_mac", "bmc_address"):
+            if host.boot_ip is None:
+                continue
+            if self.boot_network is None:
+                problems.append((f"hosts.{i}.boot_ip", f"{host.hostname} has boot_ip "
+                                 f"{host.boot_ip} but the site declares no boot_network"))
+            elif ipaddress.IPv4Address(host.boot_ip) not in ipaddress.IPv4Network(
+                    self.boot_network.cidr):
+                problems.append((f"hosts.{i}.boot_ip", f"{host.boot_ip} is outside the boot "
+                                 f"network {self.boot_network.cidr}"))
+        for field in ("hostname", "boot_mac", "bmc_address", "boot_ip"):
             seen: dict[str, int] = {}
             for i, host in enumerate(self.hosts):
                 value = getattr(host, field)
+                if value is None:
+                    continue
                 if value in seen:
                     problems.append((f"hosts.{i}.{field}",
                                      f"{value!r} repeats hosts[{seen[value]}].{field}: "
@@ -530,6 +630,18 @@ class Blueprint(Strict):
                                  f"environment: declared are {sorted(self.environments)}"))
                 continue
             problems.extend(_pool_fits_environment(where, pool, env))
+        claimed: dict[tuple[str, str], str] = {}
+        for name, pool in self.pools.items():
+            env = self.environments.get(pool.environment)
+            if not isinstance(env, OnPremSite):
+                continue
+            listed = pool.hosts is not None
+            for i, h in enumerate(pool.hosts if listed else [x.hostname for x in env.hosts]):
+                owner = claimed.setdefault((pool.environment, h), name)
+                if owner != name:
+                    problems.append((f"pools.{name}.hosts" + (f".{i}" if listed else ""),
+                                     f"{h!r} is already in pool {owner!r}: a host belongs to "
+                                     "one pool; list the hosts of each pool"))
         for section, ref, allowed in (
             ("lakehouse", self.lakehouse, ("aws", "gcp")),
             ("registry", self.registry, ("aws", "gcp")),

@@ -1,0 +1,36 @@
+"""GCP building blocks on pulumi-gcp resources: keys, network, GKE, GPU node pools, storage.
+
+Each component takes every value it needs from its args (built from the blueprint by
+`aifactory.build.gcp`), so a plan needs no live look-up and no credentials.
+"""
+
+from aifactory.components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from aifactory.components.gcp.environment import GcpEnvironment, GcpEnvironmentArgs
+from aifactory.components.gcp.gke_cluster import GkeCluster, GkeClusterArgs, kubeconfig
+from aifactory.components.gcp.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, NodeTaint
+from aifactory.components.gcp.kms import KmsKeys, KmsKeysArgs
+from aifactory.components.gcp.lakehouse import BucketZone, Lakehouse, LakehouseArgs
+from aifactory.components.gcp.network import Network, NetworkArgs
+from aifactory.components.gcp.workload_access import WorkloadAccess, WorkloadAccessArgs
+
+__all__ = [
+    "ArtifactRegistry",
+    "ArtifactRegistryArgs",
+    "BucketZone",
+    "GcpEnvironment",
+    "GcpEnvironmentArgs",
+    "GkeCluster",
+    "GkeClusterArgs",
+    "GpuNodePool",
+    "GpuNodePoolArgs",
+    "KmsKeys",
+    "KmsKeysArgs",
+    "Lakehouse",
+    "LakehouseArgs",
+    "Network",
+    "NetworkArgs",
+    "NodeTaint",
+    "WorkloadAccess",
+    "WorkloadAccessArgs",
+    "kubeconfig",
+]

@@ -1,0 +1,47 @@
+"""Every rule, one a module; `RULES` is the rule set all three runners evaluate."""
+
+from __future__ import annotations
+
+from aifactory.policies.model import Rule
+from aifactory.policies.rules import (
+    capacity_aws_quota,
+    capacity_gcp_quota,
+    capacity_instance_availability,
+    capacity_spot_interruption,
+    capacity_utilisation_advisory,
+    rack_cooling,
+    rack_power_density,
+    security_cluster_private_endpoint,
+    security_data_protected,
+    security_iam_no_wildcard,
+    security_instance_imdsv2,
+    security_registry_immutable_scanned,
+    security_storage_encryption_at_rest,
+    site_feed_redundancy,
+    site_power_budget,
+    sovereignty_image_registry_digest,
+    sovereignty_key_rotation,
+    sovereignty_network_no_public_exposure,
+    sovereignty_replication_destination,
+    sovereignty_resource_region,
+    sovereignty_store_customer_keys,
+    sovereignty_tags_residency_classification,
+)
+
+RULES: tuple[Rule, ...] = tuple(m.RULE for m in (
+    # power and capacity envelope
+    site_power_budget, site_feed_redundancy, rack_power_density, rack_cooling,
+    capacity_aws_quota, capacity_gcp_quota, capacity_instance_availability,
+    capacity_spot_interruption, capacity_utilisation_advisory,
+    # sovereignty (when the factory declares a jurisdiction)
+    sovereignty_resource_region, sovereignty_replication_destination,
+    sovereignty_store_customer_keys, sovereignty_key_rotation,
+    sovereignty_network_no_public_exposure, sovereignty_image_registry_digest,
+    sovereignty_tags_residency_classification,
+    # security baseline (always)
+    security_storage_encryption_at_rest, security_instance_imdsv2,
+    security_cluster_private_endpoint, security_registry_immutable_scanned,
+    security_iam_no_wildcard, security_data_protected,
+))
+
+BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}

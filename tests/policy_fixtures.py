@@ -1,0 +1,73 @@
+"""Readable fixture plans for the policy tests (tests/fixtures/policies/*.yaml).
+
+A fixture lists resources by type and name; parents, providers and dependencies are given by
+name and turned into URNs here, so the files read like the component tree they stand for:
+
+    resources:
+      - {type: aifactory:factory:Factory, name: acme, inputs: {...}}
+      - {type: aifactory:baremetal:Site, name: dc1, parent: acme, inputs: {...}}
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "policies"
+STACK = "urn:pulumi:test::ai-factory::"
+
+
+def expand(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Plan resources (as aifactory.plan.document writes them) from fixture entries."""
+    by_name = {r["name"]: r for r in resources}
+    urns: dict[str, str] = {}
+
+    def urn(name: str) -> str:
+        if name not in urns:
+            r = by_name[name]
+            chain = [r["type"]]
+            parent = r.get("parent")
+            while parent:
+                chain.insert(0, by_name[parent]["type"])
+                parent = by_name[parent].get("parent")
+            urns[name] = f"{STACK}{'$'.join(chain)}::{name}"
+        return urns[name]
+
+    out = []
+    for r in resources:
+        out.append({
+            "urn": urn(r["name"]),
+            "type": r["type"],
+            "name": r["name"],
+            "parent": urn(r["parent"]) if r.get("parent") else None,
+            "custom": r.get("custom", not r["type"].startswith("aifactory:")),
+            "protect": r.get("protect", False),
+            "retainOnDelete": False,
+            "provider": urn(r["provider"]) if r.get("provider") else None,
+            "dependencies": sorted(urn(d) for d in r.get("dependsOn", [])),
+            "inputs": copy.deepcopy(r.get("inputs", {})),
+        })
+    return out
+
+
+def load(name: str) -> dict[str, Any]:
+    """The plan document of fixture `name` (without .yaml)."""
+    data = yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
+    return {"version": 1, "blueprint": f"tests/fixtures/policies/{name}.yaml", "stack": "test",
+            "factory": data.get("factory"), "summary": {},
+            "resources": expand(data["resources"])}
+
+
+def resource(plan: dict[str, Any], name: str) -> dict[str, Any]:
+    """The resource named `name` in a plan (to tweak one input in a test)."""
+    found = [r for r in plan["resources"] if r["name"] == name]
+    assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
+    return found[0]
+
+
+def inputs(plan: dict[str, Any], name: str) -> dict[str, Any]:
+    """The inputs of the resource named `name` (mutable)."""
+    return resource(plan, name)["inputs"]

@@ -1,0 +1,196 @@
+"""The GCP builder end to end: both GCP examples planned offline, and what the spec refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES, spec_from_yaml
+
+from aifactory import catalog
+from aifactory.facts import GCP_ENVIRONMENT
+from aifactory.plan.document import plan_blueprint
+from aifactory.spec import BlueprintError, load
+
+GCP_PROVIDER = "pulumi:providers:gcp"
+LABELLED = {  # type -> where its labels are
+    "gcp:kms/cryptoKey:CryptoKey": ("labels",),
+    "gcp:storage/bucket:Bucket": ("labels",),
+    "gcp:artifactregistry/repository:Repository": ("labels",),
+    "gcp:container/cluster:Cluster": ("resourceLabels",),
+    "gcp:container/nodePool:NodePool": ("nodeConfig", "resourceLabels"),
+}
+
+
+def plan_of(stem: str) -> dict[str, Any]:
+    path = EXAMPLES / f"{stem}.yaml"
+    return plan_blueprint(load(path), str(path))
+
+
+def by_type(plan: dict[str, Any], type_token: str) -> list[dict[str, Any]]:
+    return [r for r in plan["resources"] if r["type"] == type_token]
+
+
+def named(plan: dict[str, Any], name: str) -> dict[str, Any]:
+    [resource] = [r for r in plan["resources"] if r["name"] == name]
+    return resource
+
+
+def labels_of(resource: dict[str, Any]) -> dict[str, str]:
+    value: Any = resource["inputs"]
+    for key in LABELLED[resource["type"]]:
+        value = value[key]
+    return value  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def cloud_gcp() -> dict[str, Any]:
+    return plan_of("cloud-gcp")
+
+
+@pytest.fixture(scope="module")
+def sovereign() -> dict[str, Any]:
+    return plan_of("sovereign-eu")
+
+
+def test_cloud_gcp_gpus_by_model_and_pools(cloud_gcp) -> None:  # type: ignore[no-untyped-def]
+    summary = cloud_gcp["summary"]
+    assert summary["gpusByModel"] == {"h100-sxm5": 16, "l4": 4}
+    pools = {p["pool"]: p for p in summary["pools"]}
+    assert (pools["train-h100"]["gpus_desired"], pools["train-h100"]["gpus_max"]) == (16, 64)
+    assert (pools["infer-l4"]["gpus_desired"], pools["infer-l4"]["gpus_max"]) == (4, 16)
+
+
+def test_cloud_gcp_environment_facts_and_provider(cloud_gcp) -> None:  # type: ignore[no-untyped-def]
+    [environment] = by_type(cloud_gcp, GCP_ENVIRONMENT)
+    assert environment["inputs"] == {
+        "environment": "gcp-prod", "cloud": "gcp", "project": "acme-ml-prod",
+        "region": "europe-west4",
+        "gpuQuotas": {"GPUS_ALL_REGIONS": 96, "NVIDIA_H100_GPUS": 16, "NVIDIA_L4_GPUS": 16,
+                      "PREEMPTIBLE_NVIDIA_H100_GPUS": 64}}
+    [provider] = by_type(cloud_gcp, GCP_PROVIDER)
+    assert provider["inputs"]["project"] == "acme-ml-prod"
+    assert provider["inputs"]["region"] == "europe-west4"
+    assert '"data-classification": "confidential"' in provider["inputs"]["defaultLabels"]
+    gcp_resources = [r for r in cloud_gcp["resources"] if r["type"].startswith("gcp:")]
+    assert gcp_resources
+    assert {r["provider"] for r in gcp_resources} == {provider["urn"]}
+
+
+def test_cloud_gcp_pools_from_the_blueprint(cloud_gcp) -> None:  # type: ignore[no-untyped-def]
+    train = named(cloud_gcp, "gcp-prod-train-h100-pool")["inputs"]
+    assert train["nodeConfig"]["spot"] is True
+    assert train["nodeConfig"]["guestAccelerators"][0]["type"] == "nvidia-h100-80gb"
+    assert train["placementPolicy"] == {"type": "COMPACT"}
+    assert train["nodeLocations"] == ["europe-west4-a"]
+    assert train["autoscaling"]["totalMaxNodeCount"] == 8
+    infer = named(cloud_gcp, "gcp-prod-infer-l4-pool")["inputs"]
+    assert infer["nodeConfig"]["machineType"] == "g2-standard-24"
+    assert infer["nodeConfig"]["guestAccelerators"][0]["gpuSharingConfig"] == {
+        "gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 4}
+    assert infer["nodeLocations"] == ["europe-west4-a", "europe-west4-b", "europe-west4-c"]
+
+
+def test_cloud_gcp_keys_live_where_the_data_does(cloud_gcp) -> None:  # type: ignore[no-untyped-def]
+    [ring] = by_type(cloud_gcp, "gcp:kms/keyRing:KeyRing")
+    assert ring["inputs"]["location"] == "europe-west4"
+    assert named(cloud_gcp, "gcp-prod-gke-cluster")["inputs"]["location"] == "europe-west4"
+    assert {b["inputs"]["location"] for b in by_type(cloud_gcp, "gcp:storage/bucket:Bucket")} \
+        == {"EUROPE-WEST4"}
+    repos = by_type(cloud_gcp, "gcp:artifactregistry/repository:Repository")
+    assert {r["inputs"]["location"] for r in repos} == {"europe-west4"}
+    assert {r["inputs"]["kmsKeyName"] for r in repos} == {"gcp-prod-kms-registry-id"}
+
+
+def test_cloud_gcp_kubernetes_provider_gets_a_secret_kubeconfig(cloud_gcp) -> None:  # type: ignore[no-untyped-def]
+    [provider] = by_type(cloud_gcp, "pulumi:providers:kubernetes")
+    assert provider["inputs"] == {"kubeconfig": "[secret]"}
+    assert named(cloud_gcp, "gcp-prod-gke-cluster")["urn"] in provider["dependencies"]
+
+
+def test_sovereign_gpus_by_model(sovereign) -> None:  # type: ignore[no-untyped-def]
+    assert sovereign["summary"]["gpusByModel"] == {
+        "a100-sxm4-40gb": 1, "h100-sxm5": 16, "l4": 2, "l40s": 4}
+
+
+def test_sovereign_every_provider_is_in_an_eu_region(sovereign) -> None:  # type: ignore[no-untyped-def]
+    eu = catalog.jurisdiction("EU")
+    [gcp] = by_type(sovereign, GCP_PROVIDER)
+    assert gcp["inputs"]["region"] in eu.gcp_regions
+    [aws] = by_type(sovereign, "pulumi:providers:aws")
+    assert aws["inputs"]["region"] in eu.aws_regions
+    for r in sovereign["resources"]:
+        if r["type"].startswith("gcp:"):
+            assert r["provider"] == gcp["urn"], r["name"]
+
+
+def test_sovereign_stores_use_customer_keys_and_stay_in_region(sovereign) -> None:  # type: ignore[no-untyped-def]
+    buckets = by_type(sovereign, "gcp:storage/bucket:Bucket")
+    assert len(buckets) == 3
+    for b in buckets:
+        assert b["protect"]
+        assert b["inputs"]["location"] == "EUROPE-WEST4"
+        assert b["inputs"]["encryption"] == {"defaultKmsKeyName": "gcp-eu-kms-lakehouse-id"}
+        assert "customPlacementConfig" not in b["inputs"]  # no dual-region copy
+    for pool in by_type(sovereign, "gcp:container/nodePool:NodePool"):
+        assert pool["inputs"]["nodeConfig"]["bootDiskKmsKey"] == "gcp-eu-kms-disks-id"
+    cluster = named(sovereign, "gcp-eu-gke-cluster")["inputs"]
+    assert cluster["databaseEncryption"] == {"state": "ENCRYPTED",
+                                             "keyName": "gcp-eu-kms-gke-id"}
+
+
+def test_sovereign_residency_and_classification_labels_everywhere(sovereign) -> None:  # type: ignore[no-untyped-def]
+    labelled = [r for r in sovereign["resources"] if r["type"] in LABELLED]
+    assert {r["type"] for r in labelled} == set(LABELLED)
+    for r in labelled:
+        labels = labels_of(r)
+        assert labels["data-residency"] == "eu", r["name"]
+        assert labels["data-classification"] == "restricted", r["name"]
+
+
+def test_sovereign_reservation_and_mig(sovereign) -> None:  # type: ignore[no-untyped-def]
+    train = named(sovereign, "gcp-eu-train-h100-pool")["inputs"]["nodeConfig"]
+    assert train["reservationAffinity"] == {
+        "consumeReservationType": "SPECIFIC_RESERVATION",
+        "key": "compute.googleapis.com/reservation-name", "values": ["acme-eu-h100-reservation"]}
+    notebooks = named(sovereign, "gcp-eu-notebooks-a100-pool")["inputs"]["nodeConfig"]
+    assert notebooks["guestAccelerators"][0]["gpuPartitionSize"] == "1g.5gb"
+
+
+def test_sovereign_copy_with_a_type_its_region_does_not_offer_fails(tmp_path: Path) -> None:
+    text = (EXAMPLES / "sovereign-eu.yaml").read_text()
+    # Move the AWS environment to Ireland (an EU region) that offers no g6e.12xlarge.
+    moved = (text.replace("region: eu-north-1 ", "region: eu-west-1  ")
+             .replace("[eu-north-1a, eu-north-1b, eu-north-1c]",
+                      "[eu-west-1a, eu-west-1b, eu-west-1c]"))
+    assert moved != text
+    copy = tmp_path / "sovereign-eu.yaml"
+    copy.write_text(moved)
+    line = next(i for i, s in enumerate(moved.splitlines(), 1)
+                if s.strip() == "instance_type: g6e.12xlarge")
+    with pytest.raises(BlueprintError) as e:
+        load(copy)
+    assert [str(p) for p in e.value.problems] == [
+        f"{copy}:{line}: pools.burst-l40s.instance_type: 'g6e.12xlarge' is not offered in "
+        "eu-west-1: offered in ap-northeast-1, eu-central-1, eu-north-1, eu-west-2, us-east-1, "
+        "us-east-2, us-west-2"]
+
+
+def test_a_gcp_environment_needs_its_project_number() -> None:
+    with pytest.raises(BlueprintError) as e:
+        spec_from_yaml("""\
+            name: acme-gcp
+            tags: {owner: ml, cost_centre: CC-1, data_classification: internal}
+            environments:
+              gcp-prod:
+                kind: gcp
+                project: acme-ml-prod
+                region: europe-west4
+                zones: [europe-west4-a]
+            """)
+    assert [str(p) for p in e.value.problems] == [
+        "test.yaml:6: environments.gcp-prod.project: project 'acme-ml-prod' needs its "
+        "project_number: every GCP environment encrypts with customer-managed keys, granted to "
+        "service agents named after the number; add project_number: \"<digits>\" (gcloud "
+        "projects describe acme-ml-prod --format='value(projectNumber)')"]

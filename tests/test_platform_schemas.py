@@ -1,0 +1,185 @@
+"""Every object the platform layer defines validates against its upstream schema.
+
+Custom resources against the CRDs in ../shared/crds (validate_crs.py --strict: unknown fields
+fail); core kinds against the Kubernetes 1.33 schemas (kubernetes-validate, strict); the GPU
+operator's chart values against its ClusterPolicy CRD, which the chart renders them into.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+import yaml
+from conftest import SHARED, spec_from_yaml
+
+from aifactory.build.platform import platform_args
+from aifactory.components.platform import ClusterPlatform
+
+CRDS = SHARED / "crds"
+VALIDATE_CRS = SHARED / "tools" / "validate_crs.py"
+pytestmark = pytest.mark.skipif(not CRDS.is_dir() or not VALIDATE_CRS.is_file(),
+                                reason="../shared/crds and validate_crs.py not present")
+
+CORE_KINDS = {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "ConfigMap"}
+SPEC = """
+    name: acme
+    tags: {owner: ml-platform, cost_centre: CC-1, data_classification: internal}
+    environments:
+      site:
+        kind: onprem
+        country: DE
+        power_budget_kw: 200
+        pue: 1.3
+        racks:
+          r1: {power_limit_kw: 40, cooling: rear-door}
+        hosts:
+          - {hostname: gpu01, rack: r1, server_model: dgx-h100, boot_mac: "aa:bb:cc:00:00:01",
+             bmc_address: "redfish://10.0.0.1/redfish/v1/Systems/1", bmc_credentials: bmc01}
+        provisioning:
+          hook: metal3
+          image_url: https://images.example.com/ubuntu.qcow2
+          image_checksum: "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+        cluster: {kubeconfig: siteKubeconfig, api_endpoint: "https://10.0.0.10:6443",
+                  join_token: joinToken}
+      cloud:
+        kind: aws
+        account_id: "123456789012"
+        region: eu-west-2
+        availability_zones: [eu-west-2a, eu-west-2b]
+    pools:
+      site-h100: {environment: site, min_nodes: 1, max_nodes: 1}
+      cloud-spot:
+        environment: cloud
+        instance_type: p5.48xlarge
+        max_nodes: 4
+        capacity: spot
+        interruption_tolerant: true
+      cloud-l4:
+        environment: cloud
+        instance_type: g6.12xlarge
+        min_nodes: 1
+        max_nodes: 2
+    queueing:
+      environment: site
+      cohort: acme
+      teams:
+        research: {namespace: team-research}
+        applied: {namespace: team-applied}
+"""
+
+
+@pytest.fixture(scope="module")
+def objects() -> list[dict[str, Any]]:
+    """Every Kubernetes object both clusters' platforms define (charts aside), as manifests."""
+    from aifactory.plan.recorder import record
+
+    spec = spec_from_yaml(SPEC)
+
+    def program() -> None:
+        for env in ("site", "cloud"):
+            provider = k8s.Provider(f"{env}-k8s", kubeconfig="{}")
+            ClusterPlatform(f"{env}-platform", platform_args(spec, env),
+                            pulumi.ResourceOptions(providers=[provider]))
+
+    return [r.inputs for r in record(program) if r.type.startswith("kubernetes:")
+            and r.custom and not r.type.startswith("kubernetes:helm.sh")]
+
+
+def _custom(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] not in CORE_KINDS]
+
+
+def _validator_module():  # type: ignore[no-untyped-def]
+    loaded = importlib.util.spec_from_file_location("validate_crs", VALIDATE_CRS)
+    assert loaded and loaded.loader
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    return module
+
+
+def _validate_crs(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(VALIDATE_CRS), "--strict", str(path)],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_custom_resources_validate_strictly_against_upstream_crds(objects, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    custom = _custom(objects)
+    kinds = sorted({(o["apiVersion"], o["kind"]) for o in custom})
+    assert kinds == [
+        ("kueue.x-k8s.io/v1beta2", "ClusterQueue"), ("kueue.x-k8s.io/v1beta2", "LocalQueue"),
+        ("kueue.x-k8s.io/v1beta2", "ResourceFlavor"),
+        ("kueue.x-k8s.io/v1beta2", "WorkloadPriorityClass"),
+        ("monitoring.coreos.com/v1", "PrometheusRule"),
+        ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ]
+    for i, obj in enumerate(custom):
+        (tmp_path / f"{i:03d}-{obj['kind'].lower()}.yaml").write_text(yaml.safe_dump(obj))
+    result = _validate_crs(tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.strip().endswith(
+        f"{len(custom)} custom resources checked, 0 of other kinds skipped, 0 errors")
+
+
+def test_the_strict_check_catches_an_unknown_field(objects, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    [queue] = [o for o in _custom(objects) if o["kind"] == "ClusterQueue"
+               and o["metadata"]["name"] == "acme-teams"]
+    wrong = {**queue, "spec": {**queue["spec"], "cohort": "acme"}}  # the v1beta1 field name
+    (tmp_path / "wrong.yaml").write_text(yaml.safe_dump(wrong))
+    result = _validate_crs(tmp_path)
+    assert result.returncode == 1
+    assert "ClusterQueue/acme-teams: spec: Additional properties are not allowed ('cohort'" in (
+        result.stdout)
+
+
+def test_cluster_queue_rules_the_schema_states_in_cel(objects) -> None:  # type: ignore[no-untyped-def]
+    # jsonschema does not run x-kubernetes-validations: check the ClusterQueue/flavor rules here.
+    for obj in _custom(objects):
+        spec = obj.get("spec", {})
+        if obj["kind"] == "ClusterQueue":
+            for group in spec["resourceGroups"]:
+                for flavor in group["flavors"]:
+                    assert len(flavor["resources"]) == len(group["coveredResources"])
+                    if "cohortName" not in spec:
+                        assert all("borrowingLimit" not in r for r in flavor["resources"])
+        if obj["kind"] == "ResourceFlavor":
+            assert len(spec["tolerations"]) <= 8
+            for t in spec["tolerations"]:
+                assert t["operator"] in ("Equal", "Exists")
+                assert "key" in t or t["operator"] == "Exists"
+                assert not (t["operator"] == "Exists" and "value" in t)
+
+
+def test_core_kinds_validate_strictly_against_kubernetes_1_33(objects) -> None:  # type: ignore[no-untyped-def]
+    core = [o for o in objects if o["kind"] in CORE_KINDS]
+    assert {o["kind"] for o in core} == CORE_KINDS
+    for obj in core:
+        kubernetes_validate.validate(obj, "1.33", strict=True)
+
+
+def test_gpu_operator_values_are_cluster_policy_fields() -> None:
+    from aifactory.components.platform.common import NodeTaint
+    from aifactory.components.platform.gpu_operator import GpuOperatorArgs, gpu_operator_values
+
+    module = _validator_module()
+    schema = module.strictify(module.load_crds()[("nvidia.com", "ClusterPolicy")]["v1"])
+    validator = jsonschema.Draft7Validator(schema)
+    chart_only = {"node-feature-discovery"}  # values of the chart's NFD subchart
+    for substrate in ("onprem", "aws", "gcp"):
+        values = gpu_operator_values(GpuOperatorArgs(substrate, (NodeTaint("nvidia.com/gpu"),)),
+                                     "dcgm-metrics")
+        policy = {"apiVersion": "nvidia.com/v1", "kind": "ClusterPolicy",
+                  "metadata": {"name": "cluster-policy"},
+                  "spec": {k: v for k, v in values.items() if k not in chart_only}}
+        # The chart fills every field we leave to its defaults, so only `required` may be missing.
+        errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(policy)
+                  if e.validator != "required"]
+        assert errors == [], substrate
