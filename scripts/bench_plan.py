@@ -4,7 +4,8 @@
 For each size, a blueprint is generated (AWS environments with many GPU pools and lakehouse
 zones), planned in a fresh process, and the same registrations (same type tokens, names and
 inputs, same count) are replayed as bare `CustomResource`s under Pulumi's stock MockMonitor in
-another fresh process: that is the floor. Each process reports its wall time (after interpreter
+another fresh process, after importing the same SDK modules: that is the floor, the least any
+Pulumi program registering those resources under mocks pays. Each process reports its wall time (after interpreter
 start, including SDK imports) and its peak RSS.
 
     .venv/bin/python scripts/bench_plan.py [--sizes 300,1000,2000,3000] [--repeat 3]
@@ -64,14 +65,36 @@ def child_plan(path: str) -> dict[str, float]:
     return {"seconds": time.perf_counter() - start, "resources": len(plan["resources"])}
 
 
+def sdk_module(type_token: str) -> str | None:
+    """The SDK module a resource type lives in (so the floor pays the same imports)."""
+    package, module = type_token.split(":")[:2]
+    if package == "aws" or package == "gcp":
+        return f"pulumi_{package}.{module.split('/')[0]}"
+    if package == "command":
+        return f"pulumi_command.{module}"
+    if package == "kubernetes":
+        group, _, version = module.partition("/")
+        group = {"core": "core", "helm.sh": "helm"}.get(group, group.split(".")[0])
+        try:
+            __import__(f"pulumi_kubernetes.{group}.{version}")
+            return f"pulumi_kubernetes.{group}.{version}"
+        except ImportError:
+            return "pulumi_kubernetes.apiextensions"
+    return None
+
+
 def child_floor(plan_path: str) -> dict[str, float]:
     start = time.perf_counter()
+    import importlib
+
     import pulumi
     from pulumi.runtime import mocks
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
     resources = json.loads(Path(plan_path).read_text())["resources"]
+    for module in sorted({m for r in resources if (m := sdk_module(r["type"]))}):
+        importlib.import_module(module)
 
     class Bare(mocks.Mocks):
         def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict]:

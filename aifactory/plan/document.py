@@ -57,8 +57,10 @@ def building_block(resource: dict[str, Any], index: dict[str, dict[str, Any]]) -
         chain.append(index[chain[-1]["parent"]])
     # chain ends at the factory; [-2] is an environment, [-3] a block inside it
     if len(chain) >= 3:
-        block = chain[-3]
-        return f"{chain[-2]['name']}/{block['type'].rsplit(':', 1)[-1]}"
+        block_type = chain[-3]["type"]
+        label = "providers" if block_type.startswith("pulumi:providers:") \
+            else block_type.rsplit(":", 1)[-1]
+        return f"{chain[-2]['name']}/{label}"
     if len(chain) == 2:
         return f"{chain[-2]['name']}/(environment)"
     return "(factory)"

@@ -44,7 +44,7 @@ def render(plan: dict[str, Any], markdown: bool = False) -> str:
     ]
     if s["pools"]:
         out += [
-            h("GPU pools (desired size; max in brackets)"),
+            h("GPU pools (GPUs, IT power and cost at desired size)"),
             *_table(
                 ["pool", "environment", "GPU", "GPUs", "max GPUs", "IT kW", "on-demand $/h"],
                 [[p["pool"], p["environment"], p["gpu_model"], p["gpus_desired"], p["gpus_max"],
