@@ -62,7 +62,7 @@ class GcpEnvironmentBuild(EnvironmentBuild):
 
 
 def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
-                      factory: Factory) -> EnvironmentBuild:
+                      factory: Factory) -> GcpEnvironmentBuild:
     """Create the components of one GCP environment under `factory`."""
     if env.project_number is None:  # the spec requires it; kept for callers that bypass it
         raise ComponentArgsError(f"environment {env_name}: project_number is required")

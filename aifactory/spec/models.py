@@ -636,7 +636,8 @@ class Blueprint(Strict):
             if not isinstance(env, OnPremSite):
                 continue
             listed = pool.hosts is not None
-            for i, h in enumerate(pool.hosts if listed else [x.hostname for x in env.hosts]):
+            names = pool.hosts if pool.hosts is not None else [x.hostname for x in env.hosts]
+            for i, h in enumerate(names):
                 owner = claimed.setdefault((pool.environment, h), name)
                 if owner != name:
                     problems.append((f"pools.{name}.hosts" + (f".{i}" if listed else ""),

@@ -45,6 +45,23 @@ class CommandHostArgs:
     """Path on the host where cloud-init expects the join token."""
 
 
+def command_environment(args: CommandHostArgs) -> dict[str, pulumi.Input[str]]:
+    """The variables the site's commands get. BMC_CREDENTIALS and JOIN_TOKEN are secrets, so
+    Pulumi keeps the whole map secret in state and in previews."""
+    return {
+        "HOSTNAME": args.hostname,
+        "BMC_ADDRESS": args.bmc_address,
+        "BMC_CREDENTIALS": pulumi.Output.secret(args.bmc_credentials),
+        "BOOT_MAC": args.boot_mac,
+        "IMAGE_URL": args.image_url,
+        "IMAGE_CHECKSUM": args.image_checksum,
+        "USER_DATA": args.user_data,
+        "USER_DATA_SHA256": args.user_data_sha256,
+        "JOIN_TOKEN": pulumi.Output.secret(args.join_token),
+        "JOIN_TOKEN_PATH": args.join_token_path,
+    }
+
+
 class CommandHost(FactoryComponent):
     """A `command.local.Command` per host, run where `pulumi up` runs.
 
@@ -61,18 +78,7 @@ class CommandHost(FactoryComponent):
             raise ComponentArgsError(f"CommandHost {name}: `user_data_sha256` "
                                      f"({args.user_data_sha256!r}) is not a sha256 hex digest")
         super().__init__(TYPE, name, {"hostname": args.hostname}, opts)
-        environment: dict[str, pulumi.Input[str]] = {
-            "HOSTNAME": args.hostname,
-            "BMC_ADDRESS": args.bmc_address,
-            "BMC_CREDENTIALS": pulumi.Output.secret(args.bmc_credentials),
-            "BOOT_MAC": args.boot_mac,
-            "IMAGE_URL": args.image_url,
-            "IMAGE_CHECKSUM": args.image_checksum,
-            "USER_DATA": args.user_data,
-            "USER_DATA_SHA256": args.user_data_sha256,
-            "JOIN_TOKEN": pulumi.Output.secret(args.join_token),
-            "JOIN_TOKEN_PATH": args.join_token_path,
-        }
+        environment = command_environment(args)
         command.local.Command(
             child(name, "provision"), create=args.create, delete=args.delete,
             environment=environment, triggers=[args.user_data_sha256],

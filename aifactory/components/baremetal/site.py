@@ -55,6 +55,6 @@ class Site(FactoryComponent):
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=args.labels),
                 opts=self.data_opts(),
             )
-            self.namespace = ns.metadata.apply(lambda m: m.name)
+            self.namespace = ns.metadata.apply(lambda m: str(m.name))
         self.environment = pulumi.Output.from_input(args.facts["environment"])
         self.register_outputs({"namespace": self.namespace, "environment": self.environment})
