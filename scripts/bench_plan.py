@@ -115,6 +115,31 @@ def child_floor(plan_path: str) -> dict[str, float]:
     return {"seconds": time.perf_counter() - start, "resources": len(resources)}
 
 
+def child_program(path: str) -> dict[str, float]:
+    """The same program under Pulumi's stock mocks: no recording, no plan document."""
+    start = time.perf_counter()
+    import pulumi
+    from pulumi.runtime import mocks
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from aifactory.build import build
+    from aifactory.spec import load
+
+    spec = load(path)
+
+    class Bare(mocks.Mocks):
+        def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict]:
+            return f"{args.name}-id", args.inputs
+
+        def call(self, args: mocks.MockCallArgs) -> dict:
+            return {}
+
+    pulumi.runtime.set_mocks(Bare(), project="bench", stack="program", preview=False)
+    _sync_await(run_pulumi_func(lambda: build(spec)))
+    return {"seconds": time.perf_counter() - start, "resources": 0}
+
+
 def measure(mode: str, path: str) -> dict[str, float]:
     out = subprocess.run([sys.executable, __file__, "--child", mode, path], check=True,
                          capture_output=True, text=True)
@@ -130,28 +155,35 @@ def main() -> int:
     args = ap.parse_args()
     if args.child:
         mode, path = args.child
-        result = child_plan(path) if mode == "plan" else child_floor(path)
+        runner = {"plan": child_plan, "floor": child_floor, "program": child_program}[mode]
+        result = runner(path)
         result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return 0
 
+    print("floor: the same registrations replayed as bare CustomResources (same SDK modules "
+          "imported)\nstock: the same program under Pulumi's stock mocks, without the plan "
+          "engine\n")
     print(f"{'target':>7} {'resources':>9} {'plan s':>7} {'floor s':>7} {'ratio':>6} "
-          f"{'plan MB':>8} {'floor MB':>8} {'ms/res (plan)':>13}")
+          f"{'stock s':>7} {'ratio':>6} {'plan MB':>8} {'floor MB':>8} {'ms/res':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for target in (int(s) for s in args.sizes.split(",")):
-            # measured: ~60 resources per environment and ~8 per pool (see the plan summary)
-            environments = max(1, target // 1000)
-            pools = max(1, (target - 60 * environments) // (8 * environments))
+            # measured: ~140 resources per environment and 7 per pool (see the plan summary)
+            environments = max(1, target // 1500)
+            pools = max(1, (target - 140 * environments) // (7 * environments))
             path = str(Path(tmp) / f"bench-{target}.yaml")
             Path(path).write_text(blueprint_yaml(environments, pools, zones=3))
             plans = [measure("plan", path) for _ in range(args.repeat)]
             floors = [measure("floor", path + ".plan.json") for _ in range(args.repeat)]
+            stocks = [measure("program", path) for _ in range(args.repeat)]
             plan = min(plans, key=lambda r: r["seconds"])
             floor = min(floors, key=lambda r: r["seconds"])
+            stock = min(stocks, key=lambda r: r["seconds"])
             n = int(plan["resources"])
             print(f"{target:>7} {n:>9} {plan['seconds']:>7.2f} {floor['seconds']:>7.2f} "
-                  f"{plan['seconds'] / floor['seconds']:>6.2f} {plan['peak_mb']:>8.0f} "
-                  f"{floor['peak_mb']:>8.0f} {1000 * plan['seconds'] / n:>13.2f}", flush=True)
+                  f"{plan['seconds'] / floor['seconds']:>6.2f} {stock['seconds']:>7.2f} "
+                  f"{plan['seconds'] / stock['seconds']:>6.2f} {plan['peak_mb']:>8.0f} "
+                  f"{floor['peak_mb']:>8.0f} {1000 * plan['seconds'] / n:>7.2f}", flush=True)
     return 0
 
 
