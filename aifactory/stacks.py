@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from aifactory.errors import InputError
-from aifactory.spec.loader import BlueprintError, Lines, Loc, Problem, parse_yaml, validate
+from aifactory.spec.loader import (
+    BlueprintError,
+    Lines,
+    Loc,
+    Problem,
+    parse_yaml,
+    read_yaml,
+    validate,
+)
 from aifactory.spec.models import Blueprint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,18 +70,10 @@ def read_stack(stack: str) -> tuple[str | None, Any, Lines]:
 def load_with_overrides(blueprint: str | Path, overrides: Any = None,
                         override_lines: Lines | None = None) -> Blueprint:
     """Load a blueprint with a stack's overrides merged in; errors point at either file."""
-    file = str(blueprint)
-    try:
-        text = Path(blueprint).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BlueprintError([Problem(file, 0, "(file)", "no such file: check the path "
-                                      "(blueprints live in blueprints/examples/)")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise BlueprintError([Problem(file, 0, "(file)", f"cannot read: {e}")]) from None
-    data, lines = parse_yaml(text, file)
+    data, lines = read_yaml(blueprint)
     if overrides:
         data = _merge(data, overrides, (), lines, override_lines or {})
-    return validate(data, lines, file)
+    return validate(data, lines, str(blueprint))
 
 
 def load_for_stack(blueprint: str | Path | None, stack: str | None) -> tuple[Blueprint, str]:

@@ -273,8 +273,8 @@ def validate(data: Any, lines: Lines, file: str) -> Blueprint:
         raise BlueprintError(problems) from None
 
 
-def load(path: str | Path) -> Blueprint:
-    """Read and validate a blueprint file."""
+def read_yaml(path: str | Path) -> tuple[Any, Lines]:
+    """Read and parse a blueprint file, keeping the line of every value."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -283,5 +283,10 @@ def load(path: str | Path) -> Blueprint:
                                       "(blueprints live in blueprints/examples/)")]) from None
     except (OSError, UnicodeDecodeError) as e:
         raise BlueprintError([Problem(file, 0, "(file)", f"cannot read: {e}")]) from None
-    data, lines = parse_yaml(text, file)
-    return validate(data, lines, file)
+    return parse_yaml(text, file)
+
+
+def load(path: str | Path) -> Blueprint:
+    """Read and validate a blueprint file."""
+    data, lines = read_yaml(path)
+    return validate(data, lines, str(path))
