@@ -16,6 +16,7 @@ from aifactory.spec.loader import BlueprintError
 # name -> module with `register(subparsers)`; each command sets `func(args) -> int`.
 COMMANDS = {
     "plan": "aifactory.commands.plan",
+    "check": "aifactory.commands.check",
     "render": "aifactory.commands.render",
     "diff": "aifactory.commands.diff",
     "schema": "aifactory.commands.schema",

@@ -23,6 +23,8 @@ STACK = "urn:pulumi:test::ai-factory::"
 def expand(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Plan resources (as aifactory.plan.document writes them) from fixture entries."""
     by_name = {r["name"]: r for r in resources}
+    if len(by_name) != len(resources):
+        raise ValueError("fixture resource names must be unique (parents are named by them)")
     urns: dict[str, str] = {}
 
     def urn(name: str) -> str:
@@ -71,3 +73,22 @@ def resource(plan: dict[str, Any], name: str) -> dict[str, Any]:
 def inputs(plan: dict[str, Any], name: str) -> dict[str, Any]:
     """The inputs of the resource named `name` (mutable)."""
     return resource(plan, name)["inputs"]
+
+
+def add(plan: dict[str, Any], *entries: dict[str, Any]) -> None:
+    """Append fixture-style resources (parent, provider, dependsOn by name) to a loaded plan."""
+    names = {r["name"]: r for r in plan["resources"]}
+    for e in entries:
+        parent = names[e["parent"]] if e.get("parent") else None
+        chain = f"{parent['urn'].split('::')[2]}${e['type']}" if parent else e["type"]
+        r = {
+            "urn": f"{STACK}{chain}::{e['name']}", "type": e["type"], "name": e["name"],
+            "parent": parent["urn"] if parent else None,
+            "custom": e.get("custom", not e["type"].startswith("aifactory:")),
+            "protect": e.get("protect", False), "retainOnDelete": False,
+            "provider": names[e["provider"]]["urn"] if e.get("provider") else None,
+            "dependencies": sorted(names[d]["urn"] for d in e.get("dependsOn", [])),
+            "inputs": copy.deepcopy(e.get("inputs", {})),
+        }
+        plan["resources"].append(r)
+        names[r["name"]] = r

@@ -39,11 +39,12 @@ def judge(rule: Rule, findings: Iterable[Finding], view: PlanView, waivers: Sequ
     return out
 
 
-def _run(rule: Rule, view: PlanView) -> list[Finding]:
+def run_rule(rule: Rule, view: PlanView) -> list[Finding]:
+    """The findings of one rule; a rule that raises fails with what went wrong."""
     assert rule.check is not None
     try:
         return list(rule.check(view))
-    except Exception as e:  # noqa: BLE001 - a broken rule must fail the check, not pass it
+    except Exception as e:
         return [Finding(urn="", subject="(plan)", message=f"rule could not run: "
                         f"{type(e).__name__}: {e}")]
 
@@ -69,7 +70,7 @@ def evaluate_view(view: PlanView, rules: Iterable[Rule] | None = None,
     violations: list[Violation] = []
     for rule in RULES if rules is None else rules:
         applicable = rule.check is not None and (rule.applies is None or rule.applies(view))
-        found = judge(rule, _run(rule, view), view, waivers, today) if applicable else []
+        found = judge(rule, run_rule(rule, view), view, waivers, today) if applicable else []
         outcomes.append(outcome(rule, applicable, found))
         violations.extend(found)
     used = {id(v.waiver) for v in violations if v.waiver is not None}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 # Stores that hold data (bucket contents, images, keys, databases): protected and encrypted.
@@ -43,7 +43,7 @@ _PACKAGES = {"aws": "pulumi_aws", "gcp": "pulumi_gcp"}
 _FIELDS = {"aws": ("tags",), "gcp": ("labels", "resource_labels")}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _package_dir(package: str) -> Path | None:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:

@@ -68,7 +68,7 @@ class Rule:
 
     def __post_init__(self) -> None:
         parts = self.name.split("-")
-        if len(parts) < 2 or not all(p.isalnum() and p.islower() or p.isdigit() for p in parts):
+        if len(parts) < 2 or not all((p.isalnum() and p.islower()) or p.isdigit() for p in parts):
             raise ValueError(f"rule name {self.name!r} is not kebab-case")
         if self.severity not in SEVERITIES:
             raise ValueError(f"rule {self.name}: severity {self.severity!r} not in {SEVERITIES}")

@@ -116,11 +116,6 @@ class PlanView:
             return list(self._by_type.get(types[0], ()))
         return [r for r in self.resources if r["type"] in types]
 
-    def with_prefix(self, prefix: str) -> list[Resource]:
-        """Custom resources whose type starts with `prefix` (e.g. 'aws:', 'kubernetes:')."""
-        return [r for r in self.resources if r["type"].startswith(prefix)
-                and r.get("custom", True) and not r["type"].startswith("pulumi:providers:")]
-
     def parent(self, r: Resource) -> Resource | None:
         return self.by_urn.get(r.get("parent") or "")
 
@@ -212,24 +207,10 @@ class PlanView:
     def gcp_environments(self) -> list[Resource]:
         return self.of_type(GCP_ENVIRONMENT)
 
-    def environment_facts(self, name: str) -> Resource | None:
-        """The environment component (AWS, GCP or site) whose facts name `name`."""
-        for r in self.of_type(*ENVIRONMENT_TYPES):
-            if r["inputs"].get("environment") == name:
-                return r
-        return None
-
     def environment(self, r: Resource) -> Resource | None:
         """The environment component a resource lies under."""
         for node in [r, *self.ancestors(r)]:
             if node["type"] in ENVIRONMENT_TYPES:
-                return node
-        return None
-
-    def pool_of(self, r: Resource) -> Resource | None:
-        """The pool component a resource lies under."""
-        for node in self.ancestors(r):
-            if node["type"] in POOL_TYPES:
                 return node
         return None
 

@@ -19,6 +19,7 @@ from aifactory.policies.rules import (
     security_storage_encryption_at_rest,
     site_feed_redundancy,
     site_power_budget,
+    sovereignty_chart_image_source,
     sovereignty_image_registry_digest,
     sovereignty_key_rotation,
     sovereignty_network_no_public_exposure,
@@ -37,6 +38,7 @@ RULES: tuple[Rule, ...] = tuple(m.RULE for m in (
     sovereignty_resource_region, sovereignty_replication_destination,
     sovereignty_store_customer_keys, sovereignty_key_rotation,
     sovereignty_network_no_public_exposure, sovereignty_image_registry_digest,
+    sovereignty_chart_image_source,
     sovereignty_tags_residency_classification,
     # security baseline (always)
     security_storage_encryption_at_rest, security_instance_imdsv2,

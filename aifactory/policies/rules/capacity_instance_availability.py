@@ -23,8 +23,8 @@ def check(view: PlanView) -> Iterator[Finding]:
                                spec_path=spec_path, instanceType=name)
             continue
         if itype.cloud != f.get("cloud"):
-            yield view.finding(p, f"pool {f['pool']}: {name} is a {itype.cloud} type but the "
-                               f"pool runs on {f.get('cloud')}", subject=f["pool"],
+            yield view.finding(p, f"pool {f['pool']}: {name} is a type of {itype.cloud}, but "
+                               f"the pool runs on {f.get('cloud')}", subject=f["pool"],
                                spec_path=spec_path, instanceType=name)
         elif f["region"] not in itype.regions:
             yield view.finding(

@@ -50,5 +50,4 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
-    scope="resource",
 )

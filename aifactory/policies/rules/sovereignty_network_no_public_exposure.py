@@ -1,4 +1,4 @@
-"""sovereignty-network-no-public-exposure: no public buckets, IPs, load balancers or open ingress."""
+"""sovereignty-network-no-public-exposure: no public buckets, IPs, LBs or open ingress."""
 
 from __future__ import annotations
 
@@ -67,7 +67,8 @@ def _exposures(view: PlanView, r: Resource) -> Iterator[str]:
         if public:
             yield f"grants access to {', '.join(public)}"
     elif t == "gcp:compute/firewall:Firewall" and \
-            str(i.get("direction", "INGRESS")).upper() == "INGRESS":
+            str(i.get("direction", "INGRESS")).upper() == "INGRESS" and i.get("allows"):
+        # deny rules from 0.0.0.0/0 are what a closed network wants
         cidrs = _open(i.get("sourceRanges"))
         if cidrs and not truthy(i.get("disabled", False)):
             yield f"admits {', '.join(cidrs)}"
@@ -102,8 +103,8 @@ RULE = Rule(
     severity="critical",
     description="With a declared jurisdiction, nothing is reachable from the internet: "
     "buckets block public access, no security group or firewall admits 0.0.0.0/0, no node, "
-    "instance or address has a public IP, and load balancers are internal. (Cluster API "
-    "endpoints are judged by security-cluster-private-endpoint.)",
+    "instance or address has a public IP, and load balancers are internal; cluster API "
+    "endpoints are judged by security-cluster-private-endpoint.",
     remediation="Add the public access block / public access prevention, narrow ingress to "
     "the VPC or corporate ranges, use private nodes and internal load balancers; reach the "
     "factory over VPN, interconnect or a bastion.",

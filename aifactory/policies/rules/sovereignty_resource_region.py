@@ -1,4 +1,4 @@
-"""sovereignty-resource-region: every environment, provider and resource lies in the jurisdiction."""
+"""sovereignty-resource-region: environments, providers and resources lie in the jurisdiction."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""sovereignty-tags-residency-classification: taggable resources say where data lives and what it is."""
+"""sovereignty-tags-residency-classification: tags say where data lives and what it is."""
 
 from __future__ import annotations
 
@@ -68,5 +68,4 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
-    scope="resource",
 )

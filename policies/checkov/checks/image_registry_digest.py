@@ -1,0 +1,55 @@
+"""CKV_AIF_3: images come from an allowed registry and are pinned by sha256 digest.
+
+Allowed registries (hosts, or host/path prefixes) come from the environment variable
+AIFACTORY_ALLOWED_REGISTRIES (comma-separated), which aifactory.policies.checkov_runner sets
+from the plan: the factory's own in-jurisdiction registries plus sovereignty.allowed_registries.
+Unset, only the digest is checked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from checkov.common.models.enums import CheckResult
+from checkov.kubernetes.checks.resource.base_container_check import BaseK8sContainerCheck
+
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def registry_of(ref: str) -> str:
+    first, sep, _ = ref.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first.lower()
+    return "docker.io"
+
+
+def allowed(ref: str, registries: list[str]) -> bool:
+    ref_l = ref.lower()
+    for a in registries:
+        a = a.lower().rstrip("/")
+        if ("/" in a and (ref_l == a or ref_l.startswith(a + "/"))) or \
+                ("/" not in a and registry_of(ref) == a):
+            return True
+    return False
+
+
+class ImageRegistryDigest(BaseK8sContainerCheck):
+    def __init__(self) -> None:
+        super().__init__(name="Images come from an allowed registry, pinned by digest",
+                         id="CKV_AIF_3")
+
+    def scan_container_conf(self, metadata: dict[str, Any], conf: dict[str, Any]) -> CheckResult:
+        self.evaluated_container_keys = ["image"]
+        image = conf.get("image")
+        if not isinstance(image, str) or not DIGEST.search(image):
+            return CheckResult.FAILED
+        registries = [r.strip() for r in os.environ.get("AIFACTORY_ALLOWED_REGISTRIES", "")
+                      .split(",") if r.strip()]
+        if registries and not allowed(image, registries):
+            return CheckResult.FAILED
+        return CheckResult.PASSED
+
+
+check = ImageRegistryDigest()

@@ -1,0 +1,118 @@
+"""`aifactory check`: exit codes, formats, --out, --today, --manifests, every example passes."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from policy_fixtures import inputs, load
+
+from aifactory.cli import main
+from aifactory.policies import evaluate
+from aifactory.policies.checkov_runner import checkov_path
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = sorted((ROOT / "tests" / "golden").glob("*.plan.json"))
+
+
+def write(plan: dict, tmp_path: Path, name: str = "plan.json") -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    return str(path)
+
+
+def test_passing_plan_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", write(load("power-site"), tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "PASSED: 0 mandatory violations, 0 advisories, 0 waived" in out
+    assert "dc1 (DE): IT 172.8 kW x PUE 1.25 = 216 kW of 250 kW budget, headroom 34 kW " \
+           "(13.6%)" in out
+
+
+def test_site_over_budget_exits_1_with_the_figures(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    plan = load("power-site")
+    inputs(plan, "dc1")["powerBudgetKw"] = 200
+    assert main(["check", write(plan, tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED   [critical] site-power-budget: site dc1: IT load 172.8 kW x PUE 1.25 = " \
+           "216 kW facility load exceeds the budget of 200 kW by 16 kW (8% over)" in out
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "markdown"])
+def test_formats_written_to_out(tmp_path: Path, fmt: str) -> None:
+    plan = load("cloud-capacity")
+    inputs(plan, "train-h100")["maxNodes"] = 5
+    out = tmp_path / "reports" / f"check.{fmt}"
+    assert main(["check", write(plan, tmp_path), "--format", fmt, "--out", str(out)]) == 1
+    body = out.read_text(encoding="utf-8")
+    if fmt == "json":
+        assert json.loads(body)["summary"] == {"failed": 1, "advisory": 0, "waived": 0}
+    elif fmt == "sarif":
+        log = json.loads(body)
+        assert log["version"] == "2.1.0"
+        assert [r["ruleId"] for r in log["runs"][0]["results"]] == ["capacity-aws-quota"]
+    else:
+        assert "| aws | 123456789012 | eu-north-1 | onDemand:P | 960 vCPU | 768 vCPU |" in body
+
+
+def test_expired_waiver_depends_on_today(tmp_path: Path) -> None:
+    plan = load("power-site")
+    inputs(plan, "dc1")["powerBudgetKw"] = 200
+    inputs(plan, "acme-onprem")["waivers"] = [{
+        "rule": "site-power-budget", "resource": "dc1", "reason": "second hall opens in Q2",
+        "owner": "facilities@acme", "expires": "2026-03-31"}]
+    path = write(plan, tmp_path)
+    assert main(["check", path, "--today", "2026-03-31"]) == 0
+    assert main(["check", path, "--today", "2026-04-01"]) == 1
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["check", "missing.json"], "error: missing.json: no such plan file"),
+    (["check", "--manifests", "no/such/dir", "PLAN"], "error: no/such/dir: no such folder of "
+     "manifests"),
+])
+def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                           message: str) -> None:
+    argv = [write(load("power-site"), tmp_path) if a == "PLAN" else a for a in argv]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == message
+
+
+def test_not_a_plan_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write({"resources": "nope"}, tmp_path)
+    assert main(["check", path]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {path}: not an ai-factory plan (version 1 JSON with 'resources'); write one "
+        "with `aifactory plan BLUEPRINT --format json`")
+
+
+@pytest.mark.skipif(checkov_path() is None, reason="checkov not installed")
+def test_manifests_rendered_from_the_plan(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    plan = load("sovereign-aws")
+    path = write(plan, tmp_path)
+    assert main(["check", path, "--manifests", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    states = {r["name"]: r["state"] for r in doc["rules"]}
+    assert states["manifest-ckv-aif-1"] == states["manifest-schema-strict"] == "passed"
+    container = inputs(plan, "model-server")["spec"]["template"]["spec"]["containers"][0]
+    container["resources"] = {"requests": {"nvidia.com/gpu": 1}}
+    assert main(["check", write(plan, tmp_path), "--manifests", "--format", "json"]) == 1
+    failed = [v for v in json.loads(capsys.readouterr().out)["violations"]
+              if v["status"] == "failed"]
+    assert [(v["rule"], v["resource"]) for v in failed] == [("manifest-ckv-aif-1",
+                                                             "model-server")]
+
+
+@pytest.mark.parametrize("golden", GOLDEN, ids=lambda p: p.name.split(".")[0])
+def test_every_example_blueprint_passes(golden: Path) -> None:
+    result = evaluate(json.loads(golden.read_text(encoding="utf-8")), today=date.today())
+    assert [v.message for v in result.failed] == []
+
+
+def test_check_plans_a_blueprint(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(ROOT / "blueprints" / "examples" / "cloud-aws.yaml")]) == 0
+    assert "aifactory check acme-aws (" in capsys.readouterr().out
