@@ -44,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in e.problems:
             print(problem, file=sys.stderr)
         count = len(e.problems)
-        print(f"{count} error{'s' if count > 1 else ''}: the blueprint was not loaded", file=sys.stderr)
+        plural = "s" if count > 1 else ""
+        print(f"{count} error{plural}: the blueprint was not loaded", file=sys.stderr)
         return 2
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)

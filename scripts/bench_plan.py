@@ -5,8 +5,8 @@ For each size, a blueprint is generated (AWS environments with many GPU pools an
 zones), planned in a fresh process, and the same registrations (same type tokens, names and
 inputs, same count) are replayed as bare `CustomResource`s under Pulumi's stock MockMonitor in
 another fresh process, after importing the same SDK modules: that is the floor, the least any
-Pulumi program registering those resources under mocks pays. Each process reports its wall time (after interpreter
-start, including SDK imports) and its peak RSS.
+Pulumi program registering those resources under mocks pays. Each process reports its wall time
+(after interpreter start, including SDK imports) and its peak RSS.
 
     .venv/bin/python scripts/bench_plan.py [--sizes 300,1000,2000,3000] [--repeat 3]
 

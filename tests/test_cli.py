@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_schema_is_committed_and_current() -> None:
     committed = json.loads((ROOT / "blueprints" / "schema.json").read_text())
-    assert committed == blueprint_schema(), "run: .venv/bin/aifactory schema --out blueprints/schema.json"
+    fix = "run: .venv/bin/aifactory schema --out blueprints/schema.json"
+    assert committed == blueprint_schema(), fix
 
 
 def test_examples_validate_against_the_schema() -> None:

@@ -31,7 +31,8 @@ def test_plan_matches_golden(blueprint: Path) -> None:
 
 
 def test_every_example_has_a_golden_plan() -> None:
-    goldens = {p.name.removesuffix(".plan.json") for p in (ROOT / "tests" / "golden").glob("*.json")}
+    golden_dir = ROOT / "tests" / "golden"
+    goldens = {p.name.removesuffix(".plan.json") for p in golden_dir.glob("*.json")}
     assert goldens == {p.stem for p in EXAMPLES}
 
 

@@ -1,6 +1,6 @@
 """Hardware and cloud facts, each with its source: GPUs, servers, instance types, jurisdictions.
 
-Look-ups raise `UnknownCatalogEntry` (a ValueError) with a "did you mean" hint, so that the
+Look-ups raise `UnknownCatalogEntryError` (a ValueError) with a "did you mean" hint, so that the
 spec can report an unknown name at its line in the blueprint.
 """
 
@@ -28,7 +28,7 @@ __all__ = [
     "InstanceType",
     "Jurisdiction",
     "Server",
-    "UnknownCatalogEntry",
+    "UnknownCatalogEntryError",
     "gpu",
     "instance",
     "jurisdiction",
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-class UnknownCatalogEntry(ValueError):
+class UnknownCatalogEntryError(ValueError):
     """A name the catalog does not know."""
 
 
@@ -47,7 +47,7 @@ def _lookup(table: dict, key: str, what: str):  # type: ignore[no-untyped-def]
     except KeyError:
         close = difflib.get_close_matches(key, table, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        raise UnknownCatalogEntry(
+        raise UnknownCatalogEntryError(
             f"{key!r} is not a {what} the catalog knows; {hint}"
             f"known: {', '.join(sorted(table))}"
         ) from None

@@ -144,7 +144,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
 
 
-def record(program: Callable[[], None], *, project: str = "ai-factory",
+def _discard(_value: object) -> None:
+    """Drop what the program returns (the SDK wants a callable returning None)."""
+
+
+def record(program: Callable[[], object], *, project: str = "ai-factory",
            stack: str = "offline", config: dict[str, str] | None = None,
            secret_keys: list[str] | None = None) -> list[Registration]:
     """Run `program` under recording mocks; return its registrations sorted by URN.
@@ -165,7 +169,7 @@ def record(program: Callable[[], None], *, project: str = "ai-factory",
     stack_trace = pulumi_resource._get_stack_trace
     pulumi_resource._get_stack_trace = source_pb2.StackTrace
     try:
-        _sync_await(run_pulumi_func(program))
+        _sync_await(run_pulumi_func(lambda: _discard(program())))
     finally:
         pulumi_resource._get_stack_trace = stack_trace
         if config is not None:

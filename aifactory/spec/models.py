@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import date
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -154,7 +154,8 @@ class AwsEnvironment(Strict):
         365, ge=1, le=3653, description="Retention of control-plane logs in CloudWatch."
     )
     quotas: AwsQuotas = Field(
-        default_factory=AwsQuotas, description="vCPU quotas the account holds in this region."
+        default_factory=lambda: AwsQuotas(),
+        description="vCPU quotas the account holds in this region.",
     )
 
     @field_validator("vpc_cidr")
@@ -443,7 +444,7 @@ class OnPremSite(Strict):
 
 
 Environment = Annotated[
-    Union[AwsEnvironment, GcpEnvironment, OnPremSite], Field(discriminator="kind")
+    AwsEnvironment | GcpEnvironment | OnPremSite, Field(discriminator="kind")
 ]
 
 
@@ -616,7 +617,7 @@ class Blueprint(Strict):
     queueing: Queueing | None = Field(None, description="Kueue job queueing.")
     sovereignty: Sovereignty | None = Field(None, description="Declared jurisdiction.")
     policy: PolicySettings = Field(
-        default_factory=PolicySettings, description="Policy settings and waivers."
+        default_factory=lambda: PolicySettings(), description="Policy settings and waivers."
     )
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ def check(view: PlanView) -> Iterator[Finding]:
         spec_path = f"pools.{f['pool']}.instance_type"
         try:
             itype = catalog.instance(name)
-        except catalog.UnknownCatalogEntry as e:
+        except catalog.UnknownCatalogEntryError as e:
             yield view.finding(p, f"pool {f['pool']}: {e}", subject=f["pool"],
                                spec_path=spec_path, instanceType=name)
             continue
