@@ -12,6 +12,9 @@ try:
 except InputError as e:  # a clear message, not a traceback, in `pulumi preview`
     raise pulumi.RunError(str(e)) from None
 
-built = build(spec)
+try:
+    built = build(spec)
+except InputError as e:  # arguments a component refuses: the same clear message
+    raise pulumi.RunError(f"blueprint {config.require('blueprint')}: {e}") from None
 pulumi.export("factory", spec.name)
 pulumi.export("environments", sorted(built.environments))

@@ -3,7 +3,8 @@
 Every provisioning hook (Metal3, Tinkerbell, command) hands a host the same files, rendered here
 from the jinja2 templates in aifactory/templates/firstboot/. They never hold a secret: the
 kubeadm join token is read on the host from JOIN_TOKEN_PATH, which the provisioner writes
-(Metal3 through the host's metaData secret, the command hook through its JOIN_TOKEN variable).
+(Metal3 through the host's metaData secret, Tinkerbell through a workflow action that reads the
+host's join-token Secret, the command hook through its JOIN_TOKEN variable).
 The user data assumes an Ubuntu image (apt, Ubuntu's NVIDIA server driver packages).
 """
 
@@ -113,7 +114,7 @@ def _variables(ctx: HostContext) -> dict[str, Any]:
     hook = site.provisioning.hook
     delivery = {
         "metal3": f"Metal3 puts it in the host's metaData as {TOKEN_METADATA_KEY}",
-        "tinkerbell": "the site's tooling writes it; Tinkerbell templates cannot carry secrets",
+        "tinkerbell": "the Tinkerbell workflow writes it from the host's join-token Secret",
         "command": "the site's create command receives it as JOIN_TOKEN",
     }[hook]
     netboot = site.provisioning.netboot

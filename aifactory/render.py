@@ -2,7 +2,8 @@
 
 Kubernetes objects the project defines itself are recorded in full in the plan, so the manifests
 are written from the plan: one file per object, under the environment that holds it. Helm
-releases are written as their chart, version and values (the chart itself renders in the
+releases are written beside them (manifests/<environment>/helm/) as helmfile documents: the
+chart, its pinned version, the namespace and the values (the chart itself renders in the
 provider). Secret data is already masked in the plan and stays masked here.
 """
 
@@ -46,20 +47,48 @@ def _yaml(doc: Any) -> str:
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100)
 
 
+def helm_release(resource: dict[str, Any]) -> dict[str, Any]:
+    """A helmfile document for one recorded helm release: the chart (from its https
+    repository, or an OCI registry), its pinned version, namespace and values as given to the
+    provider. Masked inputs stay '[secret]'."""
+    inputs = resource["inputs"]
+    chart = str(inputs.get("chart") or "")
+    repo_url = (inputs.get("repositoryOpts") or {}).get("repo") \
+        if isinstance(inputs.get("repositoryOpts"), dict) else None
+    repositories: list[dict[str, Any]] = []
+    if chart.startswith("oci://"):
+        registry, _, name = chart.removeprefix("oci://").rpartition("/")
+        repositories.append({"name": child(name, "oci"), "url": registry, "oci": True})
+        chart = f"{child(name, 'oci')}/{name}"
+    elif repo_url:
+        repositories.append({"name": child(chart), "url": repo_url})
+        chart = f"{child(chart)}/{chart}"
+    release: dict[str, Any] = {
+        "name": inputs.get("name") or resource["name"],
+        "namespace": inputs.get("namespace"),
+        "chart": chart,
+        "version": inputs.get("version"),
+        "values": [inputs.get("values") or {}],
+    }
+    return {"repositories": repositories, "releases": [release]}
+
+
 def render_manifests(plan: dict[str, Any], out_dir: str | Path) -> list[Path]:
     """Write every Kubernetes object and helm release of the plan; return the files written."""
     out = Path(out_dir)
     index = {r["urn"]: r for r in plan["resources"]}
     written: list[Path] = []
     for r in plan["resources"]:
-        if not r["custom"] or not r["type"].startswith(K8S_PREFIX):
+        if not r["type"].startswith(K8S_PREFIX):
             continue
         env = _environment_of(r, index)
+        # Charts register as components under mocks (custom is False): write them all the same.
         if r["type"] in HELM_TYPES:
             path = out / "manifests" / env / "helm" / f"{child(r['name'])}.yaml"
-            body = _yaml({k: r["inputs"].get(k) for k in
-                          ("chart", "version", "namespace", "repositoryOpts", "values")
-                          if k in r["inputs"]})
+            body = f"# helm release {r['name']} ({r['type']}), rendered by the Kubernetes " \
+                "provider at deploy time\n" + _yaml(helm_release(r))
+        elif not r["custom"]:
+            continue
         else:
             doc = manifest_of(r)
             if doc is None:

@@ -18,6 +18,14 @@ import yaml
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "policies"
 STACK = "urn:pulumi:test::ai-factory::"
+# What registers as a component (custom=False), as under Pulumi's mocks and engine: our own
+# types and pulumi-kubernetes' helm v4 Chart (rendered inside the provider, no children).
+PROVIDER_COMPONENTS = ("kubernetes:helm.sh/v4:Chart",)
+
+
+def is_custom(type_token: str) -> bool:
+    """A custom resource (not a component), by its type token."""
+    return not type_token.startswith("aifactory:") and type_token not in PROVIDER_COMPONENTS
 
 
 def expand(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -45,7 +53,7 @@ def expand(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "type": r["type"],
             "name": r["name"],
             "parent": urn(r["parent"]) if r.get("parent") else None,
-            "custom": r.get("custom", not r["type"].startswith("aifactory:")),
+            "custom": r.get("custom", is_custom(r["type"])),
             "protect": r.get("protect", False),
             "retainOnDelete": False,
             "provider": urn(r["provider"]) if r.get("provider") else None,
@@ -84,7 +92,7 @@ def add(plan: dict[str, Any], *entries: dict[str, Any]) -> None:
         r = {
             "urn": f"{STACK}{chain}::{e['name']}", "type": e["type"], "name": e["name"],
             "parent": parent["urn"] if parent else None,
-            "custom": e.get("custom", not e["type"].startswith("aifactory:")),
+            "custom": e.get("custom", is_custom(e["type"])),
             "protect": e.get("protect", False), "retainOnDelete": False,
             "provider": names[e["provider"]]["urn"] if e.get("provider") else None,
             "dependencies": sorted(names[d]["urn"] for d in e.get("dependsOn", [])),

@@ -9,7 +9,7 @@ from conftest import EXAMPLES, spec_from_yaml
 
 from aifactory.errors import ComponentArgsError
 from aifactory.plan.document import dumps, plan_blueprint, run_program
-from aifactory.spec import load
+from aifactory.spec import BlueprintError, load
 
 EXAMPLE = EXAMPLES / "cloud-aws.yaml"
 
@@ -91,7 +91,9 @@ def test_kubernetes_provider_for_the_cluster_has_a_secret_kubeconfig(plan) -> No
 
 
 def test_data_bearing_resources_are_protected(plan) -> None:
-    data = {"aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:ecr/repository:Repository"}
+    # log groups hold the audit and flow-log evidence a compliance review asks for
+    data = {"aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:ecr/repository:Repository",
+            "aws:cloudwatch/logGroup:LogGroup"}
     aws = [r for r in plan["resources"] if r["type"].startswith("aws:")]
     assert {r["type"] for r in aws if r["protect"]} == data
     assert all(r["protect"] for r in aws if r["type"] in data)
@@ -123,7 +125,17 @@ def test_sovereign_cloud_partition_names() -> None:
 
 
 def test_partition_must_match_the_region() -> None:
-    spec = spec_from_yaml(SOVEREIGN.replace("partition: aws-eusc", "partition: aws"))
+    with pytest.raises(BlueprintError) as error:
+        spec_from_yaml(SOVEREIGN.replace("partition: aws-eusc", "partition: aws"))
+    assert str(error.value) == ("test.yaml:7: environments.esc.partition: region "
+                                "eusc-de-east-1 is in partition aws-eusc, but partition is "
+                                "'aws': set partition: aws-eusc")
+
+
+def test_the_builder_still_refuses_a_partition_that_skipped_the_spec() -> None:
+    spec = spec_from_yaml(SOVEREIGN)
+    wrong = spec.environments["esc"].model_copy(update={"partition": "aws"})
+    spec = spec.model_copy(update={"environments": {"esc": wrong}})
     with pytest.raises(ComponentArgsError) as error:
         run_program(spec)
     assert str(error.value) == ("environments.esc: region eusc-de-east-1 is in partition "

@@ -52,6 +52,7 @@ def test_every_control_plane_log_goes_to_an_encrypted_group_made_first(run) -> N
     assert group.inputs["retentionInDays"] == 400
     assert group.inputs["kmsKeyId"] == KEY
     assert group.urn in cluster.dependencies
+    assert group.protect  # the audit log is compliance evidence
 
 
 def test_cluster_role_has_the_cluster_policy_and_only_its_key(run) -> None:
@@ -149,3 +150,32 @@ def test_bad_arguments_are_refused(run, overrides, message) -> None:
     with pytest.raises(ComponentArgsError) as error:
         EksCluster("eks", args(**overrides))
     assert str(error.value) == message
+
+
+def test_the_vpc_cni_runs_under_its_own_irsa_role(run) -> None:
+    rec = run(lambda: EksCluster("eks", args()))
+    role = rec.one("aws:iam/role:Role", "eks-vpc-cni-role")
+    assert role.inputs["name"] == "acme-prod-vpc-cni"
+    issuer = "oidc.eks.eu-west-2.amazonaws.com/id/(known after apply)"
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [{
+        "Sid": "ServiceAccountsOfTheCluster", "Effect": "Allow",
+        "Principal": {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{issuer}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{issuer}:aud": "sts.amazonaws.com",
+                                       f"{issuer}:sub": ["system:serviceaccount:kube-system:"
+                                                         "aws-node"]}}}]
+    attachment = rec.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                         "eks-vpc-cni-role-amazoneks-cni-policy")
+    assert attachment.inputs == {"role": "acme-prod-vpc-cni",
+                                 "policyArn": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"}
+    addons = {a.inputs["addonName"]: a for a in rec.of_type("aws:eks/addon:Addon")}
+    # the role's ARN, as the recording mocks make it up
+    assert addons["vpc-cni"].inputs["serviceAccountRoleArn"] == "arn:aws:iam:::eks-vpc-cni-role"
+    assert attachment.urn in addons["vpc-cni"].dependencies
+    assert all("serviceAccountRoleArn" not in a.inputs for n, a in addons.items()
+               if n != "vpc-cni")
+    # ... and no node role carries the CNI policy any more
+    node_policies = [a.inputs["policyArn"] for a in rec.of_type(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.inputs["role"] !=
+        "acme-prod-vpc-cni"]
+    assert "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy" not in node_policies

@@ -121,8 +121,7 @@ def test_node_role_has_managed_node_policies_only(run) -> None:
     assert sorted(a.inputs["policyArn"] for a in rec.of_type(
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment")) == [
         "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
-        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"]
+        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"]  # the CNI's is on its IRSA role
     assert rec.of_type("aws:iam/rolePolicy:RolePolicy") == []
 
 
@@ -183,8 +182,32 @@ def test_compact_placement_puts_the_pool_in_one_zone(run) -> None:
     ({"taints": (NodeTaint("gpu", "", "NoRun"),)},
      "GpuNodePool train: taint gpu has effect 'NoRun': use one of NoSchedule, "
      "PreferNoSchedule, NoExecute"),
+    ({"taints": (NodeTaint("nvidia.com/gpu", "", "NoSchedule"),)},
+     "GpuNodePool train: taint nvidia.com/gpu:NoSchedule (value '') clashes with the pool's "
+     "own GPU taint: remove it from taints"),
 ])
 def test_bad_arguments_are_refused(run, overrides, message) -> None:
     with pytest.raises(ComponentArgsError) as error:
         GpuNodePool("train", replace(args(), **overrides))
     assert str(error.value) == message
+
+
+def test_custom_taints_are_added_beside_the_gpu_taint(run) -> None:
+    rec = run(lambda: GpuNodePool("train", replace(
+        args(), taints=(NodeTaint("dedicated", "training", "NoExecute"),))))
+    assert rec.one(NODE_GROUP).inputs["taints"] == [
+        {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
+        {"key": "dedicated", "value": "training", "effect": "NO_EXECUTE"}]
+
+
+def test_a_blueprint_taint_reaches_the_node_group_with_the_gpu_taint(run) -> None:
+    from conftest import EXAMPLES, spec_from_yaml
+
+    from aifactory.plan.document import run_program
+
+    text = (EXAMPLES / "cloud-aws.yaml").read_text().replace(
+        "  train-h100:\n", "  train-h100:\n    taints: [{key: dedicated}]\n", 1)
+    groups = {r.name: r for r in run_program(spec_from_yaml(text)) if r.type == NODE_GROUP}
+    assert groups["aws-prod-train-h100-nodes"].inputs["taints"] == [
+        {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
+        {"key": "dedicated", "effect": "NO_SCHEDULE"}]

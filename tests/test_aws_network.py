@@ -113,6 +113,7 @@ def test_flow_logs_go_to_a_kms_encrypted_log_group(run) -> None:
     assert group.inputs["kmsKeyId"] == KEY
     assert group.inputs["retentionInDays"] == 90
     assert group.inputs["name"] == "/aifactory/vpc-flow-logs/acme-prod"
+    assert group.protect  # flow logs are the evidence of what left the network
     flow = rec.one("aws:ec2/flowLog:FlowLog")
     assert flow.inputs["trafficType"] == "ALL"
     assert flow.inputs["vpcId"] == "net-vpc-id"

@@ -265,3 +265,19 @@ def test_bad_registry_arguments(overrides, message) -> None:
     with pytest.raises(ComponentArgsError) as error:
         Registry("ecr", registry_args(**overrides))
     assert str(error.value) == message
+
+
+def test_lakehouse_and_registry_register_every_output(run, monkeypatch) -> None:
+    import pulumi
+
+    registered: dict[str, list[str]] = {}
+    original = pulumi.ComponentResource.register_outputs
+
+    def capture(self: pulumi.ComponentResource, outputs: Any) -> None:
+        registered[type(self).__name__] = sorted(outputs)
+        original(self, outputs)
+
+    monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", capture)
+    run(lambda: (Lakehouse("lake", lakehouse_args()), Registry("ecr", registry_args())))
+    assert registered["Lakehouse"] == ["bucket_arns", "bucket_names"]
+    assert registered["Registry"] == ["repository_arns", "repository_urls"]

@@ -121,8 +121,8 @@ def test_a_site_over_its_budget_shows_negative_headroom() -> None:
     from aifactory.policies.engine import evaluate
 
     failed = [(v.rule.name, v.message) for v in evaluate(plan).failed
-              if v.rule.name == "site-power-budget"]
-    assert failed == [("site-power-budget", "site dc1: IT load 265.2 kW x PUE 1.3 = 344.76 kW "
+              if v.rule.name == "power-site-budget"]
+    assert failed == [("power-site-budget", "site dc1: IT load 265.2 kW x PUE 1.3 = 344.76 kW "
                        "facility load exceeds the budget of 300 kW by 44.76 kW (14.9% over)")]
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pulumi
 import pytest
 import yaml
-from conftest import SHARED, Recorded
-from test_baremetal_spec import site_spec
+from conftest import SHARED, Recorded, spec_from_yaml
+from test_baremetal_spec import site_spec, site_yaml
 
 from aifactory import firstboot
 from aifactory.build.onprem import build_environment
@@ -106,6 +106,14 @@ def test_host_carries_its_facts_and_its_hook(metal3: Recorded) -> None:
     assert hook.parent == host.urn
 
 
+def test_cooling_facts_a_rule_needs_are_inputs(metal3: Recorded) -> None:
+    # server cooling from the catalog on the Host, rack cooling and limit on the Site
+    site = metal3.one("aifactory:baremetal:Site", "dc1")
+    assert site.inputs["racks"] == [{"name": "r1", "powerLimitKw": 45, "cooling": "liquid"}]
+    host = metal3.one("aifactory:baremetal:Host", "dc1-gpu02")
+    assert (host.inputs["rack"], host.inputs["serverCooling"]) == ("r1", "air")
+
+
 def test_gpu_pool_carries_pool_facts_and_its_hosts(metal3: Recorded) -> None:
     pool = metal3.one("aifactory:baremetal:GpuPool", "dc1-h100")
     assert pool.parent == metal3.one("aifactory:baremetal:Site").urn
@@ -178,7 +186,7 @@ def test_tinkerbell_template_images_and_points_cloud_init_at_hegel(tinkerbell: R
     assert task["worker"] == "{{.device_1}}"
     actions = {a["name"]: a for a in task["actions"]}
     assert list(actions) == ["stream-image", "cloud-init-datasource", "cloud-init-ds-identify",
-                             "reboot"]
+                             "join-token", "reboot"]
     assert actions["stream-image"]["image"] == "quay.io/tinkerbell/actions/qemuimg2disk:v1.0.0"
     assert actions["stream-image"]["environment"] == {
         "IMG_URL": "https://images.dc1.example/ubuntu-24.04-server-cloudimg-amd64.img",
@@ -188,6 +196,32 @@ def test_tinkerbell_template_images_and_points_cloud_init_at_hegel(tinkerbell: R
     assert yaml.safe_load(ds["CONTENTS"])["datasource"]["Ec2"]["metadata_urls"] == [
         "http://10.20.0.5:50061"]
     assert len(tinkerbell.of_type("kubernetes:tinkerbell.org/v1alpha1:Template")) == 1
+
+
+def test_tinkerbell_delivers_the_join_token_from_a_referenced_secret(
+        tinkerbell: Recorded) -> None:
+    # the host's Secret holds the token (masked); its Hardware references it by name
+    secret = tinkerbell.one("kubernetes:core/v1:Secret", "dc1-gpu02-join-token")
+    assert secret.inputs["metadata"]["name"] == "gpu02-join-token"
+    assert secret.inputs["metadata"]["namespace"] == "baremetal"
+    assert secret.inputs["stringData"] == SECRET_MASK
+    hw = tinkerbell.one("kubernetes:tinkerbell.org/v1alpha1:Hardware", "dc1-gpu02-hardware")
+    assert hw.inputs["spec"]["references"] == {"join_token": {
+        "name": "gpu02-join-token", "namespace": "baremetal", "resource": "secrets",
+        "version": "v1"}}
+    # the site's Template writes it to the installed disk, where cloud-init's setup reads it
+    template = tinkerbell.one("kubernetes:tinkerbell.org/v1alpha1:Template")
+    actions = {a["name"]: a for a in yaml.safe_load(template.inputs["spec"]["data"])[
+        "tasks"][0]["actions"]}
+    assert actions["join-token"]["image"] == "quay.io/tinkerbell/actions/writefile:v1.0.0"
+    assert actions["join-token"]["environment"] == {
+        "DEST_DISK": "/dev/nvme0n1p1", "FS_TYPE": "ext4", "DEST_PATH": firstboot.JOIN_TOKEN_PATH,
+        "CONTENTS": "{{ .references.join_token.data.token | b64dec }}", "UID": "0", "GID": "0",
+        "MODE": "0600", "DIRMODE": "0700"}
+    # the Workflow renders only once the Secret and the Hardware exist
+    wf = tinkerbell.one("kubernetes:tinkerbell.org/v1alpha1:Workflow", "dc1-gpu02-workflow")
+    assert {secret.urn, hw.urn} <= set(wf.dependencies)
+    no_secret_in(tinkerbell)
 
 
 def test_tinkerbell_workflow_per_host_is_protected(tinkerbell: Recorded) -> None:
@@ -209,23 +243,42 @@ def test_command_hook_runs_the_sites_script_with_masked_secrets(command_hook: Re
     assert cmd.parent == command_hook.one("aifactory:baremetal:CommandHost", "dc1-gpu01").urn
     assert cmd.inputs["create"] == "./provision.sh"
     assert cmd.inputs["delete"] == "./deprovision.sh"
+    # no `update` in the blueprint: a change of the first-boot files runs create again
+    assert cmd.inputs["update"] == "./provision.sh"
     # the map holds the BMC credentials and the join token: it is recorded secret as a whole
     assert cmd.inputs["environment"] == SECRET_MASK
-    user_data = firstboot.render_user_data(site_spec("command"), "dc1", "gpu01")
-    assert cmd.inputs["triggers"] == [firstboot.digest(user_data)]
+    # triggers are replace-on-change in pulumi-command, and a protected resource cannot be
+    # replaced: changed first-boot files must reach the command as an in-place update
+    assert "triggers" not in cmd.inputs
     assert not command_hook.of_type("kubernetes:core/v1:Namespace")  # no CRs, no namespace
     no_secret_in(command_hook)
 
 
-def test_command_hook_environment(run) -> None:  # type: ignore[no-untyped-def]
-    user_data = firstboot.render_user_data(site_spec("command"), "dc1", "gpu01")
-    args = CommandHostArgs(
-        hostname="gpu01", create="./provision.sh", delete="./deprovision.sh",
-        bmc_address="redfish://10.20.8.11", bmc_credentials="admin:pw",
-        boot_mac="3c:fd:fe:b4:10:01", image_url="https://images.example/u.img",
-        image_checksum="sha256:" + "ab" * 32, user_data=user_data,
-        user_data_sha256=firstboot.digest(user_data), join_token="t",
+def command_args(**changes: object) -> CommandHostArgs:
+    spec = site_spec("command")
+    fields: dict[str, object] = dict(
+        hostname="gpu01", create="./provision.sh", update="./reseed.sh",
+        delete="./deprovision.sh", bmc_address="redfish://10.20.8.11",
+        bmc_credentials="admin:pw", boot_mac="3c:fd:fe:b4:10:01",
+        image_url="https://images.example/u.img", image_checksum="sha256:" + "ab" * 32,
+        user_data=firstboot.render_user_data(spec, "dc1", "gpu01"),
+        ipxe_script=firstboot.render_ipxe(spec, "dc1", "gpu01"), join_token="t",
         join_token_path=firstboot.JOIN_TOKEN_PATH)
+    fields.update(changes)
+    return CommandHostArgs(**fields)  # type: ignore[arg-type]
+
+
+def test_command_hook_runs_the_blueprints_update_command() -> None:
+    text = site_yaml(hook="command").replace(
+        "        delete: ./deprovision.sh\n",
+        "        update: ./reseed.sh\n        delete: ./deprovision.sh\n")
+    rec = record_site(spec_from_yaml(text))
+    cmd = rec.one("command:local:Command", "dc1-gpu02-provision")
+    assert (cmd.inputs["create"], cmd.inputs["update"]) == ("./provision.sh", "./reseed.sh")
+
+
+def test_command_hook_environment(run) -> None:  # type: ignore[no-untyped-def]
+    args = command_args()
     seen: dict[str, object] = {}
     run(lambda: seen.update(command_environment(args)))
     secret = {k for k, v in seen.items() if isinstance(v, pulumi.Output)}
@@ -233,9 +286,43 @@ def test_command_hook_environment(run) -> None:  # type: ignore[no-untyped-def]
     assert {k: v for k, v in seen.items() if k not in secret} == {
         "HOSTNAME": "gpu01", "BMC_ADDRESS": "redfish://10.20.8.11",
         "BOOT_MAC": "3c:fd:fe:b4:10:01", "IMAGE_URL": "https://images.example/u.img",
-        "IMAGE_CHECKSUM": "sha256:" + "ab" * 32, "USER_DATA": user_data,
-        "USER_DATA_SHA256": firstboot.digest(user_data),
+        "IMAGE_CHECKSUM": "sha256:" + "ab" * 32, "USER_DATA": args.user_data,
+        "USER_DATA_SHA256": firstboot.digest(args.user_data), "IPXE_SCRIPT": args.ipxe_script,
+        "IPXE_SCRIPT_SHA256": firstboot.digest(args.ipxe_script),
         "JOIN_TOKEN_PATH": "/etc/aifactory/join-token"}
+    assert args.ipxe_script.startswith("#!ipxe\n")
+    assert "kernel --name vmlinuz" in args.ipxe_script  # the site's netboot, per host
+
+
+def test_changed_first_boot_files_update_the_command_in_place(run) -> None:  # type: ignore[no-untyped-def]
+    def provision(args: CommandHostArgs) -> dict[str, object]:
+        rec = run(lambda: CommandHost("c", args))
+        cmd = rec.one("command:local:Command", "c-provision")
+        assert cmd.protect is True
+        return cmd.inputs
+
+    before = provision(command_args())
+    after = provision(command_args(user_data=command_args().user_data + "# changed\n"))
+    # only the (secret) environment differs: Pulumi plans an update, which runs `update`
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert changed <= {"environment"}
+    assert after["update"] == "./reseed.sh"
+    assert "triggers" not in after
+    # a stack deployed with the old `triggers` keeps them in state: ignoring them there is what
+    # keeps its first update from becoming a replacement
+    options: list[pulumi.ResourceOptions] = []
+
+    def capture(a: pulumi.ResourceTransformationArgs) -> None:
+        if a.type_ == "command:local:Command":
+            options.append(a.opts)
+
+    run(lambda: CommandHost("c", command_args(),
+                            pulumi.ResourceOptions(transformations=[capture])))
+    assert [o.ignore_changes for o in options] == [["triggers"]]
+    seen: list[dict[str, pulumi.Input[str]]] = []
+    run(lambda: seen.extend([command_environment(command_args()), command_environment(
+        command_args(user_data=command_args().user_data + "# changed\n"))]))
+    assert seen[0]["USER_DATA_SHA256"] != seen[1]["USER_DATA_SHA256"]
 
 
 # --- custom resources against the upstream CRD schemas ---------------------------------------
@@ -250,7 +337,7 @@ def test_custom_resources_validate_against_upstream_crds(
     group = {"metal3": "metal3.io/", "tinkerbell": "tinkerbell.org/"}[hook]
     docs = [{k: r.inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")}
             for r in rec.all if str(r.inputs.get("apiVersion", "")).startswith(group)]
-    assert len(docs) == {"metal3": 2, "tinkerbell": 5}[hook]
+    assert len(docs) == {"metal3": 2, "tinkerbell": 5}[hook]  # Template, Hardware, Workflow x2
     (tmp_path / "crs.yaml").write_text(yaml.safe_dump_all(docs))
     result = subprocess.run([sys.executable, str(VALIDATE_CRS), "--strict", str(tmp_path)],
                             capture_output=True, text=True, check=False)
@@ -297,16 +384,19 @@ def test_tinkerbell_template_rejects_a_disk_that_is_no_device(run) -> None:  # t
                             "such as /dev/nvme0n1")
 
 
-def test_command_hook_rejects_an_empty_command(run) -> None:  # type: ignore[no-untyped-def]
-    args = CommandHostArgs(hostname="gpu01", create=" ", delete="./d.sh", bmc_address="ipmi://x",
-                           bmc_credentials="a:b", boot_mac="3c:fd:fe:b4:10:01", image_url="u",
-                           image_checksum="c", user_data="#cloud-config\n",
-                           user_data_sha256=firstboot.digest("#cloud-config\n"), join_token="t",
-                           join_token_path="/etc/aifactory/join-token")
+@pytest.mark.parametrize("field", ["create", "update", "delete"])
+def test_command_hook_rejects_an_empty_command(run, field: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ComponentArgsError) as e:
-        run(lambda: CommandHost("c", args))
-    assert str(e.value) == ("CommandHost c: `create` is empty: give the command the site's "
+        run(lambda: CommandHost("c", command_args(**{field: " "})))
+    assert str(e.value) == (f"CommandHost c: `{field}` is empty: give the command the site's "
                             "tooling runs")
+
+
+def test_command_hook_rejects_a_script_that_is_no_ipxe(run) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ComponentArgsError) as e:
+        run(lambda: CommandHost("c", command_args(ipxe_script="kernel x\n")))
+    assert str(e.value) == ("CommandHost c: `ipxe_script` must start with #!ipxe: pass "
+                            "aifactory.firstboot.render_ipxe()")
 
 
 def test_gpu_pool_needs_hosts(run) -> None:  # type: ignore[no-untyped-def]

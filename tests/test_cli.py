@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -59,3 +61,64 @@ def test_usage_errors_exit_2() -> None:
     with pytest.raises(SystemExit) as e:
         main(["plan", "--format", "xml", "x.yaml"])
     assert e.value.code == 2
+
+
+GOOD = ROOT / "blueprints" / "examples" / "cloud-aws.yaml"
+
+
+def test_out_to_a_folder_exits_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["schema", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (f"error: --out {tmp_path}: is a folder: name a file, "
+                                       f"e.g. {tmp_path / 'plan.json'}\n")
+
+
+def test_out_to_an_unwritable_path_exits_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = blocker / "schema.json"  # a folder cannot be made under a file
+    assert main(["schema", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"error: --out {out}: cannot write: File exists: "
+                                       "choose a path you can write to\n")
+
+
+def _plan_json(args: list[str], cwd: Path) -> bytes:
+    exe = Path(sys.executable).parent / "aifactory"
+    done = subprocess.run([str(exe), "plan", *args, "--format", "json"], cwd=cwd,
+                          capture_output=True, check=True)
+    return done.stdout
+
+
+def test_plan_is_byte_identical_across_processes_and_path_spellings() -> None:
+    relative = _plan_json(["blueprints/examples/cloud-aws.yaml"], ROOT)
+    absolute = _plan_json([str(GOOD)], ROOT)
+    assert relative == absolute
+    assert json.loads(relative)["blueprint"] == "blueprints/examples/cloud-aws.yaml"
+
+
+def test_plan_names_a_blueprint_outside_the_folder_by_its_file_name(
+        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.plan.document import plan_blueprint
+    from aifactory.spec import load
+
+    monkeypatch.chdir(tmp_path)
+    spec = load(GOOD)
+    assert plan_blueprint(spec, str(GOOD))["blueprint"] == "cloud-aws.yaml"
+    monkeypatch.chdir(ROOT / "blueprints")
+    assert plan_blueprint(spec, str(GOOD))["blueprint"] == "examples/cloud-aws.yaml"
+
+
+def test_check_fails_on_an_instance_type_the_region_does_not_offer(
+        tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # p4d.24xlarge (8 x A100) is not offered in eu-north-1: a policy violation, not a load error.
+    text = (ROOT / "blueprints" / "examples" / "sovereign-eu.yaml").read_text()
+    text = text.replace("instance_type: g6e.12xlarge", "instance_type: p4d.24xlarge").replace(
+        "accelerator: l40s", "accelerator: a100-sxm4-40gb")
+    blueprint = tmp_path / "sovereign-eu.yaml"
+    blueprint.write_text(text)
+    assert main(["check", str(blueprint), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    failed = [v for v in report["violations"] if v["rule"] == "capacity-instance-availability"]
+    assert [(v["status"], v["resource"], v["message"]) for v in failed] == [(
+        "failed", "aws-eu-burst-l40s", "pool burst-l40s: p4d.24xlarge is not offered in "
+        "eu-north-1; it is offered in ap-northeast-1, eu-central-1, eu-west-1, us-east-1, "
+        "us-west-2")]

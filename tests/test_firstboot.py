@@ -70,13 +70,42 @@ def test_cloud_init_installs_the_gpu_node() -> None:
     assert "apt_install nvidia-driver-570-server-open nvidia-fabricmanager-570\n" in setup
     assert "apt_install containerd nvidia-container-toolkit kubelet kubeadm\n" in setup
     assert "https://pkgs.k8s.io/core:/stable:/v1.33/deb/" in setup
-    assert "systemctl enable nvidia-fabricmanager" in setup  # NVSwitch on an 8-GPU DGX
+    # NVSwitch on an 8-GPU DGX: fabric manager runs before the join, and before the kubelet on
+    # every later boot; the driver is loaded first (or the host reboots once it has joined)
+    driver = setup.index("apt_install nvidia-driver-570-server-open")
+    load = setup.index("modprobe nvidia || driver_loaded=no")
+    start = setup.index("systemctl enable --now nvidia-fabricmanager\n")
+    assert driver < load < start < setup.index("kubeadm join")
+    assert "  touch /var/run/reboot-required\n" in setup
+    assert doc["power_state"]["condition"] == "test -f /var/run/reboot-required"
+    dropin = write_files(doc)[
+        "/etc/systemd/system/kubelet.service.d/20-aifactory-fabricmanager.conf"]
+    assert dropin.splitlines()[-3:] == ["[Unit]", "Wants=nvidia-fabricmanager.service",
+                                        "After=nvidia-fabricmanager.service"]
     containerd = tomllib.loads(write_files(doc)["/etc/containerd/config.toml"])
     cri = containerd["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]
     assert cri["default_runtime_name"] == "nvidia"
     assert cri["runtimes"]["nvidia"]["options"] == {
         "BinaryName": "/usr/bin/nvidia-container-runtime", "SystemdCgroup": True}
     assert doc["runcmd"][-1] == ["/usr/local/sbin/aifactory-node-setup"]
+
+
+def test_fabric_manager_only_on_nvswitch_servers() -> None:
+    def setup_of(server_model: str) -> str:
+        spec = hybrid()
+        site = spec.environments["dc1"]
+        hosts = [h.model_copy(update={"server_model": server_model})
+                 for h in site.hosts]  # type: ignore[union-attr]
+        site = site.model_copy(update={"hosts": hosts})
+        spec = spec.model_copy(update={"environments": {**spec.environments, "dc1": site}})
+        doc = yaml.safe_load(firstboot.render_user_data(spec, "dc1", "dc1-dgx02"))
+        files = write_files(doc)
+        return "\n".join(files) + "\n" + files["/usr/local/sbin/aifactory-node-setup"]
+
+    assert "systemctl enable --now nvidia-fabricmanager" in setup_of("hgx-h100-8gpu")
+    pcie = setup_of("l40s-4gpu")  # no NVSwitch: no fabric manager, but the driver loads now
+    assert "fabricmanager" not in pcie
+    assert "modprobe nvidia || driver_loaded=no" in pcie
 
 
 def test_kubelet_registers_with_the_gpu_taint_and_labels() -> None:
@@ -114,6 +143,16 @@ def test_join_reads_the_token_from_a_file_and_holds_no_secret() -> None:
     # Metal3 delivers the token through the host's metaData
     assert "cloud-init query ds.meta_data.aifactory_join_token" in setup
     assert "dc1_join_token" not in text  # not even the config key: the host reads a file
+
+
+def test_tinkerbell_site_reads_the_token_its_workflow_wrote() -> None:
+    text = firstboot.render_user_data(site_spec("tinkerbell"), "dc1", "gpu01")
+    assert ("# provisioner writes (the Tinkerbell workflow writes it from the host's join-token "
+            "Secret).\n") in text
+    setup = write_files(yaml.safe_load(text))["/usr/local/sbin/aifactory-node-setup"]
+    assert f"token_file={firstboot.JOIN_TOKEN_PATH}\n" in setup
+    assert "cloud-init query" not in setup
+    assert "dc1_join_token" not in text
 
 
 def test_command_site_reads_the_ca_hash_from_the_provisioner_when_not_given() -> None:

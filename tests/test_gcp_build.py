@@ -11,7 +11,9 @@ from conftest import EXAMPLES, spec_from_yaml
 from aifactory import catalog
 from aifactory.facts import GCP_ENVIRONMENT
 from aifactory.plan.document import plan_blueprint
+from aifactory.policies import BY_NAME, evaluate
 from aifactory.spec import BlueprintError, load
+from aifactory.spec.models import GcpEnvironment
 
 GCP_PROVIDER = "pulumi:providers:gcp"
 LABELLED = {  # type -> where its labels are
@@ -167,14 +169,12 @@ def test_sovereign_copy_with_a_type_its_region_does_not_offer_fails(tmp_path: Pa
     assert moved != text
     copy = tmp_path / "sovereign-eu.yaml"
     copy.write_text(moved)
-    line = next(i for i, s in enumerate(moved.splitlines(), 1)
-                if s.strip() == "instance_type: g6e.12xlarge")
-    with pytest.raises(BlueprintError) as e:
-        load(copy)
-    assert [str(p) for p in e.value.problems] == [
-        f"{copy}:{line}: pools.burst-l40s.instance_type: 'g6e.12xlarge' is not offered in "
-        "eu-west-1: offered in ap-northeast-1, eu-central-1, eu-north-1, eu-west-2, us-east-1, "
-        "us-east-2, us-west-2"]
+    # The spec loads; the (waivable) capacity rule reports the type.
+    plan = plan_blueprint(load(copy), str(copy))
+    rule = BY_NAME["capacity-instance-availability"]
+    assert [v.message for v in evaluate(plan, [rule]).violations] == [
+        "pool burst-l40s: g6e.12xlarge is not offered in eu-west-1; it is offered in "
+        "ap-northeast-1, eu-central-1, eu-north-1, eu-west-2, us-east-1, us-east-2, us-west-2"]
 
 
 def test_a_gcp_environment_needs_its_project_number() -> None:
@@ -194,3 +194,89 @@ def test_a_gcp_environment_needs_its_project_number() -> None:
         "project_number: every GCP environment encrypts with customer-managed keys, granted to "
         "service agents named after the number; add project_number: \"<digits>\" (gcloud "
         "projects describe acme-ml-prod --format='value(projectNumber)')"]
+
+
+def minimal_gcp(extra: str = "") -> str:
+    return """\
+        name: acme-gcp
+        tags: {owner: ml, cost_centre: CC-1, data_classification: internal}
+        environments:
+          gcp-prod:
+            kind: gcp
+            project: acme-ml-prod
+            project_number: "314159265358"
+            region: europe-west4
+            zones: [europe-west4-a]
+        """.rstrip(" ") + extra
+
+
+def test_cloud_gcp_logs_stay_in_the_region_under_a_regional_key(cloud_gcp) -> None:  # type: ignore[no-untyped-def]
+    component = named(cloud_gcp, "gcp-prod-logs")
+    assert component["type"] == "aifactory:gcp:RegionalLogs"
+    bucket = named(cloud_gcp, "gcp-prod-logs-bucket")
+    assert bucket["parent"] == component["urn"]
+    assert bucket["protect"]
+    assert {k: bucket["inputs"][k] for k in ("location", "cmekSettings", "retentionDays",
+                                             "locked", "bucketId")} == {
+        "location": "europe-west4", "cmekSettings": {"kmsKeyName": "gcp-prod-kms-logs-id"},
+        "retentionDays": 400, "locked": False, "bucketId": "acme-gcp-gcp-prod-logs"}
+    grant = named(cloud_gcp, "gcp-prod-kms-logs-gcp-sa-logging")
+    assert grant["inputs"]["member"] == \
+        "serviceAccount:service-314159265358@gcp-sa-logging.iam.gserviceaccount.com"
+    assert grant["urn"] in bucket["dependencies"]
+    sink = named(cloud_gcp, "gcp-prod-logs-default-sink")["inputs"]
+    assert (sink["name"], sink["destination"]) == ("_Default", (
+        "logging.googleapis.com/projects/acme-ml-prod/locations/europe-west4/buckets/"
+        "acme-gcp-gcp-prod-logs"))
+    audited = {a["inputs"]["service"] for a in by_type(
+        cloud_gcp, "gcp:projects/iAMAuditConfig:IAMAuditConfig")}
+    assert audited == {"container.googleapis.com", "cloudkms.googleapis.com",
+                       "storage.googleapis.com", "artifactregistry.googleapis.com"}
+
+
+def test_cloud_gcp_control_plane_reachable_from_ci_and_the_ops_network(cloud_gcp) -> None:  # type: ignore[no-untyped-def]
+    cluster = named(cloud_gcp, "gcp-prod-gke-cluster")["inputs"]
+    assert cluster["controlPlaneEndpointsConfig"] == {
+        "dnsEndpointConfig": {"allowExternalTraffic": True},
+        "ipEndpointsConfig": {"enabled": True}}
+    assert cluster["privateClusterConfig"]["enablePrivateEndpoint"] is True
+    assert [b["cidrBlock"] for b in cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"]] \
+        == ["10.10.0.0/20", "10.200.0.0/16"]
+
+
+def test_logging_and_endpoint_fields_reach_the_components() -> None:
+    spec = spec_from_yaml(minimal_gcp("""\
+            control_plane_dns_endpoint: false
+            log_retention_days: 30
+            log_bucket_locked: true
+            data_access_audit_logs: false
+            logging_service_agent: cmek-p314159265358@gcp-sa-logging.iam.gserviceaccount.com
+        """))
+    plan = plan_blueprint(spec, "test.yaml")
+    bucket = named(plan, "gcp-prod-logs-bucket")["inputs"]
+    assert (bucket["retentionDays"], bucket["locked"]) == (30, True)
+    assert by_type(plan, "gcp:projects/iAMAuditConfig:IAMAuditConfig") == []
+    assert named(plan, "gcp-prod-kms-logs-gcp-sa-logging")["inputs"]["member"] == \
+        "serviceAccount:cmek-p314159265358@gcp-sa-logging.iam.gserviceaccount.com"
+    cluster = named(plan, "gcp-prod-gke-cluster")["inputs"]
+    assert cluster["controlPlaneEndpointsConfig"]["dnsEndpointConfig"] == {
+        "allowExternalTraffic": False}
+
+
+def test_public_authorised_networks_need_the_public_endpoint() -> None:
+    with pytest.raises(BlueprintError) as e:
+        spec_from_yaml(minimal_gcp("""\
+            master_authorized_networks: [10.200.0.0/16, 81.2.69.0/24]
+        """))
+    assert [str(p) for p in e.value.problems] == [
+        "test.yaml:10: environments.gcp-prod.master_authorized_networks: ['81.2.69.0/24'] are "
+        "public ranges, but the control plane's IP endpoint is private (endpoint_public_access: "
+        "false), which admits only private ranges: list private (RFC 1918) ranges, or reach the "
+        "cluster from outside through control_plane_dns_endpoint: true"]
+    spec = spec_from_yaml(minimal_gcp("""\
+            endpoint_public_access: true
+            master_authorized_networks: [81.2.69.0/24]
+        """))
+    env = spec.environments["gcp-prod"]
+    assert isinstance(env, GcpEnvironment)
+    assert env.master_authorized_networks == ["81.2.69.0/24"]

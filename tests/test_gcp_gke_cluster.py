@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pulumi
 import pytest
 
 from aifactory.components.gcp import GkeCluster, GkeClusterArgs, kubeconfig
 from aifactory.errors import ComponentArgsError
+from aifactory.plan import recorder
+from aifactory.plan.recorder import mock_outputs
 
 CLUSTER = "gcp:container/cluster:Cluster"
 SECRETS_KEY = "projects/acme-ml-prod/locations/europe-west4/keyRings/r/cryptoKeys/gke"
@@ -36,6 +39,56 @@ def test_nodes_and_endpoint_are_private(run) -> None:  # type: ignore[no-untyped
     assert cluster["masterAuthorizedNetworksConfig"] == {
         "cidrBlocks": [{"cidrBlock": "10.10.0.0/20", "displayName": "nodes"}],
         "gcpPublicCidrsAccessEnabled": False}
+
+
+def test_authorised_networks_follow_the_node_subnet(run) -> None:  # type: ignore[no-untyped-def]
+    rec = run(lambda: GkeCluster("gke", args(authorized_networks=["10.100.0.0/16",
+                                                                  "192.168.8.0/24"])))
+    assert rec.one(CLUSTER).inputs["masterAuthorizedNetworksConfig"] == {
+        "cidrBlocks": [{"cidrBlock": "10.10.0.0/20", "displayName": "nodes"},
+                       {"cidrBlock": "10.100.0.0/16", "displayName": "authorized-10.100.0.0/16"},
+                       {"cidrBlock": "192.168.8.0/24",
+                        "displayName": "authorized-192.168.8.0/24"}],
+        "gcpPublicCidrsAccessEnabled": False}
+
+
+def test_dns_endpoint_beside_the_private_ip_endpoint(run) -> None:  # type: ignore[no-untyped-def]
+    cluster = run(lambda: GkeCluster("gke", args())).one(CLUSTER).inputs
+    assert cluster["controlPlaneEndpointsConfig"] == {
+        "dnsEndpointConfig": {"allowExternalTraffic": True},
+        "ipEndpointsConfig": {"enabled": True}}
+    assert cluster["privateClusterConfig"]["enablePrivateEndpoint"] is True
+
+
+def test_dns_endpoint_can_be_turned_off(run) -> None:  # type: ignore[no-untyped-def]
+    cluster = run(lambda: GkeCluster("gke", args(dns_endpoint=False))).one(CLUSTER).inputs
+    assert cluster["controlPlaneEndpointsConfig"] == {
+        "dnsEndpointConfig": {"allowExternalTraffic": False},
+        "ipEndpointsConfig": {"enabled": True}}
+
+
+@pytest.mark.parametrize(("dns", "cluster"), [
+    (True, {"server": "https://gke-0123.europe-west4.gke.goog"}),
+    (False, {"server": "https://10.0.0.2", "certificate-authority-data": "Q0E="})])
+def test_kubeconfig_uses_the_dns_endpoint_when_it_is_on(run, monkeypatch, dns, cluster) -> None:  # type: ignore[no-untyped-def]
+    def with_endpoints(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        outputs = mock_outputs(type_token, name, inputs)
+        if type_token == CLUSTER:  # what GKE computes once the cluster exists
+            outputs["endpoint"] = "10.0.0.2"
+            outputs["masterAuth"] = {"clusterCaCertificate": "Q0E="}
+            outputs["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["endpoint"] = \
+                "gke-0123.europe-west4.gke.goog"
+        return outputs
+
+    monkeypatch.setattr(recorder, "mock_outputs", with_endpoints)
+
+    def program() -> None:
+        gke = GkeCluster("gke", args(dns_endpoint=dns))
+        config = pulumi.Output.unsecret(gke.kubeconfig)
+        pulumi.CustomResource("test:index:Client", "client", {"config": config})
+
+    config = json.loads(run(program).one("test:index:Client").inputs["config"])
+    assert config["clusters"][0]["cluster"] == cluster
 
 
 def test_public_endpoint_only_when_asked(run) -> None:  # type: ignore[no-untyped-def]
@@ -111,6 +164,15 @@ def test_kubeconfig_uses_the_gke_auth_plugin_and_holds_no_token() -> None:
     ({"master_cidr": "10.10.0.0/28"}, "GkeCluster gke: master_cidr (10.10.0.0/28) overlaps "
      "subnet_cidr (10.10.0.0/20): move the control plane to its own block such as "
      "172.16.0.0/28"),
+    ({"authorized_networks": ["81.2.69.0/24"]}, "GkeCluster gke: authorized_networks "
+     "['81.2.69.0/24'] are public ranges, but the IP endpoint is private "
+     "(endpoint_public_access false): list private ranges, or reach the cluster through the "
+     "DNS endpoint"),
+    ({"authorized_networks": ["10.300.0.0/16"]}, "GkeCluster gke: authorized_networks: "
+     "Octet 300 (> 255) not permitted in '10.300.0.0': use CIDR blocks such as 10.100.0.0/16"),
+    ({"authorized_networks": [f"10.{i}.0.0/16" for i in range(50)]}, "GkeCluster gke: "
+     "authorized_networks has 50 CIDRs: GKE allows 50 including the node subnet; merge ranges "
+     "or use the DNS endpoint"),
     ({"release_channel": "EXTENDED"}, "GkeCluster gke: release_channel ('EXTENDED') must be "
      "RAPID, REGULAR or STABLE: use REGULAR"),
     ({"node_account_id": "nodes"}, "GkeCluster gke: node_account_id ('nodes') must have 6-30 "

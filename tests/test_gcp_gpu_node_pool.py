@@ -132,6 +132,22 @@ def test_mig_partitions(run) -> None:  # type: ignore[no-untyped-def]
         "gpuDriverInstallationConfig": {"gpuDriverVersion": "DEFAULT"}}]
 
 
+@pytest.mark.parametrize(("gpu", "size"), [
+    ("h100-sxm5", "4g.40gb"), ("a100-sxm4-80gb", "4g.40gb"), ("a100-sxm4-40gb", "4g.20gb"),
+    ("a100-sxm4-40gb", "1g.10gb"), ("h200-sxm", "4g.71gb"), ("b200", "1g.23gb")])
+def test_every_nvidia_mig_profile_is_accepted(run, gpu, size) -> None:  # type: ignore[no-untyped-def]
+    node = pool_of(run, facts=facts(gpu, 8), mig_partition_size=size)["nodeConfig"]
+    assert node["guestAccelerators"][0]["gpuPartitionSize"] == size
+
+
+def test_media_extension_profiles_are_refused(run) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ComponentArgsError) as e:
+        run(lambda: GpuNodePool("train", args(mig_partition_size="1g.10gb+me")))
+    assert str(e.value) == (
+        "GpuNodePool train: mig_partition_size ('1g.10gb+me') is not a MIG partition of "
+        "h100-sxm5: sizes are 1g.10gb, 1g.20gb, 2g.20gb, 3g.40gb, 4g.40gb, 7g.80gb")
+
+
 def test_time_sharing(run) -> None:  # type: ignore[no-untyped-def]
     node = pool_of(run, facts=facts("l4", 2), machine_type="g2-standard-24",
                    accelerator_type="nvidia-l4", accelerator_count=2,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -74,10 +75,21 @@ def spec():  # type: ignore[no-untyped-def]
     return spec_from_yaml(SPEC)
 
 
+CLOUD_API = "https://cloud.eks.example:443"
+
+
+def _args(spec, env: str) -> ClusterPlatformArgs:  # type: ignore[no-untyped-def]
+    """Platform args as build_platform gives them: the site is the MultiKueue manager of the
+    cloud cluster, a worker."""
+    if env == "site":
+        return platform_args(spec, env, workers={"cloud": "kubeconfig-of-cloud"})
+    return platform_args(spec, env, api_server=CLOUD_API if env == "cloud" else None)
+
+
 def _platform(spec, env: str):  # type: ignore[no-untyped-def]
     def program() -> None:
         provider = k8s.Provider("k", kubeconfig="{}")
-        ClusterPlatform(f"{env}-platform", platform_args(spec, env),
+        ClusterPlatform(f"{env}-platform", _args(spec, env),
                         pulumi.ResourceOptions(providers=[provider]))
     return program
 
@@ -135,17 +147,22 @@ def test_team_namespace_has_labels_quota_defaults_and_closed_ingress(run, spec) 
         assert ns.urn in r.dependencies
 
 
-@pytest.mark.parametrize(("env", "driver"), [("site", True), ("cloud", False), ("gke", None)])
-def test_gpu_operator_installs_the_driver_only_on_bare_metal(run, spec, env, driver) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("env", ["site", "cloud", "gke"])
+def test_gpu_operator_leaves_driver_and_toolkit_to_the_node_image(run, spec, env) -> None:  # type: ignore[no-untyped-def]
+    # site: cloud-init installs driver and toolkit; cloud: the EKS AL2023 NVIDIA AMI has both
     rec = run(_platform(spec, env))
     operators = [r for r in rec.of_type(CHART) if r.inputs["chart"] == "gpu-operator"]
-    if driver is None:  # the GKE environment has no GPU pool: no operator, no GPU alerts
+    if env == "gke":  # the GKE environment has no GPU pool: no operator, no GPU alerts
         assert operators == [] and not rec.of_type(f"{MONITORING}:PrometheusRule")
         return
     [chart] = operators
     values = chart.inputs["values"]
-    assert values["driver"] == {"enabled": driver}
-    assert values["toolkit"]["enabled"] is True
+    assert values["driver"] == {"enabled": False}
+    assert values["toolkit"] == {"enabled": False}
+    component = rec.one("aifactory:platform:GpuOperator")
+    assert component.inputs["driverFrom"] == {
+        "site": "our cloud-init (driver and container toolkit)",
+        "cloud": "the EKS AL2023 NVIDIA AMI (driver and container toolkit)"}[env]
     exporter = values["dcgmExporter"]
     assert exporter["enabled"] is True and exporter["config"] == {"name": "dcgm-metrics"}
     assert {"name": "DCGM_EXPORTER_COLLECTORS",
@@ -228,14 +245,21 @@ def test_dcgm_service_monitor_labels_series_with_node_and_pool(run, spec) -> Non
     targets = {r["targetLabel"]: r["sourceLabels"] for r in endpoint["relabelings"]}
     assert targets == {"node": ["__meta_kubernetes_pod_node_name"],
                        "pool": ["__meta_kubernetes_node_label_aifactory_io_pool"]}
-    charts = [r.urn for r in rec.of_type(CHART)]
+    charts = [r.urn for r in rec.of_type(CHART) if "kueue" not in r.name]
     assert set(charts) <= set(monitor.dependencies)
 
 
-def test_kueue_only_in_the_queueing_environment(run, spec) -> None:  # type: ignore[no-untyped-def]
+def test_the_cloud_cluster_runs_kueue_as_a_multikueue_worker(run, spec) -> None:  # type: ignore[no-untyped-def]
     rec = run(_platform(spec, "cloud"))
-    assert not [r for r in rec.all if "kueue" in r.type]
-    assert rec.one("kubernetes:core/v1:Namespace", "cloud-platform-team-research-ns")
+    assert not rec.of_type("aifactory:platform:JobQueue")
+    worker = rec.one("aifactory:platform:KueueWorker")
+    assert (worker.inputs["environment"], worker.inputs["flavorOrder"]) == (
+        "cloud", ["cloud-h100"])
+    team_ns = rec.one("kubernetes:core/v1:Namespace", "cloud-platform-team-research-ns")
+    [queue] = rec.of_type("kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue")
+    assert team_ns.urn in queue.dependencies
+    gke = run(_platform(spec, "gke"))  # no GPU pool: no Kueue at all
+    assert not [r for r in gke.all if "kueue" in r.type.lower()]
 
 
 def test_build_platform_parents_to_the_environment_and_uses_its_provider(run, spec) -> None:  # type: ignore[no-untyped-def]
@@ -245,6 +269,8 @@ def test_build_platform_parents_to_the_environment_and_uses_its_provider(run, sp
             env = FactoryComponent(f"aifactory:test:{kind}", name)
             provider = None if name == "gke" else k8s.Provider(f"{name}-k8s", kubeconfig="{}")
             built.environments[name] = EnvironmentBuild(name, kind, env, provider)
+        # EKS reports its endpoint as a URL (the AWS builder's EksCluster.endpoint)
+        built.environments["cloud"].cluster = SimpleNamespace(endpoint=CLOUD_API)  # type: ignore[attr-defined]
         build_platform(spec, built)
 
     rec = run(program)
@@ -255,11 +281,17 @@ def test_build_platform_parents_to_the_environment_and_uses_its_provider(run, sp
     namespaces = {r.name: r.provider for r in rec.of_type("kubernetes:core/v1:Namespace")}
     assert namespaces["site-platform-kueue-ns"].endswith("::site-k8s")
     assert namespaces["cloud-platform-monitoring-ns"].endswith("::cloud-k8s")
+    assert namespaces["cloud-platform-kueue-worker-ns"].endswith("::cloud-k8s")
+    # the worker is built first: the manager's MultiKueue takes its kubeconfig, kept secret
+    order = [r.name for r in rec.of_type("aifactory:platform:ClusterPlatform")]
+    assert order == ["cloud-platform", "site-platform"]
+    secret = rec.one("kubernetes:core/v1:Secret", "site-platform-kueue-kubeconfig-cloud")
+    assert secret.inputs["stringData"] == "[secret]"
 
 
 def test_pools_of_another_cluster_are_refused(run, spec) -> None:  # type: ignore[no-untyped-def]
-    site = platform_args(spec, "site")
-    cloud = platform_args(spec, "cloud")
+    site = _args(spec, "site")
+    cloud = _args(spec, "cloud")
     args = ClusterPlatformArgs(environment="site", substrate="onprem",
                                pools=site.pools + cloud.pools)
     with pytest.raises(ComponentArgsError) as err:

@@ -85,9 +85,12 @@ def hybrid():  # type: ignore[no-untyped-def]
     return spec_from_yaml(HYBRID)
 
 
+WORKER_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: multikueue, user: {token: t0}}]"
+
+
 def _queue(spec):  # type: ignore[no-untyped-def]
     def program() -> None:
-        args = platform_args(spec, "site").queue
+        args = platform_args(spec, "site", workers={"aws": WORKER_KUBECONFIG}).queue
         assert args is not None
         provider = k8s.Provider("k", kubeconfig="{}")
         JobQueue("site-kueue", args, pulumi.ResourceOptions(providers=[provider]))
@@ -117,37 +120,61 @@ def test_pool_capacity_comes_from_the_blueprint(hybrid) -> None:  # type: ignore
         False, 32, 0, "spot")
 
 
-def test_teams_queue_uses_own_gpus_first_then_borrows_cloud(run, hybrid) -> None:  # type: ignore[no-untyped-def]
+def test_teams_queue_holds_only_the_managers_own_pools(run, hybrid) -> None:  # type: ignore[no-untyped-def]
     rec = run(_queue(hybrid))
     teams = rec.one(f"{KUEUE}:ClusterQueue", "site-kueue-teams-queue")
     assert teams.inputs["metadata"]["name"] == "acme-teams"
     spec = teams.inputs["spec"]
     assert spec["cohortName"] == "acme"
-    # On-prem flavors first with the site's GPUs as quota; cloud flavors only by borrowing,
-    # on-demand before spot.
-    assert _flavor_quotas(teams) == [
-        ("site-h100", 16, None), ("site-l40s", 4, None),
-        ("burst-od", 0, 16), ("burst-spot", 0, 32),
-    ]
+    # The cloud pools are in another cluster: admitting them here would put their pods on the
+    # site's nodes, where no node carries their pool label. They go through MultiKueue.
+    assert _flavor_quotas(teams) == [("site-h100", 16, None), ("site-l40s", 4, None)]
+    assert "admissionChecksStrategy" not in spec
     assert spec["flavorFungibility"] == {"whenCanBorrow": "MayStopSearch",
                                          "whenCanPreempt": "TryNextFlavor"}
     assert spec["preemption"]["withinClusterQueue"] == "LowerPriority"
     assert spec["namespaceSelector"] == {
         "matchExpressions": [{"key": "aifactory.io/team", "operator": "Exists"}]}
+    # no cloud pool in the site's cluster: nothing to lend
+    assert sorted(r.name for r in rec.of_type(f"{KUEUE}:ClusterQueue")) == [
+        "site-kueue-remote-queue", "site-kueue-teams-queue"]
 
 
-def test_cloud_quota_sits_in_a_lending_only_queue_of_the_same_cohort(run, hybrid) -> None:  # type: ignore[no-untyped-def]
+def test_remote_pools_queue_behind_the_multikueue_admission_check(run, hybrid) -> None:  # type: ignore[no-untyped-def]
     rec = run(_queue(hybrid))
-    burst = rec.one(f"{KUEUE}:ClusterQueue", "site-kueue-cloud-burst-queue")
-    assert burst.inputs["metadata"]["name"] == "acme-cloud-burst"
-    assert burst.inputs["spec"]["cohortName"] == "acme"
-    # A null namespaceSelector admits from no namespace: the quota is only lent.
-    assert "namespaceSelector" not in burst.inputs["spec"]
-    assert _flavor_quotas(burst) == [("burst-od", 16, None), ("burst-spot", 32, None)]
-    component = rec.one("aifactory:platform:JobQueue")
-    assert component.inputs["flavorOrder"] == ["site-h100", "site-l40s", "burst-od",
-                                               "burst-spot"]
-    assert (component.inputs["ownedGpus"], component.inputs["cloudGpus"]) == (20, 48)
+    remote = rec.one(f"{KUEUE}:ClusterQueue", "site-kueue-remote-queue")
+    assert remote.inputs["metadata"]["name"] == "acme-remote"
+    assert _flavor_quotas(remote) == [("burst-od", 16, None), ("burst-spot", 32, None)]
+    # For every flavor: Kueue deactivates a queue with a MultiKueue check given per flavor.
+    assert remote.inputs["spec"]["admissionChecksStrategy"] == {
+        "admissionChecks": [{"name": "acme-multikueue"}]}
+    check = rec.one(f"{KUEUE}:AdmissionCheck")
+    assert check.inputs["metadata"]["name"] == "acme-multikueue"
+    assert check.inputs["spec"] == {
+        "controllerName": "kueue.x-k8s.io/multikueue",
+        "parameters": {"apiGroup": "kueue.x-k8s.io", "kind": "MultiKueueConfig",
+                       "name": "acme-remote"}}
+    config = rec.one(f"{KUEUE}:MultiKueueConfig")
+    assert (config.inputs["metadata"]["name"], config.inputs["spec"]) == (
+        "acme-remote", {"clusters": ["aws"]})
+    cluster = rec.one(f"{KUEUE}:MultiKueueCluster")
+    assert cluster.inputs["metadata"]["name"] == "aws"
+    assert cluster.inputs["spec"] == {"clusterSource": {"kubeConfig": {
+        "locationType": "Secret", "location": "multikueue-aws"}}}
+    assert check.urn in remote.dependencies and config.urn in check.dependencies
+    assert cluster.urn in config.dependencies
+
+
+def test_worker_kubeconfig_is_a_secret_in_kueues_namespace(run, hybrid) -> None:  # type: ignore[no-untyped-def]
+    rec = run(_queue(hybrid))
+    secret = rec.one("kubernetes:core/v1:Secret")
+    assert secret.inputs["metadata"]["name"] == "multikueue-aws"
+    assert secret.inputs["metadata"]["namespace"] == "kueue-system"
+    # a Pulumi secret: masked in the plan (and so in rendered files), never plain text
+    assert secret.inputs["stringData"] == "[secret]"
+    assert WORKER_KUBECONFIG not in str(secret.inputs)
+    cluster = rec.one(f"{KUEUE}:MultiKueueCluster")
+    assert secret.urn in cluster.dependencies
 
 
 def test_a_flavor_per_pool_selects_its_nodes_and_tolerates_its_taint(run, hybrid) -> None:  # type: ignore[no-untyped-def]
@@ -159,15 +186,18 @@ def test_a_flavor_per_pool_selects_its_nodes_and_tolerates_its_taint(run, hybrid
         assert spec == {"nodeLabels": {"aifactory.io/pool": pool}, "tolerations": [GPU_TAINT]}
 
 
-def test_local_queue_per_team_and_priority_classes(run, hybrid) -> None:  # type: ignore[no-untyped-def]
+def test_local_queues_per_team_and_priority_classes(run, hybrid) -> None:  # type: ignore[no-untyped-def]
     rec = run(_queue(hybrid))
     teams = rec.one(f"{KUEUE}:ClusterQueue", "site-kueue-teams-queue")
-    queues = {r.inputs["metadata"]["namespace"]: r for r in rec.of_type(f"{KUEUE}:LocalQueue")}
-    assert sorted(queues) == ["team-applied", "team-research"]
-    for queue in queues.values():
-        assert queue.inputs["metadata"]["name"] == "default"
-        assert queue.inputs["spec"] == {"clusterQueue": "acme-teams"}
-        assert teams.urn in queue.dependencies
+    remote = rec.one(f"{KUEUE}:ClusterQueue", "site-kueue-remote-queue")
+    queues = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r
+              for r in rec.of_type(f"{KUEUE}:LocalQueue")}
+    assert sorted(queues) == [("team-applied", "default"), ("team-applied", "remote"),
+                              ("team-research", "default"), ("team-research", "remote")]
+    for (_, name), queue in queues.items():
+        target = teams if name == "default" else remote
+        assert queue.inputs["spec"] == {"clusterQueue": target.inputs["metadata"]["name"]}
+        assert target.urn in queue.dependencies
     priorities = {r.inputs["metadata"]["name"]: r.inputs["value"]
                   for r in rec.of_type(f"{KUEUE}:WorkloadPriorityClass")}
     assert priorities == {"production": 1000, "research": 100}
@@ -193,8 +223,20 @@ def test_kueue_chart_is_pinned_and_counts_only_gpus(run, hybrid) -> None:  # typ
 def test_every_child_is_parented_to_the_queue(run, hybrid) -> None:  # type: ignore[no-untyped-def]
     rec = run(_queue(hybrid))
     component = rec.one("aifactory:platform:JobQueue")
+    assert (component.inputs["remoteQueue"], component.inputs["workers"]) == (
+        "acme-remote", ["aws"])
     children = [r for r in rec.all if r.custom and not r.type.startswith("pulumi:providers")]
     assert children and all(r.parent == component.urn for r in children)
+
+
+def test_a_pool_in_a_cluster_without_a_worker_is_refused(run, hybrid) -> None:  # type: ignore[no-untyped-def]
+    args = platform_args(hybrid, "site").queue
+    assert args is not None
+    with pytest.raises(ComponentArgsError) as err:
+        run(lambda: JobQueue("q", args))
+    assert str(err.value) == (
+        "`pools` run in ['aws'], which are neither 'site' nor a MultiKueue worker: give each "
+        "of those clusters a `workers` entry, or no job could run there")
 
 
 def _pool(name: str, substrate: str = "aws", **kw) -> GpuPoolCapacity:  # type: ignore[no-untyped-def]

@@ -37,7 +37,7 @@ def test_site_over_budget_exits_1_with_the_figures(tmp_path: Path,
     inputs(plan, "dc1")["powerBudgetKw"] = 200
     assert main(["check", write(plan, tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "FAILED   [critical] site-power-budget: site dc1: IT load 172.8 kW x PUE 1.25 = " \
+    assert "FAILED   [critical] power-site-budget: site dc1: IT load 172.8 kW x PUE 1.25 = " \
            "216 kW facility load exceeds the budget of 200 kW by 16 kW (8% over)" in out
 
 
@@ -62,7 +62,7 @@ def test_expired_waiver_depends_on_today(tmp_path: Path) -> None:
     plan = load("power-site")
     inputs(plan, "dc1")["powerBudgetKw"] = 200
     inputs(plan, "acme-onprem")["waivers"] = [{
-        "rule": "site-power-budget", "resource": "dc1", "reason": "second hall opens in Q2",
+        "rule": "power-site-budget", "resource": "dc1", "reason": "second hall opens in Q2",
         "owner": "facilities@acme", "expires": "2026-03-31"}]
     path = write(plan, tmp_path)
     assert main(["check", path, "--today", "2026-03-31"]) == 0

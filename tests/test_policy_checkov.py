@@ -25,7 +25,8 @@ from aifactory.policies.checkov_runner import (
     run_manifest_checks,
     validate_schemas,
 )
-from aifactory.policies.registries import allowed_registries
+from aifactory.policies.crd_schemas import CRDS_ENV, crds_dir, go_pattern
+from aifactory.policies.registries import allowed_registries, image_policy_registries
 from aifactory.render import render_manifests
 
 FIXTURES = CHECKS_DIR.parent / "fixtures"
@@ -94,12 +95,71 @@ def test_schema_validation_is_strict(tmp_path: Path) -> None:
     assert "gpus" in f.message
 
 
-def test_custom_resources_without_a_schema_are_skipped(tmp_path: Path) -> None:
-    (tmp_path / "queue.yaml").write_text(
-        "apiVersion: kueue.x-k8s.io/v1beta1\nkind: ClusterQueue\nmetadata: {name: q}\n"
-        "spec: {namespaceSelector: {}}\n")
+CLUSTER_QUEUE = """\
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: ClusterQueue
+metadata: {name: research}
+spec:
+  namespaceSelector: {}
+  resourceGroups:
+    - coveredResources: [nvidia.com/gpu]
+      flavors:
+        - name: h100
+          resources: [{name: nvidia.com/gpu, nominalQuota: 16}]
+"""
+needs_crds = pytest.mark.skipif(crds_dir() is None, reason="../shared/crds not present")
+
+
+@needs_crds
+def test_custom_resources_are_validated_against_upstream_crds(tmp_path: Path) -> None:
+    (tmp_path / "queue.yaml").write_text(CLUSTER_QUEUE)
     checks = validate_schemas(tmp_path)
-    assert checks.findings == [] and checks.skipped == ["queue.yaml: ClusterQueue"]
+    assert (checks.findings, checks.crd_checked, checks.skipped) == ([], 1, [])
+    (tmp_path / "queue.yaml").write_text(CLUSTER_QUEUE.replace("nominalQuota", "quota")
+                                         + "  preemption: {withinClusterQueue: Sometimes}\n")
+    assert sorted((f.tool, f.kind, f.name, f.message) for f in
+                  validate_schemas(tmp_path).findings) == [
+        ("crd-schema", "ClusterQueue", "research",
+         "spec.preemption.withinClusterQueue: 'Sometimes' is not one of ['Never', "
+         "'LowerPriority', 'LowerOrNewerEqualPriority']"),
+        ("crd-schema", "ClusterQueue", "research",
+         "spec.resourceGroups.0.flavors.0.resources.0: 'nominalQuota' is a required property"),
+        ("crd-schema", "ClusterQueue", "research",
+         "spec.resourceGroups.0.flavors.0.resources.0: Additional properties are not allowed "
+         "('quota' was unexpected)")]
+
+
+@needs_crds
+def test_go_patterns_with_inline_flags_are_honoured(tmp_path: Path) -> None:
+    assert go_pattern("^(?i)[a-z]([-a-z0-9]*[a-z0-9])?$") == "(?i)^[a-z]([-a-z0-9]*[a-z0-9])?$"
+    rule = ("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: r}\n"
+            "spec:\n  groups:\n    - name: g\n      partial_response_strategy: STRATEGY\n"
+            "      rules: [{alert: A, expr: up == 0}]\n")
+    (tmp_path / "rule.yaml").write_text(rule.replace("STRATEGY", "WARN"))
+    assert validate_schemas(tmp_path).findings == []
+    (tmp_path / "rule.yaml").write_text(rule.replace("STRATEGY", "ignore"))
+    assert [f.message for f in validate_schemas(tmp_path).findings] == [
+        "spec.groups.0.partial_response_strategy: 'ignore' does not match '^(?i)(abort|warn)?$'"]
+
+
+def test_custom_resources_without_a_schema_are_skipped(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CRDS_ENV, str(tmp_path / "no-crds-here"))
+    (tmp_path / "queue.yaml").write_text(CLUSTER_QUEUE)
+    checks = validate_schemas(tmp_path)
+    assert checks.findings == [] and checks.crd_checked == 0 and checks.crds is None
+    assert checks.skipped == ["queue.yaml: ClusterQueue (kueue.x-k8s.io/v1beta2)"]
+
+
+@needs_checkov
+def test_skipped_custom_resources_are_reported(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CRDS_ENV, str(tmp_path / "no-crds-here"))
+    (tmp_path / "queue.yaml").write_text(CLUSTER_QUEUE)
+    assert run_manifest_checks(tmp_path).notes == [
+        "1 custom resources skipped, no schema available (upstream CRDs not found: put them at "
+        "../shared/crds or name their folder in AIFACTORY_CRDS): ClusterQueue "
+        "(kueue.x-k8s.io/v1beta2)"]
 
 
 @needs_checkov
@@ -135,3 +195,30 @@ def test_masked_secret_payloads_are_validated_as_empty(tmp_path: Path) -> None:
         "apiVersion: v1\nkind: Secret\nmetadata: {name: bmc}\nstringData: {a: b}\nextra: 1\n")
     assert [f.message for f in validate_schemas(tmp_path).findings] == [
         "(root): Additional properties are not allowed ('extra' was unexpected)"]
+
+
+@needs_checkov
+def test_image_check_tells_unset_from_empty() -> None:
+    """Unset (no jurisdiction): CKV_AIF_3 does not apply; empty: no registry is allowed."""
+    def verdicts(registries: list[str] | None) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = defaultdict(set)
+        for r in checkov_results(FIXTURES / "CKV_AIF_3", registries, checks=["CKV_AIF_3"]):
+            out[Path(r["file_abs_path"]).name].add(r["result"])
+        return dict(out)
+
+    assert verdicts(None) == {}
+    assert verdicts([]) == {"passed.yaml": {"FAILED"}, "failed.yaml": {"FAILED"}}
+
+
+@needs_checkov
+def test_checkov_and_the_plan_rule_agree_without_a_jurisdiction(tmp_path: Path) -> None:
+    plan = load("sovereign-aws")
+    inputs(plan, "acme-eu")["jurisdiction"] = None
+    spec = inputs(plan, "model-server")["spec"]["template"]["spec"]
+    spec["containers"][0]["image"] = "docker.io/library/nginx:1.27"
+    view = PlanView.of_plan(plan)
+    assert image_policy_registries(view) is None
+    checks = run_manifest_checks(rendered(plan, tmp_path), image_policy_registries(view))
+    assert [f for f in checks.findings if f.custom] == []
+    plan_rule = evaluate(plan, [BY_NAME["sovereignty-image-registry-digest"]], today=TODAY)
+    assert [o.state for o in plan_rule.outcomes] == ["not-applicable"]

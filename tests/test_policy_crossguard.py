@@ -11,6 +11,7 @@ proxies unknown values and calls the policies' validate functions.
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from datetime import date
@@ -121,7 +122,7 @@ def troubled() -> dict[str, Any]:
     inputs(plan, "gpu-lt")["metadataOptions"] = {"httpTokens": "optional"}
     inputs(plan, "aws-eu-replica")["region"] = "eu-west-2"
     inputs(plan, "acme-eu").update(plannedUtilisation=0.3, waivers=[
-        {"rule": "site-feed-redundancy", "resource": "dc1", "reason": "feed B upgrade booked",
+        {"rule": "power-feed-redundancy", "resource": "dc1", "reason": "feed B upgrade booked",
          "owner": "facilities", "expires": "2026-06-30"},
         {"rule": "security-instance-imdsv2", "resource": "gpu-lt", "reason": "legacy agent",
          "owner": "platform", "expires": "2026-01-01"}])
@@ -134,14 +135,51 @@ def test_pack_and_check_agree_on_the_same_plan() -> None:
     assert found == check_findings(plan)
     # the cloud pools' node groups lack keys and tags: the sovereign factory flags them too
     assert {rule for rule, *_ in found} == {
-        "site-power-budget", "capacity-aws-quota", "capacity-gcp-quota",
+        "power-site-budget", "capacity-aws-quota", "capacity-gcp-quota",
         "capacity-utilisation-advisory", "security-instance-imdsv2",
         "sovereignty-resource-region", "sovereignty-replication-destination",
-        "sovereignty-store-customer-keys", "sovereignty-tags-residency-classification"}
+        "sovereignty-key-region", "sovereignty-store-customer-keys",
+        "sovereignty-tags-residency-classification"}
     # the valid waiver hides its violation in both runners; the expired one fails in both
-    assert not any(rule == "site-feed-redundancy" for rule, *_ in found)
+    assert not any(rule == "power-feed-redundancy" for rule, *_ in found)
     [imds] = [f for f in found if f[0] == "security-instance-imdsv2"]
     assert imds[2] == "failed" and "expired on 2026-01-01" in imds[3]
+
+
+GOLDEN = sorted((ROOT / "tests" / "golden").glob("*.plan.json"))
+TAGGED_IMAGE = {"registry": "docker.io", "repository": "prom/prometheus", "tag": "v3.4.0"}
+
+
+def golden(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def sovereign_chart_by_tag() -> dict[str, Any]:
+    """The sovereign example with one chart image by tag from docker.io."""
+    plan = golden(ROOT / "tests" / "golden" / "sovereign-eu.plan.json")
+    [chart] = [r for r in plan["resources"] if r["name"] == "gcp-eu-platform-monitoring-chart"]
+    assert chart["custom"] is False  # a helm v4 Chart is a component, as under the engine
+    chart["inputs"]["values"]["prometheus"]["prometheusSpec"]["image"] = dict(TAGGED_IMAGE)
+    return plan
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.name.split(".")[0])
+def test_pack_and_check_agree_on_every_example(path: Path) -> None:
+    plan = golden(path)
+    assert pack_findings(plan) == check_findings(plan)
+
+
+def test_pack_and_check_agree_on_a_chart_image_by_tag() -> None:
+    plan = sovereign_chart_by_tag()
+    found = pack_findings(plan)
+    assert found == check_findings(plan)
+    [chart_image] = [f for f in found if f[0] == "sovereignty-image-registry-digest"
+                     and "gcp-eu-platform-monitoring-chart" in f[3]]
+    assert chart_image[2] == "failed"
+    assert chart_image[3].startswith(
+        "Chart gcp-eu-platform-monitoring-chart: image docker.io/prom/prometheus:v3.4.0 at "
+        "prometheus.prometheusSpec.image is not pinned by digest (@sha256:...) and comes from "
+        "docker.io, not an allowed registry (europe-west4-docker.pkg.dev/acme-ml-eu/")
 
 
 def test_pack_and_check_agree_on_passing_plans() -> None:
@@ -153,7 +191,7 @@ def test_pack_and_check_agree_on_passing_plans() -> None:
 def test_rules_that_do_not_apply_are_reported_not_applicable() -> None:
     _, response = preview(servicer(), load("cloud-capacity"))
     skipped = {n.policy_name for n in response.not_applicable}
-    assert "site-power-budget" in skipped and "sovereignty-resource-region" in skipped
+    assert "power-site-budget" in skipped and "sovereignty-resource-region" in skipped
     assert "capacity-aws-quota" not in skipped
 
 
@@ -163,9 +201,9 @@ def test_stack_policies_read_component_facts_from_resource_analysis() -> None:
     # without the registrations analysed first, the stack shows no site facts: fail closed
     alone = servicer().AnalyzeStack(stack_request(plan), None)
     assert [d.message.split("\n", 1)[1] for d in alone.diagnostics
-            if d.policyName == "site-power-budget"] == ["rule could not run: KeyError: "
+            if d.policyName == "power-site-budget"] == ["rule could not run: KeyError: "
                                                         "'environment'"]
-    assert [f[0] for f in pack_findings(plan)] == ["site-power-budget"]
+    assert [f[0] for f in pack_findings(plan)] == ["power-site-budget"]
 
 
 def test_values_unknown_during_preview() -> None:
@@ -210,7 +248,7 @@ def test_analyzer_info_lists_every_rule() -> None:
     assert info.name == PACK_NAME
     listed = {p.name: p for p in info.policies}
     assert set(listed) == {r.name for r in RULES} | {FACTS_POLICY}
-    budget = listed["site-power-budget"]
+    budget = listed["power-site-budget"]
     assert budget.enforcementLevel == analyzer_pb2.MANDATORY
     assert budget.severity == analyzer_pb2.POLICY_SEVERITY_CRITICAL
     assert budget.remediation_steps.startswith("Remove or move hosts")

@@ -25,12 +25,12 @@ def over_budget(*waivers: dict) -> dict:
 
 
 def waiver(**kw: str) -> dict:
-    return {"rule": "site-power-budget", "resource": "dc1", "reason": "second hall opens in Q2",
+    return {"rule": "power-site-budget", "resource": "dc1", "reason": "second hall opens in Q2",
             "owner": "facilities@acme", "expires": "2026-03-31", **kw}
 
 
 def test_waived_violation_is_reported_and_passes() -> None:
-    result = evaluate(over_budget(waiver()), [BY_NAME["site-power-budget"]], today=TODAY)
+    result = evaluate(over_budget(waiver()), [BY_NAME["power-site-budget"]], today=TODAY)
     [v] = result.violations
     assert v.status == "waived" and result.passed and result.exit_code() == 0
     assert v.message.endswith("(waived by facilities@acme until 2026-03-31: second hall opens "
@@ -44,7 +44,7 @@ def test_waiver_is_valid_through_its_expiry_day() -> None:
 
 
 def test_expired_waiver_fails_again_and_says_so() -> None:
-    result = evaluate(over_budget(waiver(expires="2026-01-14")), [BY_NAME["site-power-budget"]],
+    result = evaluate(over_budget(waiver(expires="2026-01-14")), [BY_NAME["power-site-budget"]],
                       today=TODAY)
     [v] = result.violations
     assert v.status == "failed" and result.exit_code() == 1
@@ -61,17 +61,17 @@ def test_waiver_names_the_resource_by_name_urn_or_wildcard(resource: str) -> Non
 
 
 def test_waiver_of_another_resource_or_rule_does_not_apply() -> None:
-    result = evaluate(over_budget(waiver(resource="dc2"), waiver(rule="rack-cooling")),
+    result = evaluate(over_budget(waiver(resource="dc2"), waiver(rule="power-rack-cooling")),
                       today=TODAY)
     assert [v.status for v in result.violations] == ["failed"]
     assert [(w.rule, w.resource) for w in result.unused_waivers] == [
-        ("site-power-budget", "dc2"), ("rack-cooling", "dc1")]
+        ("power-site-budget", "dc2"), ("power-rack-cooling", "dc1")]
 
 
 def test_rack_findings_are_waived_by_site_and_rack() -> None:
-    plan = over_budget(waiver(rule="rack-cooling", resource="dc1/r1"))
+    plan = over_budget(waiver(rule="power-rack-cooling", resource="dc1/r1"))
     inputs(plan, "dc1")["racks"][0]["cooling"] = "air"
-    result = evaluate(plan, [BY_NAME["rack-cooling"]], today=TODAY)
+    result = evaluate(plan, [BY_NAME["power-rack-cooling"]], today=TODAY)
     assert [(v.subject, v.status) for v in result.violations] == [("dc1/r1", "waived")]
 
 
@@ -96,20 +96,20 @@ def test_defaults_agree_with_the_spec() -> None:
 
 def test_rules_follow_the_conventions() -> None:
     names = [r.name for r in RULES]
-    assert len(names) == len(set(names)) == 23
+    assert len(names) == len(set(names)) == 25
     modules = sorted(m.name for m in pkgutil.iter_modules(rules_pkg.__path__))
     assert modules == sorted(n.replace("-", "_") for n in names), "one rule a file, named after it"
     for r in RULES:
         assert r.description.endswith(".") and r.remediation and r.check is not None
-        if r.domain in ("sovereignty", "security"):
-            assert r.name.startswith(r.domain + "-")
+        assert r.name.startswith(r.domain + "-") and len(r.name.split("-")) >= 3, r.name
     assert {r.name for r in RULES if r.enforcement == "advisory"} == {
-        "capacity-utilisation-advisory", "sovereignty-chart-image-source"}
+        "capacity-utilisation-advisory"}
 
 
-def test_rule_names_must_be_kebab_case() -> None:
-    with pytest.raises(ValueError, match="not kebab-case"):
-        Rule(name="Site_Power", domain="power", severity="low", description="d.",
+@pytest.mark.parametrize("name", ["Site_Power", "site-power", "power-site-"])
+def test_rule_names_must_be_domain_subject_rule(name: str) -> None:
+    with pytest.raises(ValueError, match="is not kebab-case <domain>-<subject>-<rule>"):
+        Rule(name=name, domain="power", severity="low", description="d.",
              remediation="r", enforcement="mandatory", check=None)
 
 

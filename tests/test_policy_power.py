@@ -31,8 +31,8 @@ def test_site_envelope_figures(site: dict) -> None:
                                                               ("r2", 132.0, 140.0)]
 
 
-@pytest.mark.parametrize("rule", ["site-power-budget", "site-feed-redundancy",
-                                  "rack-power-density", "rack-cooling",
+@pytest.mark.parametrize("rule", ["power-site-budget", "power-feed-redundancy",
+                                  "power-rack-density", "power-rack-cooling",
                                   "capacity-utilisation-advisory"])
 def test_site_within_envelope_passes(site: dict, rule: str) -> None:
     assert messages(site, rule) == []
@@ -40,7 +40,7 @@ def test_site_within_envelope_passes(site: dict, rule: str) -> None:
 
 def test_site_over_budget_fails_with_figures(site: dict) -> None:
     inputs(site, "dc1")["powerBudgetKw"] = 200
-    result = evaluate(site, [BY_NAME["site-power-budget"]], today=TODAY)
+    result = evaluate(site, [BY_NAME["power-site-budget"]], today=TODAY)
     [v] = result.violations
     assert v.message == ("site dc1: IT load 172.8 kW x PUE 1.25 = 216 kW facility load exceeds "
                          "the budget of 200 kW by 16 kW (8% over)")
@@ -53,27 +53,27 @@ def test_site_over_budget_fails_with_figures(site: dict) -> None:
 
 def test_feed_too_small_for_the_whole_load(site: dict) -> None:
     inputs(site, "dc1")["feeds"] = {"aKw": 200, "bKw": 150}
-    assert messages(site, "site-feed-redundancy") == [
+    assert messages(site, "power-feed-redundancy") == [
         "site dc1: IT load 172.8 kW does not fit on feed B (150 kW) if the other feed fails: "
         "22.8 kW short"]
 
 
 def test_site_without_feeds_is_not_applicable(site: dict) -> None:
     inputs(site, "dc1")["feeds"] = None
-    result = evaluate(site, [BY_NAME["site-feed-redundancy"]], today=TODAY)
+    result = evaluate(site, [BY_NAME["power-feed-redundancy"]], today=TODAY)
     assert [o.state for o in result.outcomes] == ["not-applicable"]
 
 
 def test_rack_over_its_power_limit(site: dict) -> None:
     inputs(site, "dc1")["racks"][0]["powerLimitKw"] = 40
-    assert messages(site, "rack-power-density") == [
+    assert messages(site, "power-rack-density") == [
         "rack r1 on site dc1 draws 40.8 kW (dgx-1, dgx-2, dgx-3, dgx-4) over its 40 kW limit "
         "by 0.8 kW"]
 
 
 def test_air_cooled_rack_above_the_air_limit_needs_rear_door(site: dict) -> None:
     inputs(site, "dc1")["racks"][0]["cooling"] = "air"
-    assert messages(site, "rack-cooling") == [
+    assert messages(site, "power-rack-cooling") == [
         "rack r1 on site dc1 draws 40.8 kW, above the air-cooling limit of 30 kW, but is "
         "air-cooled: it needs rear-door or liquid cooling"]
 
@@ -84,21 +84,21 @@ def test_rack_above_the_rear_door_limit_needs_liquid(site: dict) -> None:
     for n in (5, 6, 7):
         site["resources"].append({**dgx, "urn": f"urn:dgx-{n}", "name": f"dgx-{n}",
                                   "inputs": dict(dgx["inputs"], hostname=f"dgx-{n}")})
-    assert messages(site, "rack-cooling") == [
+    assert messages(site, "power-rack-cooling") == [
         "rack r1 on site dc1 draws 71.4 kW, above the rear-door limit of 60 kW, but is "
         "rear-door-cooled: it needs liquid cooling"]
 
 
 def test_liquid_cooled_server_needs_a_liquid_rack(site: dict) -> None:
     inputs(site, "dc1")["racks"][1]["cooling"] = "rear-door"
-    assert messages(site, "rack-cooling") == [
+    assert messages(site, "power-rack-cooling") == [
         "rack r2 on site dc1 is rear-door-cooled but holds liquid-cooled servers (nvl72-1): "
         "they need a liquid-cooled rack"]
 
 
 def test_cooling_limits_come_from_the_factory_settings(site: dict) -> None:
     inputs(site, "acme-onprem")["rearDoorLimitKw"] = 40
-    assert messages(site, "rack-cooling") == [
+    assert messages(site, "power-rack-cooling") == [
         "rack r1 on site dc1 draws 40.8 kW, above the rear-door limit of 40 kW, but is "
         "rear-door-cooled: it needs liquid cooling"]
 

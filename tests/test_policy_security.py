@@ -109,13 +109,48 @@ def test_wildcard_iam(aws: dict, gcp: dict) -> None:
     inputs(aws, "node-worker-policy")["policyArn"] = "arn:aws:iam::aws:policy/AdministratorAccess"
     assert messages(aws, "security-iam-no-wildcard") == [
         "IAM policy lakehouse-read statement 1 allows Action '*' on Resource '*'",
-        "node-worker-policy attaches AdministratorAccess, which allows every action"]
+        "node-worker-policy attaches AdministratorAccess, which allows every action (or every "
+        "IAM action, and so any other)"]
     add(gcp, {"type": "gcp:projects/iAMMember:IAMMember", "name": "ci-owner", "parent": "gcp-eu",
               "provider": "gcp-eu-provider", "inputs": {"project": "acme-eu-ml",
                                                         "role": "roles/owner",
                                                         "member": "serviceAccount:ci@x"}})
     assert messages(gcp, "security-iam-no-wildcard") == [
         "ci-owner grants the primitive role roles/owner, which allows nearly every action"]
+
+
+def test_wildcard_iam_on_roles(aws: dict) -> None:
+    add(aws, {"type": "aws:iam/role:Role", "name": "ci-role", "parent": "aws-eu",
+              "provider": "aws-eu-provider", "inputs": {
+                  "assumeRolePolicy": "{}",
+                  "managedPolicyArns": ["arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+                                        "arn:aws:iam::aws:policy/IAMFullAccess"],
+                  "inlinePolicies": [{"name": "keys", "policy": json.dumps({"Statement": [
+                      {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*"},
+                      {"Effect": "Allow", "Action": ["kms:*", "iam:*"], "Resource": "*"}]})}]}},
+        {"type": "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+         "name": "ci-attachments", "parent": "aws-eu", "provider": "aws-eu-provider",
+         "inputs": {"roleName": "ci", "policyArns": [
+             "arn:aws:iam::aws:policy/PowerUserAccess"]}})
+    assert messages(aws, "security-iam-no-wildcard") == [
+        "role ci-role inline policy keys statement 1 allows Action 'kms:*', 'iam:*' on "
+        "Resource '*'",
+        "ci-role attaches IAMFullAccess (managedPolicyArns), which allows every action (or "
+        "every IAM action, and so any other)",
+        "ci-attachments attaches PowerUserAccess, which allows every action (or every IAM "
+        "action, and so any other)"]
+
+
+def test_not_action_and_not_resource_grant_nearly_everything(aws: dict) -> None:
+    inputs(aws, "lakehouse-read")["policy"] = json.dumps({"Statement": [
+        {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::audit/*"},
+        {"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"}]})
+    assert messages(aws, "security-iam-no-wildcard") == [
+        "IAM policy lakehouse-read statement 0 allows every action but ['iam:*'] (NotAction) "
+        "on Resource '*'",
+        "IAM policy lakehouse-read statement 1 allows Action '*' on every resource but "
+        "['arn:aws:s3:::audit/*'] (NotResource)"]
 
 
 def test_wildcard_statements_read_policy_documents() -> None:
@@ -125,6 +160,11 @@ def test_wildcard_statements_read_policy_documents() -> None:
     assert wildcard_statements('{"Statement": [{"Effect": "Allow", "Action": "*:*", '
                                '"Resource": "*"}]}') == [0]
     assert wildcard_statements("[unknown]") == []
+    scoped_service = {"Statement": [{"Effect": "Allow", "Action": "s3:*",
+                                     "Resource": "arn:aws:s3:::b/*"}]}
+    assert wildcard_statements(scoped_service) == []
+    assert wildcard_statements({"Statement": [{"Effect": "Allow", "Action": "s3:Get*",
+                                               "Resource": "*"}]}) == []
 
 
 def test_unprotected_data_stores(aws: dict, gcp: dict) -> None:

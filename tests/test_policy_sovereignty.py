@@ -75,10 +75,10 @@ def test_resource_with_a_location_of_its_own_outside(gcp: dict) -> None:
     inputs(gcp, "curated")["location"] = "US"
     inputs(gcp, "images")["location"] = "europe-west2"
     assert messages(gcp, "sovereignty-resource-region") == [
-        "Bucket curated is placed in us, outside EU (allowed: eu, eur4, europe-central2, "
+        "Bucket curated is placed in us, outside EU (allowed: eu, eur4, europe, europe-central2, "
         "europe-north1, europe-north2, europe-southwest1, europe-west1, europe-west10, "
         "europe-west12, europe-west3, europe-west4, europe-west8, europe-west9)",
-        "Repository images is placed in europe-west2, outside EU (allowed: eu, eur4, "
+        "Repository images is placed in europe-west2, outside EU (allowed: eu, eur4, europe, "
         "europe-central2, europe-north1, europe-north2, europe-southwest1, europe-west1, "
         "europe-west10, europe-west12, europe-west3, europe-west4, europe-west8, europe-west9)"]
 
@@ -141,7 +141,7 @@ def test_dual_region_bucket_with_a_copy_outside(gcp: dict) -> None:
     inputs(gcp, "curated")["customPlacementConfig"] = {"dataLocations": ["EUROPE-WEST4",
                                                                          "US-CENTRAL1"]}
     assert messages(gcp, "sovereignty-replication-destination") == [
-        "bucket curated keeps a copy in us-central1, outside EU (allowed: eu, eur4, "
+        "bucket curated keeps a copy in us-central1, outside EU (allowed: eu, eur4, europe, "
         "europe-central2, europe-north1, europe-north2, europe-southwest1, europe-west1, "
         "europe-west10, europe-west12, europe-west3, europe-west4, europe-west8, europe-west9)"]
 
@@ -309,19 +309,26 @@ def test_deny_firewall_from_anywhere_is_not_exposure(gcp: dict) -> None:
     assert messages(gcp, "sovereignty-network-no-public-exposure") == []
 
 
-# -- sovereignty-chart-image-source (advisory) ----------------------------------------------
+# -- sovereignty-chart-image-source ---------------------------------------------------------
 
 
-def test_upstream_chart_with_default_images_is_an_advisory(aws: dict) -> None:
+def test_upstream_chart_with_default_images_fails(aws: dict) -> None:
     chart = inputs(aws, "gpu-operator")
     chart["repositoryOpts"] = {"repo": "https://helm.ngc.nvidia.com/nvidia"}
     chart["values"] = {"driver": {"enabled": False}}
     result = evaluate(aws, [BY_NAME["sovereignty-chart-image-source"]], today=TODAY)
     assert [(v.status, v.message) for v in result.violations] == [(
-        "advisory", "chart gpu-operator (gpu-operator) is fetched from helm.ngc.nvidia.com/nvidia "
+        "failed", "chart gpu-operator (gpu-operator) is fetched from helm.ngc.nvidia.com/nvidia "
         "and sets no image in its values, so it runs the chart's default images from their "
         "upstream registries, by tag")]
-    assert result.passed
+    assert result.exit_code() == 1
+
+
+def test_chart_rule_needs_a_jurisdiction(aws: dict) -> None:
+    inputs(aws, "acme-eu")["jurisdiction"] = None
+    inputs(aws, "gpu-operator")["values"] = {}
+    result = evaluate(aws, [BY_NAME["sovereignty-chart-image-source"]], today=TODAY)
+    assert [o.state for o in result.outcomes] == ["not-applicable"] and result.passed
 
 
 def test_oci_chart_source(aws: dict) -> None:
@@ -331,3 +338,145 @@ def test_oci_chart_source(aws: dict) -> None:
     assert messages(aws, "sovereignty-chart-image-source") == [
         "chart gpu-operator (oci://registry.k8s.io/kueue/charts/kueue) is fetched from "
         "registry.k8s.io/kueue/charts/kueue"]
+
+
+# -- sovereignty-telemetry-destination ------------------------------------------------------
+
+
+def test_aws_logs_and_metrics_shipped_outside(aws: dict) -> None:
+    inputs(aws, "vpc-flow-log")["logDestination"] = \
+        "arn:aws:logs:us-east-1:123456789012:log-group:/central/flow-logs"
+    inputs(aws, "gpu-metrics")["firehoseArn"] = \
+        "arn:aws:firehose:us-east-1:123456789012:deliverystream/central"
+    inputs(aws, "aws-eu-replica")["region"] = "us-west-2"
+    add(aws, {"type": "aws:cloudwatch/logGroup:LogGroup", "name": "replica-logs",
+              "parent": "aws-eu", "provider": "aws-eu-replica",
+              "inputs": {"name": "/replica", "kmsKeyId": "arn:aws:kms:::replica-key"}},
+        {"type": "aws:ec2/flowLog:FlowLog", "name": "s3-flow-log", "parent": "aws-eu",
+         "provider": "aws-eu-provider",
+         "inputs": {"logDestinationType": "s3", "logDestination": "arn:aws:s3:::central-logs"}})
+    assert messages(aws, "sovereignty-telemetry-destination") == [
+        "log group replica-logs keeps logs in us-west-2, outside EU (allowed: eu-central-1, "
+        "eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-3, eusc-de-east-1)",
+        "flow log vpc-flow-log writes to cloud-watch-logs arn:aws:logs:us-east-1:123456789012:"
+        "log-group:/central/flow-logs in us-east-1, outside EU (allowed: eu-central-1, "
+        "eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-3, eusc-de-east-1)",
+        "flow log s3-flow-log writes to s3 arn:aws:s3:::central-logs in a region that cannot be "
+        "shown, outside EU (allowed: eu-central-1, eu-north-1, eu-south-1, eu-south-2, "
+        "eu-west-1, eu-west-3, eusc-de-east-1)",
+        "metric stream gpu-metrics ships metrics to Firehose arn:aws:firehose:us-east-1:"
+        "123456789012:deliverystream/central in us-east-1, outside EU (allowed: eu-central-1, "
+        "eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-3, eusc-de-east-1)"]
+
+
+def test_flow_log_destination_known_only_by_dependency(aws: dict) -> None:
+    inputs(aws, "vpc-flow-log")["logDestination"] = "[unknown]"
+    assert messages(aws, "sovereignty-telemetry-destination") == []
+    resource(aws, "cluster-logs")["provider"] = resource(aws, "aws-eu-replica")["urn"]
+    inputs(aws, "aws-eu-replica")["region"] = "us-east-1"
+    assert [m.split(",")[0] for m in messages(aws, "sovereignty-telemetry-destination")] == [
+        "log group cluster-logs keeps logs in us-east-1",
+        "flow log vpc-flow-log writes to cloud-watch-logs cluster-logs in us-east-1"]
+
+
+def test_gcp_global_log_bucket_and_sinks_outside(gcp: dict) -> None:
+    inputs(gcp, "regional-logs")["location"] = "global"
+    add(gcp, {"type": "gcp:logging/projectSink:ProjectSink", "name": "audit-export",
+              "parent": "gcp-eu", "provider": "gcp-eu-provider",
+              "inputs": {"name": "audit", "destination": "storage.googleapis.com/acme-us-audit"}})
+    assert messages(gcp, "sovereignty-telemetry-destination") == [
+        "log bucket regional-logs (regional) keeps logs in global, outside EU (allowed: eu, eur4, "
+        "europe, europe-central2, europe-north1, europe-north2, europe-southwest1, "
+        "europe-west1, europe-west10, europe-west12, europe-west3, europe-west4, europe-west8, "
+        "europe-west9)",
+        "log sink audit-export routes logs to storage.googleapis.com/acme-us-audit in a location "
+        "that cannot be shown, outside EU (allowed: eu, eur4, europe, europe-central2, "
+        "europe-north1, europe-north2, europe-southwest1, europe-west1, europe-west10, "
+        "europe-west12, europe-west3, europe-west4, europe-west8, europe-west9)"]
+    inputs(gcp, "default-sink")["destination"] = \
+        "logging.googleapis.com/projects/acme-eu-ml/locations/global/buckets/_Default"
+    assert messages(gcp, "sovereignty-telemetry-destination")[1].startswith(
+        "log sink default-sink routes logs to logging.googleapis.com/projects/acme-eu-ml/"
+        "locations/global/buckets/_Default in global, outside EU")
+
+
+def test_log_bucket_without_customer_managed_key(gcp: dict) -> None:
+    del inputs(gcp, "regional-logs")["cmekSettings"]
+    assert messages(gcp, "sovereignty-store-customer-keys") == [
+        "ProjectBucketConfig regional-logs keeps logs without a customer-managed key "
+        "(cmekSettings.kmsKeyName)"]
+
+
+def prometheus(name: str, *urls: str) -> dict:
+    return {"type": "kubernetes:monitoring.coreos.com/v1:Prometheus", "name": name,
+            "parent": "aws-eu", "provider": "eks",
+            "inputs": {"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+                       "metadata": {"name": name, "namespace": "monitoring"},
+                       "spec": {"remoteWrite": [{"url": u} for u in urls]}}}
+
+
+def test_prometheus_remote_write_in_cluster_or_in_region_passes(aws: dict) -> None:
+    add(aws, prometheus("k8s", "http://thanos-receive.monitoring.svc:19291/api/v1/receive",
+                        "https://aps-workspaces.eu-central-1.amazonaws.com/workspaces/ws-1/"
+                        "api/v1/remote_write", "http://10.40.3.7:9090/api/v1/write"))
+    assert messages(aws, "sovereignty-telemetry-destination") == []
+
+
+def test_prometheus_remote_write_outside(aws: dict) -> None:
+    add(aws, prometheus("k8s", "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1/"
+                        "api/v1/remote_write"))
+    inputs(aws, "gpu-operator")["values"]["prometheus"] = {"prometheusSpec": {"remoteWrite": [
+        {"url": "https://metrics.example.com/api/v1/push"}]}}
+    assert messages(aws, "sovereignty-telemetry-destination") == [
+        "Chart gpu-operator: Prometheus remote-writes metrics to "
+        "https://metrics.example.com/api/v1/push (prometheus.prometheusSpec.remoteWrite[0].url), "
+        "in a place that cannot be shown to lie in EU",
+        "Prometheus k8s: Prometheus remote-writes metrics to https://aps-workspaces.us-east-1."
+        "amazonaws.com/workspaces/ws-1/api/v1/remote_write (remoteWrite[0].url), in us-east-1, "
+        "outside EU"]
+
+
+# -- sovereignty-key-region -----------------------------------------------------------------
+
+
+def test_gcs_bucket_with_a_key_in_another_region(gcp: dict) -> None:
+    add(gcp, {"type": "gcp:kms/keyRing:KeyRing", "name": "us-keys", "parent": "gcp-eu",
+              "provider": "gcp-eu-provider", "protect": True,
+              "inputs": {"name": "acme-us", "location": "us-central1"}},
+        {"type": "gcp:kms/cryptoKey:CryptoKey", "name": "us-key", "parent": "gcp-eu",
+         "provider": "gcp-eu-provider", "protect": True, "dependsOn": ["us-keys"],
+         "inputs": {"name": "us", "keyRing": "us-keys-id", "rotationPeriod": "7776000s"}})
+    inputs(gcp, "curated")["encryption"]["defaultKmsKeyName"] = "us-key-id"
+    inputs(gcp, "images")["kmsKeyName"] = \
+        "projects/acme-eu-ml/locations/us-east1/keyRings/r/cryptoKeys/k"
+    assert messages(gcp, "sovereignty-key-region") == [
+        "Bucket curated (europe-west4) is encrypted with key us-key (encryption.defaultKmsKeyName)"
+        " in us-central1, outside EU (allowed: eu, eur4, europe, europe-central2, europe-north1, "
+        "europe-north2, europe-southwest1, europe-west1, europe-west10, europe-west12, "
+        "europe-west3, europe-west4, europe-west8, europe-west9)",
+        "Repository images (europe-west4) is encrypted with key projects/acme-eu-ml/locations/"
+        "us-east1/keyRings/r/cryptoKeys/k (kmsKeyName) in us-east1, outside EU (allowed: eu, "
+        "eur4, europe, europe-central2, europe-north1, europe-north2, europe-southwest1, "
+        "europe-west1, europe-west10, europe-west12, europe-west3, europe-west4, europe-west8, "
+        "europe-west9)"]
+    # unknown until deploy: the dependency on the key tells
+    inputs(gcp, "curated")["encryption"]["defaultKmsKeyName"] = "[unknown]"
+    resource(gcp, "curated")["dependencies"] = [resource(gcp, "us-key")["urn"]]
+    assert messages(gcp, "sovereignty-key-region")[0].startswith(
+        "Bucket curated (europe-west4) is encrypted with key us-key (encryption.defaultKmsKeyName)"
+        " in us-central1")
+
+
+def test_aws_store_with_a_key_in_another_region(aws: dict) -> None:
+    inputs(aws, "training")["encryptionConfigurations"][0]["kmsKey"] = \
+        "arn:aws:kms:us-east-1:123456789012:key/1234abcd"
+    inputs(aws, "aws-eu-replica")["region"] = "eu-west-2"
+    assert messages(aws, "sovereignty-key-region") == [
+        "BucketServerSideEncryptionConfiguration raw-replica-sse (eu-west-2) is encrypted with "
+        "key replica-key (rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId) in "
+        "eu-west-2, outside EU (allowed: eu-central-1, eu-north-1, eu-south-1, eu-south-2, "
+        "eu-west-1, eu-west-3, eusc-de-east-1)",
+        "Repository training (eu-central-1) is encrypted with key arn:aws:kms:us-east-1:"
+        "123456789012:key/1234abcd (encryptionConfigurations[0].kmsKey) in us-east-1, outside "
+        "EU (allowed: eu-central-1, eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-3, "
+        "eusc-de-east-1)"]

@@ -1,4 +1,4 @@
-"""Build one GCP environment: provider, keys, network, GKE, GPU pools, lakehouse, registry.
+"""Build one GCP environment: provider, keys, logs, network, GKE, GPU pools, lakehouse, registry.
 
 Every value comes from the blueprint (the project number names the service agents that use
 the keys), so the plan needs no live look-up. Keys live in the environment's region, next to
@@ -26,6 +26,7 @@ from aifactory.components.gcp.gpu_node_pool import GpuNodePool, GpuNodePoolArgs,
 from aifactory.components.gcp.kms import KmsKeys, KmsKeysArgs
 from aifactory.components.gcp.lakehouse import BucketZone, Lakehouse, LakehouseArgs
 from aifactory.components.gcp.network import Network, NetworkArgs
+from aifactory.components.gcp.regional_logs import RegionalLogs, RegionalLogsArgs
 from aifactory.components.gcp.workload_access import WorkloadAccess, WorkloadAccessArgs
 from aifactory.errors import ComponentArgsError
 from aifactory.facts import gcp_environment_facts, pool_facts
@@ -33,6 +34,9 @@ from aifactory.spec.models import Blueprint, GcpEnvironment, GpuPool
 from aifactory.tagging import gcp_labels
 
 GKE_KEY, DISK_KEY, LAKEHOUSE_KEY, REGISTRY_KEY = "gke", "disks", "lakehouse", "registry"
+LOGS_KEY = "logs"
+AUDITED_SERVICES = ("container.googleapis.com", "cloudkms.googleapis.com")
+"""Services every GCP environment uses, whose Data Access audit logs are turned on."""
 # The same job identity as on AWS (aifactory.build.aws), so the platform layer makes one
 # service account name in each team namespace whatever the cloud.
 TRAINING_SERVICE_ACCOUNT = "training"
@@ -49,6 +53,8 @@ class GcpEnvironmentBuild(EnvironmentBuild):
     """The environment's GCP provider (project, region, default labels)."""
     keys: KmsKeys | None = None
     """The key ring and its keys."""
+    logs: RegionalLogs | None = None
+    """The regional log bucket, the _Default sink pointed at it, the audit configs."""
     network: Network | None = None
     """VPC, subnet, NAT."""
     cluster: GkeCluster | None = None
@@ -82,8 +88,11 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
     has_registry = spec.registry is not None and spec.registry.environment == env_name
 
     number = env.project_number
+    logging_agent = f"serviceAccount:{env.logging_service_agent}" \
+        if env.logging_service_agent else service_agents.logging(number)
     key_users = {GKE_KEY: [service_agents.gke(number)],
-                 DISK_KEY: [service_agents.compute(number)]}
+                 DISK_KEY: [service_agents.compute(number)],
+                 LOGS_KEY: [logging_agent]}
     if has_lakehouse:
         key_users[LAKEHOUSE_KEY] = [service_agents.storage(number)]
     if has_registry:
@@ -92,6 +101,20 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
         project=env.project, location=env.region,
         ring_name=naming.fit(naming.child(spec.name, env_name), 63),
         keys=key_users, labels=labels,
+    ), inside)
+
+    audited = [*AUDITED_SERVICES]
+    if has_lakehouse:
+        audited.append("storage.googleapis.com")
+    if has_registry:
+        audited.append("artifactregistry.googleapis.com")
+    logs = RegionalLogs(naming.child(env_name, "logs"), RegionalLogsArgs(
+        project=env.project, location=env.region,
+        bucket_id=naming.fit(naming.child(spec.name, env_name, "logs"), 100),
+        kms_key_id=keys.key_id(LOGS_KEY),
+        retention_days=env.log_retention_days, locked=env.log_bucket_locked,
+        audited_services=audited if env.data_access_audit_logs else [],
+        key_grants=keys.grants_for(LOGS_KEY),
     ), inside)
 
     network = Network(naming.child(env_name, "network"), NetworkArgs(
@@ -109,6 +132,8 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
         master_cidr=env.master_cidr, subnet_cidr=env.subnet_cidr,
         secrets_key_id=keys.key_id(GKE_KEY), disk_key_id=keys.key_id(DISK_KEY),
         release_channel=env.release_channel, endpoint_public_access=env.endpoint_public_access,
+        authorized_networks=list(env.master_authorized_networks),
+        dns_endpoint=env.control_plane_dns_endpoint,
         labels=labels,
         key_grants=keys.grants_for(GKE_KEY) + keys.grants_for(DISK_KEY),
     ), inside)
@@ -137,7 +162,7 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
     )
     return GcpEnvironmentBuild(
         environment=env_name, kind="gcp", component=environment, kubernetes=kubernetes,
-        pools=pools, provider=provider, keys=keys, network=network, cluster=cluster,
+        pools=pools, provider=provider, keys=keys, logs=logs, network=network, cluster=cluster,
         lakehouse=lakehouse, registry=registry, workload_access=access)
 
 

@@ -87,13 +87,14 @@ def _hook_args(spec: Blueprint, env_name: str, env: OnPremSite, host: HostSpec,
         return TinkerbellHostArgs(
             hostname=host.hostname, site=env_name, namespace=namespace, boot_mac=host.boot_mac,
             install_disk=prov.install_disk, template_name=template, user_data=user_data,
-            address=address, labels=labels)
+            join_token=stack_secret(env.cluster.join_token), address=address, labels=labels)
     assert prov.command is not None  # the spec requires it for the command hook
     return CommandHostArgs(
-        hostname=host.hostname, create=prov.command.create, delete=prov.command.delete,
+        hostname=host.hostname, create=prov.command.create,
+        update=prov.command.update or prov.command.create, delete=prov.command.delete,
         bmc_address=host.bmc_address, bmc_credentials=stack_secret(host.bmc_credentials),
         boot_mac=host.boot_mac, image_url=prov.image_url, image_checksum=prov.image_checksum,
-        user_data=user_data, user_data_sha256=firstboot.digest(user_data),
+        user_data=user_data, ipxe_script=firstboot.render_ipxe(spec, env_name, host.hostname),
         join_token=stack_secret(env.cluster.join_token),
         join_token_path=firstboot.JOIN_TOKEN_PATH)
 
@@ -121,7 +122,8 @@ def build_environment(spec: Blueprint, env_name: str, env: OnPremSite,
         template = TinkerbellTemplate(child(env_name, "tinkerbell"), TinkerbellTemplateArgs(
             template_name=fit(child(spec.name, env_name), 63), namespace=site.namespace,
             image_url=prov.image_url, install_disk=prov.install_disk,
-            root_partition=prov.root_partition, metadata_url=prov.metadata_url, labels=labels,
+            root_partition=prov.root_partition, metadata_url=prov.metadata_url,
+            join_token_path=firstboot.JOIN_TOKEN_PATH, labels=labels,
         ), pulumi.ResourceOptions(parent=site)).template_name
 
     for host in env.hosts:

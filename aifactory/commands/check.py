@@ -31,6 +31,13 @@ def manifest_rule(check_id: str, check_name: str, custom: bool) -> Any:
     """The rule a manifest check's findings are reported (and waived) under."""
     from aifactory.policies.model import Rule
 
+    if check_id == "crd-schema":
+        return Rule(name="manifest-crd-schema-strict", domain="manifest", severity="high",
+                    description="Every custom resource the factory renders is valid against "
+                    "the upstream CRD of its group, kind and version, with no unknown fields.",
+                    remediation="Fix the field named in the message in the component that "
+                    "builds the object (compare the CRD in ../shared/crds).",
+                    enforcement="mandatory", check=None)
     if check_id == "schema":
         return Rule(name="manifest-schema-strict", domain="manifest", severity="high",
                     description="Every Kubernetes object the factory renders is valid against "
@@ -51,9 +58,9 @@ def add_manifest_checks(result: Any, view: Any, directory: str | Path) -> None:
     from aifactory.policies.checkov_runner import CUSTOM_CHECKS, run_manifest_checks
     from aifactory.policies.engine import add_findings
     from aifactory.policies.model import Finding
-    from aifactory.policies.registries import allowed_registries
+    from aifactory.policies.registries import image_policy_registries
 
-    checks = run_manifest_checks(directory, allowed_registries(view))
+    checks = run_manifest_checks(directory, image_policy_registries(view))
     objects = {}
     for r in view.resources:
         meta = r["inputs"].get("metadata") if r["type"].startswith("kubernetes:") else None
@@ -62,7 +69,9 @@ def add_manifest_checks(result: Any, view: Any, directory: str | Path) -> None:
             objects[key] = r["urn"]
     grouped: dict[str, tuple[Any, list[Any]]] = {}
     if checks.checked_files:
-        for check_id, name in [("schema", ""), *CUSTOM_CHECKS.items()]:
+        ids = [("schema", ""), *([("crd-schema", "")] if checks.crd_checked else []),
+               *CUSTOM_CHECKS.items()]
+        for check_id, name in ids:
             rule = manifest_rule(check_id, name, True)
             grouped[rule.name] = (rule, [])
     for f in checks.findings:

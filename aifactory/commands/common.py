@@ -29,8 +29,14 @@ def write_output(text: str, out: str | None) -> None:
     """Write to --out (creating folders) or standard output."""
     if out:
         path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if path.is_dir():
+            raise InputError(f"--out {out}: is a folder: name a file, e.g. {path / 'plan.json'}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise InputError(f"--out {out}: cannot write: {e.strerror or e}: choose a path "
+                             "you can write to") from None
     else:
         sys.stdout.write(text)
 

@@ -166,8 +166,17 @@ def make_plan(spec: Blueprint, registrations: list[Registration], blueprint: str
 
 
 def plan_blueprint(spec: Blueprint, blueprint: str, stack: str = "offline") -> dict[str, Any]:
-    """Plan a loaded blueprint offline."""
-    return make_plan(spec, run_program(spec, stack), blueprint, stack)
+    """Plan a loaded blueprint offline.
+
+    The plan names the blueprint by its path relative to the current folder when it lies
+    inside it, else by its file name: the same bytes however the path was typed.
+    """
+    path = Path(blueprint).resolve()
+    try:
+        shown = path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        shown = path.name
+    return make_plan(spec, run_program(spec, stack), shown, stack)
 
 
 def dumps(plan: dict[str, Any]) -> str:
@@ -176,10 +185,24 @@ def dumps(plan: dict[str, Any]) -> str:
 
 
 def load_plan(path: str | Path) -> dict[str, Any]:
-    """Read a plan JSON file written by `aifactory plan --format json`."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    """Read a plan JSON file written by `aifactory plan --format json`.
+
+    Raises FileNotFoundError for a missing file and aifactory.errors.InputError (a ValueError
+    too) naming the file, the line, the resource and the field for anything the policies
+    could not read.
+    """
+    from aifactory.policies.plan_shape import PlanError, check_plan
+
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        line = getattr(e, "lineno", 1)
+        raise PlanError(f"{path}:{line}: not JSON ({getattr(e, 'msg', e)}): a plan is written "
+                        "by `aifactory plan BLUEPRINT --format json`") from None
     if not isinstance(data, dict) or data.get("version") != PLAN_VERSION \
             or not isinstance(data.get("resources"), list):
-        raise ValueError(f"{path}: not an ai-factory plan (version {PLAN_VERSION} JSON with "
-                         "'resources'); write one with `aifactory plan BLUEPRINT --format json`")
+        raise PlanError(f"{path}: not an ai-factory plan (version {PLAN_VERSION} JSON with "
+                        "'resources'); write one with `aifactory plan BLUEPRINT --format json`")
+    check_plan(data, str(path), text)
     return data

@@ -3,8 +3,9 @@
 checkov lives in a virtualenv of its own (its releases pin old dependencies that would drag the
 Pulumi SDKs back), so it runs as a subprocess: `.venv-checkov/bin/checkov` in the repository,
 else the program named by AIFACTORY_CHECKOV. The same files are validated against the official
-Kubernetes schemas with kubernetes-validate in strict mode (unknown fields are errors); kinds it
-has no schema for (custom resources) are counted as skipped.
+Kubernetes schemas with kubernetes-validate in strict mode (unknown fields are errors); custom
+resources against their upstream CRDs (aifactory.policies.crd_schemas) where ../shared/crds
+holds them, and are reported as skipped, no schema available, where it does not.
 
 This module renders nothing: `aifactory render` (aifactory.render) writes the manifests.
 """
@@ -22,6 +23,7 @@ from typing import Any
 import yaml
 
 from aifactory.errors import InputError
+from aifactory.policies import crd_schemas
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = ROOT / "policies" / "checkov" / "checks"
@@ -34,7 +36,9 @@ CUSTOM_CHECKS = {
     "CKV_AIF_4": "GPU Jobs carry the kueue.x-k8s.io/queue-name label",
 }
 KUBERNETES_VERSION = "1.33"
+REGISTRIES_ENV = "AIFACTORY_ALLOWED_REGISTRIES"
 TIMEOUT_S = 300
+SCHEMA_TOOLS = ("kubernetes-validate", "crd-schema")
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class ManifestFinding:
     @property
     def custom(self) -> bool:
         """One of ours (mandatory), not one of checkov's built-in checks (advisory)."""
-        return self.check_id.startswith(CUSTOM_PREFIX) or self.tool == "kubernetes-validate"
+        return self.check_id.startswith(CUSTOM_PREFIX) or self.tool in SCHEMA_TOOLS
 
 
 @dataclass
@@ -66,8 +70,12 @@ class ManifestChecks:
 
     findings: list[ManifestFinding] = field(default_factory=list)
     checked_files: int = 0
+    crd_checked: int = 0
+    """Custom resources validated against their upstream CRD."""
+    crds: str | None = None
+    """The folder of upstream CRDs used (None: not available)."""
     skipped: list[str] = field(default_factory=list)
-    """Objects not schema-validated (no official schema: custom resources), as 'file: Kind'."""
+    """Objects not schema-validated (no schema available), as 'file: Kind (apiVersion)'."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -93,9 +101,10 @@ def checkov_results(directory: str | Path, allowed_registries: Sequence[str] | N
            "--external-checks-dir", str(CHECKS_DIR), "-o", "json", "--skip-download"]
     if checks:
         cmd += ["--check", ",".join(checks)]
-    env = dict(os.environ)
+    # unset: no jurisdiction, CKV_AIF_3 does not apply; set (even to ""): the allowed list
+    env = {k: v for k, v in os.environ.items() if k != REGISTRIES_ENV}
     if allowed_registries is not None:
-        env["AIFACTORY_ALLOWED_REGISTRIES"] = ",".join(allowed_registries)
+        env[REGISTRIES_ENV] = ",".join(allowed_registries)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=TIMEOUT_S,
                           check=False)
     if proc.returncode not in (0, 1):
@@ -171,6 +180,8 @@ def validate_schemas(directory: str | Path, kubernetes_version: str = KUBERNETES
     import kubernetes_validate  # type: ignore[import-untyped]
 
     checks = checks or ManifestChecks()
+    crds = crd_schemas.schemas()
+    checks.crds = str(crds.directory) if crds is not None else None
     base = Path(directory).resolve()
     for path in manifest_files(base):
         rel = path.relative_to(base).as_posix()
@@ -178,17 +189,33 @@ def validate_schemas(directory: str | Path, kubernetes_version: str = KUBERNETES
         for doc in _objects(path):
             meta = doc.get("metadata") or {}
             doc = _unmasked(doc)
+
+            def finding(tool: str, check_id: str, name: str, message: str,
+                        _rel: str = rel, _doc: dict[str, Any] = doc,
+                        _meta: dict[str, Any] = meta) -> ManifestFinding:
+                return ManifestFinding(
+                    tool=tool, check_id=check_id, check_name=name, file=_rel,
+                    kind=str(_doc["kind"]), namespace=str(_meta.get("namespace", "")),
+                    name=str(_meta.get("name", "")), message=message)
+
             try:
                 kubernetes_validate.validate(doc, kubernetes_version, strict=True)
             except kubernetes_validate.SchemaNotFoundError:
-                checks.skipped.append(f"{rel}: {doc['kind']}")
+                verdict = crds.validate(doc) if crds is not None else None
+                if verdict is None or verdict.state == "no-schema":
+                    checks.skipped.append(f"{rel}: {doc['kind']} ({doc['apiVersion']})")
+                    continue
+                checks.crd_checked += 1
+                for where, message in verdict.errors:
+                    checks.findings.append(finding(
+                        "crd-schema", "crd-schema", "valid against its upstream CRD (strict)",
+                        f"{where}: {message}"))
             except kubernetes_validate.ValidationError as e:
                 where = ".".join(str(p) for p in e.path) or "(root)"
-                checks.findings.append(ManifestFinding(
-                    tool="kubernetes-validate", check_id="schema",
-                    check_name=f"valid Kubernetes {kubernetes_version} schema (strict)",
-                    file=rel, kind=str(doc["kind"]), namespace=str(meta.get("namespace", "")),
-                    name=str(meta.get("name", "")), message=f"{where}: {e.message}"))
+                checks.findings.append(finding(
+                    "kubernetes-validate", "schema",
+                    f"valid Kubernetes {kubernetes_version} schema (strict)",
+                    f"{where}: {e.message}"))
     return checks
 
 
@@ -204,7 +231,13 @@ def run_manifest_checks(directory: str | Path, allowed_registries: Sequence[str]
         checks.notes.append(f"no Kubernetes manifests under {directory}")
         return checks
     checks.findings.extend(run_checkov(directory, allowed_registries))
+    if checks.crd_checked:
+        checks.notes.append(f"{checks.crd_checked} custom resources validated against their "
+                            f"upstream CRDs ({checks.crds})")
     if checks.skipped:
-        checks.notes.append(f"{len(checks.skipped)} custom resources have no official schema "
-                            "and were not schema-validated")
+        kinds = sorted({s.split(": ", 1)[1] for s in checks.skipped})
+        where = "" if checks.crds else " (upstream CRDs not found: put them at ../shared/crds " \
+            f"or name their folder in {crd_schemas.CRDS_ENV})"
+        checks.notes.append(f"{len(checks.skipped)} custom resources skipped, no schema "
+                            f"available{where}: {', '.join(kinds)}")
     return checks

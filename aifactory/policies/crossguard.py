@@ -5,10 +5,11 @@ adapter turns them into the plan's resource dicts and runs the very same rule fu
 
 The facts our components carry are their *inputs*; the engine shows resource policies every
 registration's inputs (components included) but shows stack policies only each resource's
-outputs, which for a component are just what it registered with `register_outputs`. So the pack
-holds one more policy, `aifactory-facts`, that reports nothing and remembers the inputs of our
-components as the engine analyses them; the stack policies, which run after every registration,
-read the facts from there.
+outputs, which for a component are just what it registered with `register_outputs` (for a helm
+v4 Chart, its rendered resources, not its chart and values). So the pack holds one more policy,
+`aifactory-facts`, that reports nothing and remembers the inputs of every registration as the
+engine analyses them; the stack policies, which run after every registration, read the inputs
+from there, exactly as `aifactory check` reads them from the plan.
 
 By default every rule becomes a StackValidationPolicy: it sees the whole stack, so it reads the
 factory's facts (jurisdiction, thresholds) and honours its waivers exactly as `aifactory check`
@@ -36,7 +37,9 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
+from aifactory.errors import InputError
 from aifactory.policies.engine import judge, run_rule, waivers_of
+from aifactory.policies.kinds import COMPONENT_TYPES
 from aifactory.policies.model import Rule
 from aifactory.policies.view import UNKNOWN, PlanView
 
@@ -70,8 +73,9 @@ def plain(value: Any) -> Any:
 
 
 def _custom(type_token: str) -> bool:
-    # PolicyResource does not say; our own components are the non-custom ones that matter
-    return not type_token.startswith("aifactory:")
+    # PolicyResource does not say: our own components and the provider's component types
+    # (helm v4 Chart, yaml v2 ConfigGroup, ...) are the non-custom ones
+    return not type_token.startswith(OUR_TYPES) and type_token not in COMPONENT_TYPES
 
 
 def _provider_dict(provider: Any) -> dict[str, Any]:
@@ -81,14 +85,18 @@ def _provider_dict(provider: Any) -> dict[str, Any]:
 
 
 class FactsSeen:
-    """Inputs of our components as resource analysis showed them, by URN."""
+    """Inputs of every registration as resource analysis showed them, by URN.
+
+    Components matter most (a stack policy sees only their registered outputs: our facts, a
+    helm Chart's values), but custom resources are remembered too, so stack policies judge the
+    inputs the plan records rather than provider outputs.
+    """
 
     def __init__(self) -> None:
         self.inputs: dict[str, dict[str, Any]] = {}
 
     def remember(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        if args.resource_type.startswith(OUR_TYPES):
-            self.inputs[args.urn] = plain(args.props)
+        self.inputs[args.urn] = plain(args.props)
 
     def policy(self) -> ResourceValidationPolicy:
         """The policy that remembers (it never reports a violation)."""
@@ -113,7 +121,7 @@ def plan_resources(resources: Iterable[Any], seen: FactsSeen | None = None
             "custom": _custom(r.resource_type), "protect": bool(getattr(r.opts, "protect", False)),
             "provider": r.provider.urn if r.provider is not None else None,
             "dependencies": sorted(d.urn for d in getattr(r, "dependencies", []) or []),
-            "inputs": {**plain(r.props), **(seen.inputs.get(r.urn, {}) if seen else {})},
+            "inputs": seen.inputs[r.urn] if seen and r.urn in seen.inputs else plain(r.props),
         }
         if r.provider is not None:
             providers.setdefault(r.provider.urn, _provider_dict(r.provider))
@@ -129,10 +137,16 @@ def stack_validation(rule: Rule, today: Callable[[], date] = date.today,
     assert rule.check is not None
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        view = PlanView(plan_resources(args.resources, seen))
+        try:
+            view = PlanView(plan_resources(args.resources, seen))
+            waivers = waivers_of(view)
+        except InputError as e:
+            # fail closed, as `aifactory check` does (it exits 2 on the same input)
+            report_violation(f"rule could not run: {e}", None)
+            return
         if rule.applies is not None and not rule.applies(view):
             args.not_applicable(f"{rule.name} does not apply to this stack")
-        for v in judge(rule, run_rule(rule, view), view, waivers_of(view), today()):
+        for v in judge(rule, run_rule(rule, view), view, waivers, today()):
             if v.status != "waived":
                 report_violation(v.message, v.urn or None)
 

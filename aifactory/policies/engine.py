@@ -12,14 +12,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from aifactory.policies.envelope import quota_use, site_power
+from aifactory.errors import InputError
+from aifactory.policies.envelope import QuotaUse, SitePower, quota_use, site_power
 from aifactory.policies.model import Finding, Result, Rule, RuleOutcome, Violation, Waiver
 from aifactory.policies.view import PlanView
 
 
 def waivers_of(view: PlanView) -> list[Waiver]:
     """The factory's waivers."""
-    return [Waiver.from_facts(w) for w in view.settings.get("waivers") or []]
+    raw = view.settings.get("waivers") or []
+    if not isinstance(raw, list):
+        raise InputError(f"factory {view.factory_name or ''}: waivers: {raw!r} is not a list")
+    return [Waiver.from_facts(w, f"policy.waivers[{i}]") for i, w in enumerate(raw)]
 
 
 def judge(rule: Rule, findings: Iterable[Finding], view: PlanView, waivers: Sequence[Waiver],
@@ -74,12 +78,21 @@ def evaluate_view(view: PlanView, rules: Iterable[Rule] | None = None,
         outcomes.append(outcome(rule, applicable, found))
         violations.extend(found)
     used = {id(v.waiver) for v in violations if v.waiver is not None}
+    notes: list[str] = []
+    sites: list[SitePower] = []
+    quotas: list[QuotaUse] = []
+    try:
+        sites, quotas = site_power(view), quota_use(view)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as e:
+        # a plan that bypassed load_plan's checks (in memory, the pack): the rules that need
+        # these figures already failed with what went wrong
+        notes.append(f"power and quota figures could not be computed: {type(e).__name__}: {e}")
     return Result(
         today=today, outcomes=outcomes, violations=violations,
         unused_waivers=[w for w in waivers if id(w) not in used],
-        sites=site_power(view), quotas=quota_use(view), factory=view.factory_name
+        sites=sites, quotas=quotas, factory=view.factory_name
         or (view.factory["inputs"].get("factory") if view.factory else None),
-        blueprint=view.blueprint, stack=view.stack,
+        blueprint=view.blueprint, stack=view.stack, notes=notes,
     )
 
 

@@ -50,6 +50,9 @@ class SitePower:
 
     @property
     def headroom_pct(self) -> float:
+        """Headroom as a share of the budget (-100% for a budget of 0 with any load)."""
+        if self.budget_kw <= 0:
+            return 0.0 if self.facility_kw <= 0 else -100.0
         return round(100.0 * (self.budget_kw - self.facility_kw) / self.budget_kw, 1)
 
     def as_dict(self) -> dict[str, Any]:

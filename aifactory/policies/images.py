@@ -2,8 +2,9 @@
 
 Images appear in Kubernetes objects (`containers[].image`) and in helm values, whose charts
 spell them in several ways: `image: "repo/name:tag"`, `image: {registry, repository, tag,
-digest}`, or (the NVIDIA GPU operator) `{repository, image, version}`. `images_in` finds all
-three in any nested inputs.
+digest}` (kube-prometheus-stack: `sha`, the bare hex), `{repository, tag: "<tag>@sha256:<hex>"}`
+for charts that take only a tag, or (the NVIDIA GPU operator) `{repository, image, version}`.
+`images_in` finds them all in any nested inputs.
 """
 
 from __future__ import annotations
@@ -71,12 +72,17 @@ def _composed(block: Mapping[str, Any]) -> tuple[str, bool] | None:
         parts.append(block["image"])
     ref = "/".join(p.strip("/") for p in parts)
     digest = block.get("digest")
+    sha = block.get("sha")  # kube-prometheus-stack: the bare hex of a sha256 digest
     version = block.get("tag") or block.get("version")
     if isinstance(digest, str) and digest:
         return f"{ref}@{digest}", bool(_TAG_OR_DIGEST.match(digest))
+    if isinstance(sha, str) and sha:
+        return f"{ref}@sha256:{sha}", bool(_TAG_OR_DIGEST.match(f"sha256:{sha}"))
     if isinstance(version, str) and _TAG_OR_DIGEST.match(version):
         return f"{ref}@{version}", True
-    return (f"{ref}:{version}" if version else ref), False
+    # charts that only take a tag are pinned with `tag: <tag>@sha256:<hex>`
+    tagged = f"{ref}:{version}" if version else ref
+    return tagged, bool(DIGEST.search(tagged))
 
 
 def images_in(value: Any, path: str = "") -> Iterator[ImageRef]:

@@ -33,6 +33,29 @@ AWS_BUCKET_SSE = (
 AWS_BUCKET_PAB = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
 AWS_IAM_POLICIES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy",
                     "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy")
+AWS_IAM_ROLE = "aws:iam/role:Role"
+"""Carries inlinePolicies ([{name, policy}]) and managedPolicyArns as inputs of its own."""
+AWS_IAM_ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                       "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+                       "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+                       "aws:iam/policyAttachment:PolicyAttachment")
+AWS_IAM_ATTACHMENT_SETS = (
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive",
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive",
+)
+# Types of pulumi-kubernetes that register as components (their rendering happens in the
+# provider): under mocks and in a preview they carry inputs but register no children.
+COMPONENT_TYPES = frozenset({
+    "kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart",
+    "kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml/v2:ConfigFile",
+    "kubernetes:yaml:ConfigGroup", "kubernetes:yaml:ConfigFile",
+    "kubernetes:kustomize/v2:Directory", "kubernetes:kustomize:Directory",
+})
+GCP_LOG_BUCKETS = ("gcp:logging/projectBucketConfig:ProjectBucketConfig",
+                   "gcp:logging/folderBucketConfig:FolderBucketConfig",
+                   "gcp:logging/organizationBucketConfig:OrganizationBucketConfig",
+                   "gcp:logging/billingAccountBucketConfig:BillingAccountBucketConfig")
 HELM_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release",
               "kubernetes:helm.sh/v3:Chart")
 WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job",

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
+from aifactory.errors import InputError
+
 if TYPE_CHECKING:
     from aifactory.policies.envelope import QuotaUse, SitePower
     from aifactory.policies.view import PlanView
@@ -68,8 +70,9 @@ class Rule:
 
     def __post_init__(self) -> None:
         parts = self.name.split("-")
-        if len(parts) < 2 or not all((p.isalnum() and p.islower()) or p.isdigit() for p in parts):
-            raise ValueError(f"rule name {self.name!r} is not kebab-case")
+        if len(parts) < 3 or not all((p.isalnum() and p.islower()) or p.isdigit() for p in parts):
+            raise ValueError(f"rule name {self.name!r} is not kebab-case "
+                             "<domain>-<subject>-<rule>")
         if self.severity not in SEVERITIES:
             raise ValueError(f"rule {self.name}: severity {self.severity!r} not in {SEVERITIES}")
 
@@ -85,13 +88,25 @@ class Waiver:
     expires: date
 
     @classmethod
-    def from_facts(cls, raw: Mapping[str, Any]) -> Waiver:
-        """A waiver from the factory facts' `waivers` entry."""
+    def from_facts(cls, raw: Mapping[str, Any], where: str = "waivers[?]") -> Waiver:
+        """A waiver from the factory facts' `waivers` entry (`where` names it in errors)."""
+        if not isinstance(raw, Mapping):
+            raise InputError(f"{where}: {raw!r} is not a waiver (rule, resource, reason, owner, "
+                             "expires)")
+        missing = [k for k in ("rule", "resource", "reason", "owner", "expires")
+                   if raw.get(k) in (None, "")]
+        if missing:
+            raise InputError(f"{where}: {', '.join(missing)} missing; a waiver names rule, "
+                             "resource, reason, owner and expires (YYYY-MM-DD)")
         expires = raw["expires"]
+        if not isinstance(expires, date):
+            try:
+                expires = date.fromisoformat(str(expires))
+            except ValueError:
+                raise InputError(f"{where}.expires: {expires!r} is not a date such as "
+                                 "2026-06-30; set the waiver's last valid day") from None
         return cls(rule=str(raw["rule"]), resource=str(raw["resource"]),
-                   reason=str(raw["reason"]), owner=str(raw["owner"]),
-                   expires=expires if isinstance(expires, date)
-                   else date.fromisoformat(str(expires)))
+                   reason=str(raw["reason"]), owner=str(raw["owner"]), expires=expires)
 
     def covers(self, violation: Violation) -> bool:
         """The waiver names this violation's rule and its resource (URN, name or subject)."""

@@ -6,10 +6,11 @@ import re
 
 from aifactory import catalog
 
-# GCS multi- and dual-regions whose data stays inside a jurisdiction. Source: Cloud Storage
+# GCP multi- and dual-regions whose data stays inside a jurisdiction. Sources: Cloud Storage
 # "Bucket locations" page: EU = data centres in EU member states; EUR4 = europe-north1
-# (Finland) + europe-west4 (Netherlands). Other dual-regions pair EU with non-EU regions.
-GCP_MULTI_REGIONS: dict[str, frozenset[str]] = {"EU": frozenset({"eu", "eur4"})}
+# (Finland) + europe-west4 (Netherlands); other dual-regions pair EU with non-EU regions.
+# Cloud KMS and Artifact Registry "Locations" pages: the multi-region `europe` lies in the EU.
+GCP_MULTI_REGIONS: dict[str, frozenset[str]] = {"EU": frozenset({"eu", "eur4", "europe"})}
 
 _ARN_REGION = re.compile(r"^arn:[a-z-]+:[a-z0-9-]+:([a-z0-9-]*):")
 

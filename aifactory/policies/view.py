@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from aifactory import catalog
+from aifactory.errors import InputError
 from aifactory.facts import AWS_ENVIRONMENT, FACTORY, GCP_ENVIRONMENT, HOST, POOL_TYPES, SITE
 from aifactory.policies.model import Finding
 
@@ -88,6 +89,15 @@ class PlanView:
     def __init__(self, resources: Iterable[Resource], *, factory: str | None = None,
                  blueprint: str | None = None, stack: str | None = None) -> None:
         self.resources: list[Resource] = list(resources)
+        for i, r in enumerate(self.resources):
+            missing = [k for k in ("urn", "type", "name", "inputs")
+                       if not isinstance(r, Mapping) or k not in r]
+            if missing:
+                name = r.get("name") or r.get("urn") if isinstance(r, Mapping) else None
+                raise InputError(f"resources[{i}] ({name or 'unnamed'}): {', '.join(missing)} "
+                                 "missing; every plan resource has urn, type, name and inputs "
+                                 "(write the plan with `aifactory plan BLUEPRINT --format "
+                                 "json`)")
         self.by_urn: dict[str, Resource] = {r["urn"]: r for r in self.resources}
         self.factory_name = factory
         self.blueprint = blueprint

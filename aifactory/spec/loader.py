@@ -17,11 +17,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from aifactory.errors import InputError
-from aifactory.spec.models import MAC, NAME_PATTERN, Blueprint
+from aifactory.spec.inventory import BMC, BMC_SCHEMES, MAC
+from aifactory.spec.models import NAME_PATTERN, Blueprint
 
 PATTERN_FORMS = {
     NAME_PATTERN: "2-40 lower-case letters, digits and '-', starting with a letter",
     MAC: "a MAC address in lower case, such as 3c:ec:ef:00:00:01",
+    BMC: "a BMC address such as redfish://10.0.0.5/redfish/v1/Systems/1 or ipmi://10.0.0.5 "
+    "(schemes: " + ", ".join(BMC_SCHEMES) + ")",
 }
 
 Loc = tuple[str | int, ...]
@@ -60,31 +63,80 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader that keeps the composed node tree so values can be traced to their lines."""
 
 
+YAML_TAG = "tag:yaml.org,2002:"
+PLAIN_TAGS: dict[type[yaml.Node], str] = {yaml.MappingNode: YAML_TAG + "map",
+                                          yaml.SequenceNode: YAML_TAG + "seq"}
+
+
+def _tag_text(tag: str) -> str:
+    return "!!" + tag.removeprefix(YAML_TAG) if tag.startswith(YAML_TAG) else tag
+
+
 def _construct(node: yaml.Node, loc: Loc, lines: Lines, file: str,
                problems: list[Problem]) -> Any:
     lines[loc] = (file, node.start_mark.line + 1)
+    plain = PLAIN_TAGS.get(type(node))
+    if plain is not None and node.tag != plain:
+        problems.append(Problem(file, node.start_mark.line + 1, _dotted(loc),
+                                f"YAML tag {_tag_text(node.tag)} is not supported: a blueprint "
+                                "holds plain mappings, lists and values; remove the tag"))
+        return None
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else str(
-                key_node.start_mark)
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                shape = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                problems.append(Problem(file, key_line, _dotted(loc),
+                                        f"a key must be a plain value such as a name, not a "
+                                        f"{shape}: write the key as text"))
+                continue
+            key = _scalar(key_node, loc, file, problems)
+            if key is _BAD:
+                continue
             if key in out:
-                problems.append(Problem(file, key_node.start_mark.line + 1,
-                                        _dotted(loc + (str(key),)),
+                problems.append(Problem(file, key_line, _dotted(loc + (_key(key),)),
                                         f"key {key!r} appears twice: keep one"))
-            child = loc + (key,)
+            child = loc + (_key(key),)
             out[key] = _construct(value_node, child, lines, file, problems)
-            lines[child] = (file, key_node.start_mark.line + 1)
+            lines[child] = (file, key_line)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, loc + (i,), lines, file, problems)
                 for i, item in enumerate(node.value)]
-    return _scalar(node)
+    value = _scalar(node, loc, file, problems)
+    return None if value is _BAD else value
 
 
-def _scalar(node: yaml.Node) -> Any:
+_BAD = object()
+"""A scalar that could not be read (its problem is recorded)."""
+
+
+class MappingKey(str):
+    """A mapping key in a location, as text: tells `_dotted` it is no list index even when the
+    blueprint's key is a number (`1:`) or a boolean (`yes:`)."""
+
+
+def _key(key: Any) -> str | int:
+    return key if isinstance(key, str) else MappingKey(key)
+
+
+def _scalar(node: yaml.Node, loc: Loc, file: str, problems: list[Problem]) -> Any:
     loader = _LineLoader("")
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except Exception as e:  # any constructor failure is the blueprint's error, not ours
+        line = node.start_mark.line + 1
+        tag = _tag_text(node.tag)
+        if node.tag not in loader.yaml_constructors:
+            message = (f"unknown YAML tag {tag}: a blueprint holds plain values; remove the tag"
+                       " (tags such as !Ref or !!python/object are not evaluated)")
+        else:
+            reason = getattr(e, "problem", None) or str(e)
+            message = (f"{node.value!r} cannot be read as {tag} ({reason}): quote it to keep "
+                       "it as text, or correct the value")
+        problems.append(Problem(file, line, _dotted(loc), message))
+        return _BAD
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
@@ -118,7 +170,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
 def _dotted(loc: Loc) -> str:
     out = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
             out += ("." if out else "") + str(part)
@@ -126,16 +178,22 @@ def _dotted(loc: Loc) -> str:
 
 
 def _data_loc(loc: Loc, data: Any) -> Loc:
-    """Drop the discriminator tags pydantic puts in the location of union members."""
+    """The location in the blueprint's data: without the discriminator tags pydantic puts in
+    the location of union members, mapping keys marked as such (never taken for indexes)."""
     out: list[str | int] = []
     node = data
     for part in loc:
         if isinstance(node, dict) and part not in node and node.get("kind") == part:
             continue
-        out.append(part)
         if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            # pydantic reports a `yes:` key as 1: take the key as the blueprint has it
+            key = next((k for k in node if k == part and type(k) is type(part)),
+                       next((k for k in node if k == part), part))
+            out.append(_key(key) if key in node else key)
+            node = node.get(key)
+            continue
+        out.append(part)
+        if isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
         else:
             node = None
@@ -214,12 +272,22 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
+def _suggestion(loc: Loc) -> str | None:
+    """The field an unknown key at `loc` is probably a misspelling of."""
+    close = difflib.get_close_matches(str(loc[-1]), _fields_near(loc), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _message(err: dict[str, Any], loc: Loc) -> list[tuple[Loc, str]]:
     kind, msg, value = err["type"], err["msg"], err.get("input")
+    if (loc and loc[-1] == "[key]") or kind == "invalid_key":  # e.g. `1:` or `yes:`
+        return [(loc[:-1] if loc[-1] == "[key]" else loc,
+                 f"key {value!r} is not text: YAML reads unquoted digits as numbers and "
+                 "yes/no/on/off/true/false as booleans; quote the key")]
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        close = difflib.get_close_matches(key, _fields_near(loc), n=1, cutoff=0.6)
-        hint = f": did you mean {close[0]!r}?" if close else ""
+        close = _suggestion(loc)
+        hint = f": did you mean {close!r}?" if close else ""
         known = _fields_near(loc)
         listing = f" (allowed: {', '.join(known)})" if known and not close else ""
         return [(loc, f"unknown key {key!r}{hint}{listing}")]
@@ -263,8 +331,15 @@ def validate(data: Any, lines: Lines, file: str) -> Blueprint:
         return Blueprint.model_validate(data)
     except ValidationError as e:
         problems: list[Problem] = []
-        for err in e.errors():
+        errors = e.errors()
+        # A misspelt required key is reported once, as the unknown key with its hint.
+        hinted = {raw[:-1] + (close,) for raw in (tuple(err["loc"]) for err in errors
+                                                   if err["type"] == "extra_forbidden")
+                  if (close := _suggestion(raw)) is not None}
+        for err in errors:
             raw_loc = tuple(err["loc"])
+            if err["type"] == "missing" and raw_loc in hinted:
+                continue
             for pyd_loc, message in _message(dict(err), raw_loc):
                 loc = _data_loc(pyd_loc, data)
                 where, line = _line_of(loc, lines, file)

@@ -7,14 +7,33 @@ blueprint naming something the catalog does not know fails at load time, with it
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from aifactory import catalog
+from aifactory.partitions import partition_of
+from aifactory.spec.inventory import (
+    BMC,
+    MAC,
+    HostEntry,
+    inventory_problems,
+    parse_bmc,
+    raw_boot_cidr,
+    raw_hosts,
+)
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits, '-'")]
@@ -63,6 +82,27 @@ class Waiver(Strict):
     owner: str = Field(min_length=1, description="Who accepted it (a person or team).")
     expires: date = Field(description="Last day the waiver is valid (YYYY-MM-DD).")
 
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, v: str) -> str:
+        names = policy_rule_names()
+        if v in names or re.fullmatch(MANIFEST_RULE, v):
+            return v
+        close = difflib.get_close_matches(v, sorted(names), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"rules are: {', '.join(sorted(names))}"
+        raise ValueError(f"{v!r} is not a policy rule: {hint}")
+
+
+MANIFEST_RULE = r"^manifest-schema-strict$|^manifest-ckv2?-[a-z0-9]+-\d+$"
+"""Rules `aifactory check --manifests` reports under: strict schema and checkov check ids."""
+
+
+def policy_rule_names() -> set[str]:
+    """Names of the policy rules a waiver may name (read from the rule registry)."""
+    from aifactory.policies.rules import BY_NAME  # deferred: the spec loads without policies
+
+    return set(BY_NAME) | {"manifest-schema-strict"}
+
 
 class PolicySettings(Strict):
     """Settings the policy rules read."""
@@ -91,6 +131,49 @@ class PolicySettings(Strict):
     waivers: list[Waiver] = Field(default_factory=list, description="Accepted violations.")
 
 
+class ImageMirror(Strict):
+    """The in-jurisdiction mirror the platform's charts and images are pulled from, by digest."""
+
+    registry: str = Field(
+        pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$",
+        description="Registry host/path the images are mirrored under, keeping the upstream "
+        "reference below it (nvcr.io/nvidia/gpu-operator -> <registry>/nvcr.io/nvidia/"
+        "gpu-operator). Use the factory's own in-jurisdiction registry or an allowed one.",
+    )
+    charts: str | None = Field(
+        None, pattern=r"^oci://[a-z0-9][a-z0-9.-]*(:\d+)?(/[a-z0-9._-]+)*$",
+        description="oci:// path the charts are mirrored under (default oci://<registry>/charts);"
+        " each chart keeps its name and pinned version.",
+    )
+    images: dict[str, str] = Field(
+        min_length=1,
+        description="Image lock: each upstream image the platform's charts run, as it was "
+        "mirrored (repository:tag), to the sha256 digest of the mirrored copy "
+        "(`crane digest <registry>/<repository>:<tag>`).",
+    )
+
+    @model_validator(mode="after")
+    def _lock_entries(self) -> ImageMirror:
+        problems: list[tuple[str, str]] = []
+        seen: dict[str, str] = {}
+        for ref, digest in self.images.items():
+            repo, sep, tag = ref.rpartition(":")
+            if not sep or not repo or "/" in tag:
+                problems.append(("images", f"{ref!r} has no tag: key the lock by the "
+                                 "reference that was mirrored, e.g. nvcr.io/nvidia/gpu-operator:"
+                                 "v26.7.0"))
+                continue
+            if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+                problems.append(("images", f"{ref}: digest {digest!r} is not sha256:<64 hex "
+                                 "digits>: give the digest of the mirrored image"))
+            if repo in seen:
+                problems.append(("images", f"{repo} is locked twice ({seen[repo]} and "
+                                 f"{ref}): keep the tag the pinned chart version uses"))
+            seen.setdefault(repo, ref)
+        fail(problems)
+        return self
+
+
 class Sovereignty(Strict):
     """A declared jurisdiction: everything must stay inside it."""
 
@@ -99,13 +182,17 @@ class Sovereignty(Strict):
         default_factory=list,
         description="Registry hosts images may come from, besides the factory's own registry.",
     )
+    mirror: ImageMirror | None = Field(
+        None, description="In-jurisdiction mirror of the platform's Helm charts (GPU operator, "
+        "Kueue, kube-prometheus-stack) and their images, pinned by digest.",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Environments: where things run
 
 
-AWS_REGION = r"^(us|eu|eusc|ap|ca|sa|me|af|il|mx)(-gov)?(-[a-z]+){1,2}-\d$"  # eusc-de-east-1
+AWS_REGION = r"^(us|eu|eusc|ap|ca|sa|me|af|il|mx|cn)(-gov)?(-[a-z]+){1,2}-\d$"  # eusc-de-east-1
 GCP_REGION = r"^[a-z]+-[a-z]+\d+$"
 
 
@@ -126,6 +213,10 @@ class AwsQuotas(Strict):
         0, ge=0, description="L-DB2E81BA Running On-Demand G and VT instances."
     )
     spot_g_vt_vcpus: int = Field(0, ge=0, description="L-3819A6DF All G and VT Spot Requests.")
+
+
+MIN_VPC_PREFIX = 22
+"""Smallest VPC: a /22 cut into eight blocks leaves each zone a /25 for nodes and pods."""
 
 
 class AwsEnvironment(Strict):
@@ -169,14 +260,27 @@ class AwsEnvironment(Strict):
         return [_check_cidr(c) for c in v]
 
     @model_validator(mode="after")
-    def _zones_in_region(self) -> AwsEnvironment:
+    def _fits_region(self) -> AwsEnvironment:
+        problems: list[tuple[str, str]] = []
         wrong = [z for z in self.availability_zones if not re.fullmatch(
             re.escape(self.region) + r"[a-z]", z)]
         if wrong:
-            fail([("availability_zones", f"{wrong} are not zones of region {self.region!r}: "
-                   f"use names such as {self.region}a")])
-        if len(set(self.availability_zones)) != len(self.availability_zones):
-            fail([("availability_zones", f"{self.availability_zones} repeat a zone")])
+            problems.append(("availability_zones", f"{wrong} are not zones of region "
+                             f"{self.region!r}: use names such as {self.region}a"))
+        elif len(set(self.availability_zones)) != len(self.availability_zones):
+            problems.append(("availability_zones", f"{self.availability_zones} repeat a zone: "
+                             "name each zone once"))
+        expected = partition_of(self.region)
+        if self.partition != expected:
+            # ARNs, principals and endpoint names all follow the partition: refuse a mismatch.
+            problems.append(("partition", f"region {self.region} is in partition {expected}, "
+                             f"but partition is {self.partition!r}: set partition: {expected}"))
+        prefix = ipaddress.IPv4Network(self.vpc_cidr).prefixlen
+        if prefix > MIN_VPC_PREFIX:
+            problems.append(("vpc_cidr", f"{self.vpc_cidr} is smaller than a /{MIN_VPC_PREFIX}: "
+                             "subnets would hold too few addresses for nodes and pods; use a "
+                             f"/16 to /{MIN_VPC_PREFIX} block such as 10.0.0.0/16"))
+        fail(problems)
         return self
 
 
@@ -204,6 +308,43 @@ class GcpEnvironment(Strict):
     endpoint_public_access: bool = Field(
         False, description="Expose the GKE control-plane endpoint publicly (off by default)."
     )
+    master_authorized_networks: list[str] = Field(
+        default_factory=list, max_length=49,
+        description="CIDRs, besides the node subnet, allowed to the control plane's IP endpoint "
+        "(e.g. a VPN or interconnect range). While the endpoint is private they must be "
+        "private (RFC 1918) ranges; empty by default.",
+    )
+    control_plane_dns_endpoint: bool = Field(
+        True,
+        description="Enable GKE's DNS-based control-plane endpoint with external traffic "
+        "allowed: every request is authorised by IAM (container.clusters.connect), it needs no "
+        "public IP or network allow-list, and lets CI apply the platform layer from outside "
+        "the VPC; the kubeconfig then uses it. The private IP endpoint stays. Set false to "
+        "reach the cluster only over the private IP endpoint from authorised networks.",
+    )
+    log_retention_days: int = Field(
+        365, ge=1, le=3650,
+        description="Days the regional log bucket keeps logs (audit logs included).",
+    )
+    log_bucket_locked: bool = Field(
+        False,
+        description="Lock the regional log bucket: its retention can never be changed and it "
+        "can be deleted only once empty (irreversible; free of charge).",
+    )
+    data_access_audit_logs: bool = Field(
+        True,
+        description="Record Data Access audit logs (ADMIN_READ, DATA_READ, DATA_WRITE) for the "
+        "services the factory uses (GKE, Cloud KMS, plus Cloud Storage and Artifact Registry "
+        "when the lakehouse or registry lives here). Cloud Storage reads during training can "
+        "produce many entries: ingestion is billed per GiB.",
+    )
+    logging_service_agent: str | None = Field(
+        None, pattern=r"^[a-z0-9-]+@gcp-sa-logging\.iam\.gserviceaccount\.com$",
+        description="Cloud Logging service agent that encrypts the log bucket with its key. "
+        "Default: service-<project_number>@gcp-sa-logging.iam.gserviceaccount.com; older "
+        "projects use cmek-p<project_number>@... (gcloud logging settings describe "
+        "--project=PROJECT shows kmsServiceAccountId).",
+    )
     gpu_quotas: dict[str, int] = Field(
         default_factory=dict,
         description="Regional GPU quotas by metric, e.g. NVIDIA_H100_GPUS, "
@@ -214,6 +355,22 @@ class GcpEnvironment(Strict):
     @classmethod
     def _cidr(cls, v: str) -> str:
         return _check_cidr(v)
+
+    @field_validator("master_authorized_networks")
+    @classmethod
+    def _authorized_cidrs(cls, v: list[str]) -> list[str]:
+        return [_check_cidr(c) for c in v]
+
+    @model_validator(mode="after")
+    def _authorized_networks_reachable(self) -> GcpEnvironment:
+        public = [c for c in self.master_authorized_networks
+                  if not ipaddress.IPv4Network(c).is_private]
+        if public and not self.endpoint_public_access:
+            fail([("master_authorized_networks", f"{public} are public ranges, but the control "
+                   "plane's IP endpoint is private (endpoint_public_access: false), which admits "
+                   "only private ranges: list private (RFC 1918) ranges, or reach the cluster "
+                   "from outside through control_plane_dns_endpoint: true")])
+        return self
 
     @field_validator("gpu_quotas")
     @classmethod
@@ -254,10 +411,6 @@ class Feeds(Strict):
     b_kw: float = Field(gt=0, description="Capacity of feed B, kW.")
 
 
-MAC = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
-BMC = r"^(redfish(\+https?)?|ipmi|idrac-redfish|ilo5-redfish)://[A-Za-z0-9.\-]+(:\d+)?(/\S*)?$"
-
-
 class Host(Strict):
     """One bare-metal server in the site's inventory."""
 
@@ -293,11 +446,22 @@ class Host(Strict):
         catalog.server(v)
         return v
 
+    @field_validator("bmc_address")
+    @classmethod
+    def _sound_bmc(cls, v: str) -> str:
+        parse_bmc(v)  # a host that is an IP address or DNS name, a port 1-65535
+        return v
+
 
 class CommandHook(Strict):
     """Commands the site's own tooling runs per host (pulumi-command)."""
 
     create: str = Field(min_length=1, description="Run on create; $HOSTNAME, $BMC_ADDRESS, ...")
+    update: str | None = Field(
+        None, min_length=1,
+        description="Run when a host's first-boot files change (re-seed or re-provision); "
+        "default: the create command.",
+    )
     delete: str = Field(min_length=1, description="Run on delete.")
 
 
@@ -412,35 +576,32 @@ class OnPremSite(Strict):
         None, description="Boot network, when hosts get fixed addresses (boot_ip)."
     )
 
-    @model_validator(mode="after")
-    def _inventory(self) -> OnPremSite:
-        problems: list[tuple[str, str]] = []
-        for i, host in enumerate(self.hosts):
-            if host.rack not in self.racks:
-                problems.append((f"hosts.{i}.rack", f"{host.hostname} is in rack {host.rack!r}, "
-                                 f"which is not declared: racks are {sorted(self.racks)}"))
-            if host.boot_ip is None:
-                continue
-            if self.boot_network is None:
-                problems.append((f"hosts.{i}.boot_ip", f"{host.hostname} has boot_ip "
-                                 f"{host.boot_ip} but the site declares no boot_network"))
-            elif ipaddress.IPv4Address(host.boot_ip) not in ipaddress.IPv4Network(
-                    self.boot_network.cidr):
-                problems.append((f"hosts.{i}.boot_ip", f"{host.boot_ip} is outside the boot "
-                                 f"network {self.boot_network.cidr}"))
-        for field in ("hostname", "boot_mac", "bmc_address", "boot_ip"):
-            seen: dict[str, int] = {}
-            for i, host in enumerate(self.hosts):
-                value = getattr(host, field)
-                if value is None:
-                    continue
-                if value in seen:
-                    problems.append((f"hosts.{i}.{field}",
-                                     f"{value!r} repeats hosts[{seen[value]}].{field}: "
-                                     f"each host needs its own {field}"))
-                seen.setdefault(value, i)
-        fail(problems)
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _inventory(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> OnPremSite:
+        """Checks across hosts; they also run on the sound raw values when a field is wrong."""
+        try:
+            site: OnPremSite = handler(data)
+        except ValidationError as e:
+            if not isinstance(data, dict):
+                raise
+            racks = data.get("racks")
+            problems = inventory_problems(
+                raw_hosts(data.get("hosts")), list(racks) if isinstance(racks, dict) else None,
+                data.get("boot_network") is not None, raw_boot_cidr(data.get("boot_network")))
+            if not problems:
+                raise
+            found = ValueError("\n".join(f"@{path}|{message}" for path, message in problems))
+            raise ValidationError.from_exception_data(e.title, [
+                *e.errors(),  # type: ignore[list-item]
+                {"type": "value_error", "loc": (), "input": data, "ctx": {"error": found}},
+            ]) from None
+        net = site.boot_network
+        fail(inventory_problems(
+            [HostEntry(i, h.hostname, h.rack, h.boot_mac, h.bmc_address, h.boot_ip)
+             for i, h in enumerate(site.hosts)],
+            list(site.racks), net is not None, net.cidr if net is not None else None))
+        return site
 
 
 Environment = Annotated[
@@ -510,7 +671,9 @@ class GpuPool(Strict):
     gpu_sharing: GpuSharing | None = Field(None, description="GKE GPU sharing.")
     disk_size_gb: int = Field(200, ge=50, le=16000, description="Root disk per node, GiB.")
     taints: list[Taint] = Field(
-        default_factory=lambda: [GPU_TAINT], description="Node taints (GPU taint by default)."
+        default_factory=list, validate_default=True,
+        description="Node taints besides the nvidia.com/gpu NoSchedule taint every GPU pool "
+        "carries (it keeps other workloads off the GPU nodes).",
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Node labels.")
 
@@ -528,21 +691,34 @@ class GpuPool(Strict):
             catalog.gpu(v)
         return v
 
+    @field_validator("taints")
+    @classmethod
+    def _keep_gpu_taint(cls, v: list[Taint]) -> list[Taint]:
+        """The GPU taint always comes first; the blueprint's taints are added beside it."""
+        problems = [(f"{i}", f"taint {t.key}:{t.effect} is the pool's own GPU taint (value "
+                     f"{GPU_TAINT.value!r}): remove it from taints, or give it another effect")
+                    for i, t in enumerate(v)
+                    if (t.key, t.effect) == (GPU_TAINT.key, GPU_TAINT.effect) and t != GPU_TAINT]
+        fail(problems)
+        return [GPU_TAINT, *(t for t in v if t != GPU_TAINT)]
+
     @model_validator(mode="after")
     def _bounds(self) -> GpuPool:
-        desired = self.desired_nodes if self.desired_nodes is not None else self.min_nodes
+        problems: list[tuple[str, str]] = []
         if self.min_nodes > self.max_nodes:
-            fail([("max_nodes", f"max_nodes ({self.max_nodes}) is below min_nodes "
-                   f"({self.min_nodes}): raise max_nodes or lower min_nodes")])
-        if not self.min_nodes <= desired <= self.max_nodes:
-            fail([("desired_nodes", f"desired_nodes ({desired}) must lie between min_nodes "
-                   f"({self.min_nodes}) and max_nodes ({self.max_nodes})")])
+            problems.append(("max_nodes", f"max_nodes ({self.max_nodes}) is below min_nodes "
+                             f"({self.min_nodes}): raise max_nodes or lower min_nodes"))
+        elif not self.min_nodes <= self.desired <= self.max_nodes:
+            problems.append(("desired_nodes", f"desired_nodes ({self.desired}) must lie between "
+                             f"min_nodes ({self.min_nodes}) and max_nodes ({self.max_nodes})"))
         if self.capacity == "spot" and not self.interruption_tolerant:
-            fail([("capacity", "spot capacity can be reclaimed at any time: set "
-                   "interruption_tolerant: true if the workloads checkpoint, or use on-demand")])
+            problems.append(("capacity", "spot capacity can be reclaimed at any time: set "
+                             "interruption_tolerant: true if the workloads checkpoint, or use "
+                             "on-demand"))
         if self.capacity == "capacity-block" and not self.reservation:
-            fail([("reservation", "capacity 'capacity-block' needs the capacity block's "
-                   "reservation id here")])
+            problems.append(("reservation", "capacity 'capacity-block' needs the capacity "
+                             "block's reservation id here"))
+        fail(problems)
         return self
 
     @property
@@ -563,6 +739,15 @@ class LakehouseZone(Strict):
     archive_after_days: int | None = Field(
         None, ge=1, le=36500, description="Move objects to archive storage after this many days."
     )
+
+    @model_validator(mode="after")
+    def _archive_before_expiry(self) -> LakehouseZone:
+        if self.retention_days is not None and self.archive_after_days is not None \
+                and self.archive_after_days >= self.retention_days:
+            fail([("archive_after_days", f"archive_after_days ({self.archive_after_days}) is "
+                   f"not below retention_days ({self.retention_days}): objects would be deleted "
+                   "before they are archived; lower archive_after_days or raise retention_days")])
+        return self
 
 
 class Replication(Strict):
@@ -586,6 +771,15 @@ class Registry(Strict):
     repositories: list[Name] = Field(min_length=1, description="Repositories to create.")
     immutable_tags: bool = Field(True, description="Tags cannot be moved once pushed.")
     scan_on_push: bool = Field(True, description="Scan images for vulnerabilities on push.")
+
+    @field_validator("repositories")
+    @classmethod
+    def _each_once(cls, v: list[str]) -> list[str]:
+        first: dict[str, int] = {}
+        problems = [(f"{i}", f"{r!r} repeats repositories[{first[r]}]: list each repository "
+                     "once") for i, r in enumerate(v) if first.setdefault(r, i) != i]
+        fail(problems)
+        return v
 
 
 class Team(Strict):
@@ -661,6 +855,31 @@ class Blueprint(Strict):
         fail(problems)
         return self
 
+    @model_validator(mode="after")
+    def _mirror_lock_complete(self) -> Blueprint:
+        mirror = self.sovereignty.mirror if self.sovereignty else None
+        if mirror is None:
+            return self
+        # deferred: the chart catalogue is platform data (no Pulumi import)
+        from aifactory.components.platform.charts import CHART_IMAGES, upstream_images
+
+        charts = ["kube-prometheus-stack"]
+        if self.pools:
+            charts.append("gpu-operator")
+        if self.queueing is not None:
+            charts.append("kueue")
+        locked = {ref.rpartition(":")[0] for ref in mirror.images}
+        problems = []
+        for repo in upstream_images(charts):
+            if repo not in locked:
+                chart = next(c for c in charts if any(i.upstream == repo
+                                                      for i in CHART_IMAGES[c]))
+                problems.append(("sovereignty.mirror.images", f"no entry for {repo} (chart "
+                                 f"{chart}): mirror it to {mirror.registry}/{repo} and add "
+                                 f"'{repo}:<tag>: sha256:<digest>'"))
+        fail(problems)
+        return self
+
     def environment_of(self, pool: GpuPool) -> AwsEnvironment | GcpEnvironment | OnPremSite:
         """The environment a pool runs in."""
         return self.environments[pool.environment]
@@ -697,9 +916,8 @@ def _pool_fits_environment(
     if itype.cloud != env.kind:
         return [(f"{where}.instance_type", f"{pool.instance_type!r} is a {itype.cloud} type, but "
                  f"environment {pool.environment!r} is {env.kind}")]
-    if env.region not in itype.regions:
-        problems.append((f"{where}.instance_type", f"{pool.instance_type!r} is not offered in "
-                         f"{env.region}: offered in {', '.join(sorted(itype.regions))}"))
+    # Whether the type is offered in the region is the policy rule
+    # capacity-instance-availability's to report (waivable, named in the check report).
     if pool.accelerator is not None and pool.accelerator != itype.gpu:
         problems.append((f"{where}.accelerator", f"{pool.accelerator!r} does not match "
                          f"{pool.instance_type}, which has {itype.gpus} x {itype.gpu}"))

@@ -24,14 +24,22 @@ from aifactory.components.aws.nodes import (
     node_role,
     template_version,
 )
-from aifactory.components.aws.policy import allow, document, service_trust
+from aifactory.components.aws.policy import (
+    IRSA_AUDIENCE,
+    allow,
+    document,
+    service_trust,
+    trust_policy,
+)
 from aifactory.components.base import FactoryComponent
 from aifactory.errors import ComponentArgsError
 
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 NETWORK_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 """Add-ons nodes need to become Ready: installed before any node group."""
-IRSA_AUDIENCE = "sts.amazonaws.com"
+CNI_SERVICE_ACCOUNT = "kube-system:aws-node"
+"""Service account the VPC CNI runs as: the only holder of the CNI's IAM permissions (IRSA),
+rather than every node and so every pod that reaches the node's instance profile."""
 PENDING_ISSUER_ID = "(known after apply)"
 """Stands in for the issuer id EKS assigns at creation, in offline plans only."""
 
@@ -124,11 +132,12 @@ class EksCluster(FactoryComponent):
             opts=self.child_opts())
 
         # Created before the cluster, or EKS creates it without retention or encryption.
+        # Protected: the audit log is evidence a compliance review asks for.
         log_group = cloudwatch.LogGroup(
             naming.child(name, "control-plane-logs"),
             name=f"/aws/eks/{args.cluster_name}/cluster",
             retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
-            tags=tags, opts=self.child_opts())
+            tags=tags, opts=self.data_opts())
 
         cluster = eks.Cluster(
             naming.child(name, "cluster"),
@@ -163,11 +172,20 @@ class EksCluster(FactoryComponent):
             naming.child(name, "oidc"), url=issuer_url, client_id_lists=[IRSA_AUDIENCE],
             tags=tags, opts=self.child_opts())
 
+        # Read back from the provider resource, so users of these wait until it exists.
+        self.oidc_issuer: pulumi.Output[str] = oidc.url.apply(
+            lambda url: url.removeprefix("https://"))
+        self.oidc_provider_arn: pulumi.Output[str] = self.oidc_issuer.apply(
+            lambda issuer: loc.arn("iam", f"oidc-provider/{issuer}", regional=False))
+
+        cni_role, cni_policy = self._cni_role(name, args, tags)
         self.network_addons = [
             eks.Addon(naming.child(name, "addon", addon), cluster_name=cluster.name,
                       addon_name=addon, resolve_conflicts_on_create="OVERWRITE",
                       resolve_conflicts_on_update="PRESERVE", tags=tags,
-                      opts=self.child_opts())
+                      service_account_role_arn=cni_role.arn if addon == "vpc-cni" else None,
+                      opts=self.child_opts(depends_on=[cni_policy] if addon == "vpc-cni"
+                                           else None))
             for addon in NETWORK_ADDONS
         ]
         """Add-ons every node group must wait for."""
@@ -184,16 +202,27 @@ class EksCluster(FactoryComponent):
         self.endpoint: pulumi.Output[str] = cluster.endpoint
         self.certificate_authority_data: pulumi.Output[str | None] = \
             cluster.certificate_authority.apply(lambda ca: ca.data if ca else None)
-        # Read back from the provider resource, so users of these wait until it exists.
-        self.oidc_issuer: pulumi.Output[str] = oidc.url.apply(
-            lambda url: url.removeprefix("https://"))
-        self.oidc_provider_arn: pulumi.Output[str] = self.oidc_issuer.apply(
-            lambda issuer: loc.arn("iam", f"oidc-provider/{issuer}", regional=False))
         self.register_outputs({
             "name": self.name, "version": self.version, "endpoint": self.endpoint,
             "certificate_authority_data": self.certificate_authority_data,
             "oidc_provider_arn": self.oidc_provider_arn, "oidc_issuer": self.oidc_issuer,
         })
+
+    def _cni_role(self, name: str, args: EksClusterArgs,
+                  tags: dict[str, str]) -> tuple[iam.Role, iam.RolePolicyAttachment]:
+        """The VPC CNI's own role (IRSA): the CNI policy stays off the node roles."""
+        role_name = naming.iam_role_name(args.cluster_name, "", "vpc-cni")
+        role = iam.Role(
+            naming.child(name, "vpc-cni-role"), name=role_name,
+            description=f"VPC CNI (aws-node) of {args.cluster_name}: pod networking",
+            assume_role_policy=pulumi.Output.all(self.oidc_issuer, self.oidc_provider_arn)
+            .apply(lambda v: trust_policy(v[0], v[1], [CNI_SERVICE_ACCOUNT])),
+            tags={**tags, "Name": role_name}, opts=self.child_opts())
+        attachment = iam.RolePolicyAttachment(
+            naming.child(name, "vpc-cni-role", "amazoneks-cni-policy"), role=role.name,
+            policy_arn=args.location.managed_policy("AmazonEKS_CNI_Policy"),
+            opts=self.child_opts())
+        return role, attachment
 
     def _system_nodes(self, name: str, args: EksClusterArgs, cluster: eks.Cluster,
                       tags: dict[str, str]) -> eks.NodeGroup:

@@ -46,6 +46,10 @@ class NodeTaint:
     """NoSchedule, PreferNoSchedule or NoExecute."""
 
 
+GPU_TAINT = NodeTaint("nvidia.com/gpu", "present", "NoSchedule")
+"""The taint every GPU node carries, so only pods that tolerate it (GPU workloads) land there."""
+
+
 @dataclass(frozen=True)
 class GpuNodePoolArgs:
     """Arguments of `GpuNodePool`."""
@@ -85,7 +89,7 @@ class GpuNodePoolArgs:
     compact_placement: bool = False
     """Place nodes in a cluster placement group (one zone) for multi-node training."""
     taints: Sequence[NodeTaint] = ()
-    """Taints on every node."""
+    """Taints on every node besides GPU_TAINT, which the pool always sets."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Node labels from the blueprint (the pool's own labels are added)."""
     after: Sequence[pulumi.Resource] = ()
@@ -100,6 +104,11 @@ def pool_labels(args: GpuNodePoolArgs) -> dict[str, str]:
     """The blueprint's labels plus the labels schedulers and dashboards select GPU nodes by."""
     return {**args.labels, "aifactory.io/pool": args.pool_name,
             "aifactory.io/gpu": args.gpu_model, "nvidia.com/gpu.present": "true"}
+
+
+def pool_taints(args: GpuNodePoolArgs) -> list[NodeTaint]:
+    """The GPU taint, then the blueprint's taints (a repeat of the GPU taint is dropped)."""
+    return [GPU_TAINT, *(t for t in args.taints if t != GPU_TAINT)]
 
 
 def _validate(name: str, args: GpuNodePoolArgs) -> None:
@@ -129,6 +138,10 @@ def _validate(name: str, args: GpuNodePoolArgs) -> None:
         if taint.effect not in TAINT_EFFECTS:
             raise ComponentArgsError(f"{where}: taint {taint.key} has effect {taint.effect!r}: "
                                      f"use one of {', '.join(TAINT_EFFECTS)}")
+        if (taint.key, taint.effect) == (GPU_TAINT.key, GPU_TAINT.effect) and taint != GPU_TAINT:
+            raise ComponentArgsError(f"{where}: taint {taint.key}:{taint.effect} (value "
+                                     f"{taint.value!r}) clashes with the pool's own GPU taint: "
+                                     "remove it from taints")
     own = pool_labels(replace(args, labels={}))
     clashes = sorted(k for k in own if k in args.labels and args.labels[k] != own[k])
     if clashes:
@@ -180,7 +193,7 @@ class GpuNodePool(FactoryComponent):
                 max_size=args.max_nodes),
             taints=[eks.NodeGroupTaintArgs(key=t.key, value=t.value or None,
                                            effect=TAINT_EFFECTS[t.effect])
-                    for t in args.taints],
+                    for t in pool_taints(args)],
             labels=pool_labels(args),
             # One node at a time: a GPU node is expensive to lose and slow to replace.
             update_config=eks.NodeGroupUpdateConfigArgs(max_unavailable=1),

@@ -111,7 +111,8 @@ class Lakehouse(FactoryComponent):
         self.bucket_arns: dict[str, str] = {z: loc.bucket_arn(n) for z, n in names.items()}
         """ARN of each zone's bucket (known from the blueprint)."""
         self.bucket_names: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(names)
-        self.register_outputs({"bucket_names": self.bucket_names})
+        self.register_outputs({"bucket_names": self.bucket_names,
+                               "bucket_arns": self.bucket_arns})
 
     def _replicate(self, name: str, args: LakehouseArgs, region: str,
                    names: dict[str, str]) -> None:

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aifactory.partitions import partition_of
+
+__all__ = ["DNS_SUFFIX", "AwsLocation", "partition_of"]
+
 # DNS suffix per partition (botocore data/partitions.json, "dnsSuffix").
 DNS_SUFFIX = {
     "aws": "amazonaws.com",
@@ -25,17 +29,6 @@ _ENDPOINT_PREFIX_EXCEPTIONS = {
     "aws-eusc": ("eu.amazonaws", frozenset({"ecr.api", "ecr.dkr", "execute-api", "securityhub"})),
     "aws-cn": ("cn.com.amazonaws", frozenset({"ecr.api", "ecr.dkr", "sts"})),
 }
-
-
-def partition_of(region: str) -> str:
-    """The partition a region belongs to."""
-    if region.startswith("eusc-"):
-        return "aws-eusc"
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,8 @@ class Network(FactoryComponent):
         group = cloudwatch.LogGroup(
             naming.child(name, "flow-logs"), name=group_name,
             retention_in_days=args.flow_log_retention_days, kms_key_id=args.kms_key_arn,
-            tags=tags, opts=self.child_opts())
+            # Protected: flow logs are the evidence of what left the network.
+            tags=tags, opts=self.data_opts())
         group_arn = loc.arn("logs", f"log-group:{group_name}")
         role = iam.Role(
             naming.child(name, "flow-logs-role"),

@@ -18,9 +18,9 @@ from aifactory.components.aws.location import AwsLocation
 from aifactory.components.aws.policy import service_trust
 from aifactory.components.base import FactoryComponent
 
-NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly",
-                 "AmazonEKS_CNI_Policy")
-"""AWS-managed policies a node needs: join the cluster, pull images, run the VPC CNI."""
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
+"""AWS-managed policies a node needs: join the cluster, pull images. The VPC CNI's policy is
+on its own IRSA role (EksCluster), not on every node."""
 
 ROOT_DEVICE = "/dev/xvda"
 """Root device of the EKS-optimised Amazon Linux 2023 AMIs."""
@@ -31,7 +31,7 @@ def node_role(owner: FactoryComponent, name: str, location: AwsLocation, role_na
     """The IAM role nodes run as: trusted by EC2 only, AWS-managed node policies only."""
     role = iam.Role(
         naming.child(name, "node-role"), name=role_name,
-        description="EKS worker nodes: join the cluster, pull images, run the VPC CNI",
+        description="EKS worker nodes: join the cluster, pull images",
         assume_role_policy=service_trust(location.service_principal("ec2")),
         tags={**tags, "Name": role_name}, opts=owner.child_opts())
     for policy in NODE_POLICIES:

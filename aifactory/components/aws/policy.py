@@ -12,6 +12,9 @@ from typing import Any
 
 Statement = dict[str, Any]
 
+IRSA_AUDIENCE = "sts.amazonaws.com"
+"""Audience of the web-identity tokens EKS gives service accounts (IRSA)."""
+
 
 def document(statements: Sequence[Statement]) -> str:
     """A policy document holding `statements`."""
@@ -39,6 +42,17 @@ def service_trust(principal: str, source_account: str | None = None) -> str:
     if source_account:
         statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
     return document([statement])
+
+
+def trust_policy(issuer: str, provider_arn: str, service_accounts: Sequence[str]) -> str:
+    """Web-identity trust for exactly these service accounts of this cluster."""
+    subjects = sorted(f"system:serviceaccount:{sa}" for sa in service_accounts)
+    return document([{
+        "Sid": "ServiceAccountsOfTheCluster", "Effect": "Allow",
+        "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{issuer}:aud": IRSA_AUDIENCE,
+                                       f"{issuer}:sub": subjects}},
+    }])
 
 
 def assert_least_privilege(policy: str) -> None:

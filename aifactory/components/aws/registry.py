@@ -98,4 +98,5 @@ class Registry(FactoryComponent):
             repository_arn(args.location, args.namespace, r) for r in args.repositories]
         """ARN of each repository (known from the blueprint)."""
         self.repository_urls: pulumi.Output[dict[str, str]] = pulumi.Output.all(**urls)
-        self.register_outputs({"repository_urls": self.repository_urls})
+        self.register_outputs({"repository_urls": self.repository_urls,
+                               "repository_arns": self.repository_arns})

@@ -16,9 +16,13 @@ import pulumi
 from pulumi_aws import iam
 
 from aifactory import naming
-from aifactory.components.aws.eks_cluster import IRSA_AUDIENCE
 from aifactory.components.aws.location import AwsLocation
-from aifactory.components.aws.policy import allow, assert_least_privilege, document
+from aifactory.components.aws.policy import (
+    allow,
+    assert_least_privilege,
+    document,
+    trust_policy,
+)
 from aifactory.components.base import FactoryComponent
 from aifactory.errors import ComponentArgsError
 
@@ -52,17 +56,6 @@ class WorkloadRoleArgs:
     """ECR repositories the workload may pull from."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags."""
-
-
-def trust_policy(issuer: str, provider_arn: str, service_accounts: Sequence[str]) -> str:
-    """Web-identity trust for exactly these service accounts of this cluster."""
-    subjects = sorted(f"system:serviceaccount:{sa}" for sa in service_accounts)
-    return document([{
-        "Sid": "ServiceAccountsOfTheCluster", "Effect": "Allow",
-        "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{issuer}:aud": IRSA_AUDIENCE,
-                                       f"{issuer}:sub": subjects}},
-    }])
 
 
 def permissions_policy(args: WorkloadRoleArgs, key_arns: Sequence[str]) -> str:

@@ -9,6 +9,7 @@ import pulumi_command as command
 
 from aifactory.components.base import FactoryComponent
 from aifactory.errors import ComponentArgsError
+from aifactory.firstboot import digest
 from aifactory.naming import child
 
 TYPE = "aifactory:baremetal:CommandHost"
@@ -21,7 +22,9 @@ class CommandHostArgs:
     hostname: str
     """Host name, passed as HOSTNAME."""
     create: str
-    """Command run on create (and when the first-boot files change)."""
+    """Command run once, when the host is first provisioned."""
+    update: str
+    """Command run when the host's first-boot files change (re-seed or re-provision)."""
     delete: str
     """Command run on delete."""
     bmc_address: str
@@ -35,9 +38,9 @@ class CommandHostArgs:
     image_checksum: str
     """Image checksum, passed as IMAGE_CHECKSUM."""
     user_data: str
-    """Rendered cloud-init, passed as USER_DATA; its sha256 triggers a re-run."""
-    user_data_sha256: str
-    """sha256 of `user_data`."""
+    """Rendered cloud-init, passed as USER_DATA (and its sha256 as USER_DATA_SHA256)."""
+    ipxe_script: str
+    """Rendered iPXE script (holds no secret), passed as IPXE_SCRIPT (and IPXE_SCRIPT_SHA256)."""
     join_token: pulumi.Input[str]
     """kubeadm bootstrap token, a secret, passed as JOIN_TOKEN (the script writes it to
     JOIN_TOKEN_PATH on the host)."""
@@ -56,7 +59,9 @@ def command_environment(args: CommandHostArgs) -> dict[str, pulumi.Input[str]]:
         "IMAGE_URL": args.image_url,
         "IMAGE_CHECKSUM": args.image_checksum,
         "USER_DATA": args.user_data,
-        "USER_DATA_SHA256": args.user_data_sha256,
+        "USER_DATA_SHA256": digest(args.user_data),
+        "IPXE_SCRIPT": args.ipxe_script,
+        "IPXE_SCRIPT_SHA256": digest(args.ipxe_script),
         "JOIN_TOKEN": pulumi.Output.secret(args.join_token),
         "JOIN_TOKEN_PATH": args.join_token_path,
     }
@@ -65,23 +70,30 @@ def command_environment(args: CommandHostArgs) -> dict[str, pulumi.Input[str]]:
 class CommandHost(FactoryComponent):
     """A `command.local.Command` per host, run where `pulumi up` runs.
 
-    Protected: its delete command deprovisions the server.
+    Protected: its delete command deprovisions the server. So a change of the first-boot files
+    must never be a replacement (Pulumi refuses to replace a protected resource): the files and
+    their hashes are in the command's environment, which pulumi-command updates in place by
+    running `update`. No `triggers`: the SDK marks them replace-on-change.
     """
 
     def __init__(self, name: str, args: CommandHostArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        for field_name in ("create", "delete"):
+        for field_name in ("create", "update", "delete"):
             if not getattr(args, field_name).strip():
                 raise ComponentArgsError(f"CommandHost {name}: `{field_name}` is empty: give the "
                                          "command the site's tooling runs")
-        if len(args.user_data_sha256) != 64:
-            raise ComponentArgsError(f"CommandHost {name}: `user_data_sha256` "
-                                     f"({args.user_data_sha256!r}) is not a sha256 hex digest")
+        if not args.user_data.startswith("#cloud-config"):
+            raise ComponentArgsError(f"CommandHost {name}: `user_data` must start with "
+                                     "#cloud-config: pass aifactory.firstboot.render_user_data()")
+        if not args.ipxe_script.startswith("#!ipxe"):
+            raise ComponentArgsError(f"CommandHost {name}: `ipxe_script` must start with #!ipxe: "
+                                     "pass aifactory.firstboot.render_ipxe()")
         super().__init__(TYPE, name, {"hostname": args.hostname}, opts)
-        environment = command_environment(args)
         command.local.Command(
-            child(name, "provision"), create=args.create, delete=args.delete,
-            environment=environment, triggers=[args.user_data_sha256],
-            opts=self.data_opts())
+            child(name, "provision"), create=args.create, update=args.update,
+            delete=args.delete, environment=command_environment(args),
+            # stacks deployed before this hook dropped `triggers` still hold a hash there:
+            # keeping the stored value is what lets them update instead of replacing
+            opts=self.data_opts(ignore_changes=["triggers"]))
         self.hostname = pulumi.Output.from_input(args.hostname)
         self.register_outputs({"hostname": self.hostname})

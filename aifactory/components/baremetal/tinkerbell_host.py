@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from aifactory.components.baremetal.tinkerbell_template import (
+    JOIN_TOKEN_KEY,
+    JOIN_TOKEN_REFERENCE,
+)
 from aifactory.components.base import FactoryComponent
 from aifactory.errors import ComponentArgsError
 from aifactory.naming import child
@@ -51,6 +55,9 @@ class TinkerbellHostArgs:
     """Name of the site's Template."""
     user_data: str
     """Rendered cloud-init user data Hegel serves the installed OS (holds no secret)."""
+    join_token: pulumi.Input[str]
+    """kubeadm bootstrap token, a secret: kept in a Secret the Hardware references, written to
+    the disk by the site's Template."""
     address: BootAddress | None = None
     """Fixed address; None when the site's own DHCP server assigns one (proxy DHCP)."""
     labels: dict[str, str] = field(default_factory=dict)
@@ -58,7 +65,8 @@ class TinkerbellHostArgs:
 
 
 class TinkerbellHost(FactoryComponent):
-    """Hardware (DHCP, netboot, metadata, user data) and a Workflow binding it to the Template.
+    """Hardware (DHCP, netboot, metadata, user data), the join-token Secret it references, and
+    a Workflow binding it to the Template.
 
     The Workflow is protected: replacing it makes Tinkerbell run it again, which re-images the
     host and erases its disk.
@@ -92,6 +100,15 @@ class TinkerbellHost(FactoryComponent):
             instance["ips"] = [{**ip, "management": True, "public": False}]
         metadata = k8s.meta.v1.ObjectMetaArgs(name=args.hostname, namespace=args.namespace,
                                               labels=args.labels)
+        token = k8s.core.v1.Secret(
+            child(name, "join-token"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{args.hostname}-join-token",
+                                                namespace=args.namespace, labels=args.labels),
+            type="Opaque",
+            string_data={JOIN_TOKEN_KEY: pulumi.Output.secret(args.join_token)},
+            opts=self.child_opts())
+        reference = {"name": token.metadata.apply(lambda m: m.name),
+                     "namespace": args.namespace, "resource": "secrets", "version": "v1"}
         hardware = k8s.apiextensions.CustomResource(
             child(name, "hardware"), api_version=API_VERSION, kind="Hardware", metadata=metadata,
             spec={
@@ -101,12 +118,13 @@ class TinkerbellHost(FactoryComponent):
                 "metadata": {"facility": {"facility_code": args.site},
                              "instance": instance, "state": "provisioning"},
                 "userData": args.user_data,
+                "references": {JOIN_TOKEN_REFERENCE: reference},
             },
             opts=self.child_opts())
         k8s.apiextensions.CustomResource(
             child(name, "workflow"), api_version=API_VERSION, kind="Workflow", metadata=metadata,
             spec={"templateRef": args.template_name, "hardwareRef": args.hostname,
                   "hardwareMap": {"device_1": args.boot_mac}},
-            opts=self.data_opts(depends_on=[hardware]))
+            opts=self.data_opts(depends_on=[hardware, token]))
         self.hostname = pulumi.Output.from_input(args.hostname)
         self.register_outputs({"hostname": self.hostname})

@@ -1,4 +1,16 @@
-"""Tinkerbell hook, per site: the Template that images a host and points cloud-init at Hegel."""
+"""Tinkerbell hook, per site: the Template that images a host, points cloud-init at Hegel and
+writes the kubeadm join token to the installed disk.
+
+The token never appears in the Template or the Hardware: each host's Hardware references a
+Kubernetes Secret (`spec.references`), and the Template reads it at render time, when the tink
+controller turns the Workflow into actions. Tinkerbell denies reference lookups by default: the
+site allows them for its Secrets (`--tink-controller-reference-allow-list-rules`, e.g.
+`{"source":{"namespace":["baremetal"]},"reference":{"resource":["secrets"]}}`) and grants the
+Tinkerbell service account `get`/`list`/`watch` on Secrets of that namespace. Without access the
+Workflow fails to render (the template reads a missing key) instead of imaging a host that could
+never join. The rendered action, with the token, is kept in the Workflow's status: give read
+access to Workflows as sparingly as to Secrets.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +23,7 @@ import yaml
 
 from aifactory.components.base import FactoryComponent
 from aifactory.errors import ComponentArgsError
+from aifactory.firstboot import JOIN_TOKEN_PATH
 from aifactory.naming import child
 
 TYPE = "aifactory:baremetal:TinkerbellTemplate"
@@ -18,6 +31,10 @@ API_VERSION = "tinkerbell.org/v1alpha1"
 ACTIONS = "quay.io/tinkerbell/actions"
 ACTION_VERSION = "v1.0.0"
 DISK = re.compile(r"^/dev/\S+$")
+JOIN_TOKEN_REFERENCE = "join_token"
+"""Name of the Hardware reference to the host's join-token Secret (read by the Template)."""
+JOIN_TOKEN_KEY = "token"
+"""Key of the join token in that Secret."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,8 @@ class TinkerbellTemplateArgs:
     """Partition number of the image's root filesystem."""
     metadata_url: str
     """Hegel metadata service the installed OS reads its cloud-init user data from."""
+    join_token_path: str = JOIN_TOKEN_PATH
+    """Where the installed OS reads the join token (written mode 0600 by the workflow)."""
     labels: dict[str, str] = field(default_factory=dict)
     """Labels of the Template object."""
 
@@ -57,11 +76,18 @@ def stream_action(image_url: str, disk: str) -> dict[str, object]:
                             "COMPRESSED": str(name.endswith((".gz", ".xz", ".zst"))).lower()}}
 
 
-def _write(name: str, root: str, path: str, contents: str) -> dict[str, object]:
+def _write(name: str, root: str, path: str, contents: str,
+           dirmode: str = "0755") -> dict[str, object]:
     return {"name": name, "image": f"{ACTIONS}/writefile:{ACTION_VERSION}", "timeout": 90,
             "environment": {"DEST_DISK": root, "FS_TYPE": "ext4", "DEST_PATH": path,
                             "CONTENTS": contents, "UID": "0", "GID": "0", "MODE": "0600",
-                            "DIRMODE": "0755"}}
+                            "DIRMODE": dirmode}}
+
+
+def join_token_expression() -> str:
+    """Go template the tink controller renders into the join token: the referenced Secret's
+    data is base64, as Kubernetes stores it."""
+    return f"{{{{ .references.{JOIN_TOKEN_REFERENCE}.data.{JOIN_TOKEN_KEY} | b64dec }}}}"
 
 
 def workflow_template(name: str, args: TinkerbellTemplateArgs) -> str:
@@ -77,6 +103,7 @@ def workflow_template(name: str, args: TinkerbellTemplateArgs) -> str:
         _write("cloud-init-datasource", root, "/etc/cloud/cloud.cfg.d/10_tinkerbell.cfg",
                datasource),
         _write("cloud-init-ds-identify", root, "/etc/cloud/ds-identify.cfg", "datasource: Ec2\n"),
+        _write("join-token", root, args.join_token_path, join_token_expression(), dirmode="0700"),
         {"name": "reboot", "image": f"{ACTIONS}/reboot:{ACTION_VERSION}", "timeout": 90,
          "pid": "host", "volumes": ["/worker:/worker"]},
     ]
@@ -91,7 +118,8 @@ def workflow_template(name: str, args: TinkerbellTemplateArgs) -> str:
 
 
 class TinkerbellTemplate(FactoryComponent):
-    """One Template per site: stream the image, point cloud-init at Hegel, reboot."""
+    """One Template per site: stream the image, point cloud-init at Hegel, write the join
+    token from the host's referenced Secret, reboot."""
 
     def __init__(self, name: str, args: TinkerbellTemplateArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -103,6 +131,10 @@ class TinkerbellTemplate(FactoryComponent):
             raise ComponentArgsError(f"TinkerbellTemplate {name}: `metadata_url` "
                                      f"({args.metadata_url!r}) must be Hegel's http(s) URL, "
                                      "e.g. http://10.10.0.5:50061")
+        if not args.join_token_path.startswith("/"):
+            raise ComponentArgsError(f"TinkerbellTemplate {name}: `join_token_path` "
+                                     f"({args.join_token_path!r}) must be an absolute path such "
+                                     f"as {JOIN_TOKEN_PATH}")
         super().__init__(TYPE, name, {"templateName": args.template_name}, opts)
         k8s.apiextensions.CustomResource(
             child(name, "template"), api_version=API_VERSION, kind="Template",

@@ -1,4 +1,4 @@
-"""GCP building blocks on pulumi-gcp resources: keys, network, GKE, GPU node pools, storage.
+"""GCP building blocks on pulumi-gcp resources: keys, logs, network, GKE, GPU pools, storage.
 
 Each component takes every value it needs from its args (built from the blueprint by
 `aifactory.build.gcp`), so a plan needs no live look-up and no credentials.
@@ -11,6 +11,7 @@ from aifactory.components.gcp.gpu_node_pool import GpuNodePool, GpuNodePoolArgs,
 from aifactory.components.gcp.kms import KmsKeys, KmsKeysArgs
 from aifactory.components.gcp.lakehouse import BucketZone, Lakehouse, LakehouseArgs
 from aifactory.components.gcp.network import Network, NetworkArgs
+from aifactory.components.gcp.regional_logs import RegionalLogs, RegionalLogsArgs
 from aifactory.components.gcp.workload_access import WorkloadAccess, WorkloadAccessArgs
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "Network",
     "NetworkArgs",
     "NodeTaint",
+    "RegionalLogs",
+    "RegionalLogsArgs",
     "WorkloadAccess",
     "WorkloadAccessArgs",
     "kubeconfig",

@@ -3,6 +3,12 @@
 The default node pool is removed at creation (GPU pools are separate `GpuNodePool`s); until then
 it too runs as the dedicated node account, on shielded, CMEK-encrypted nodes. Kubernetes secrets
 are encrypted in etcd with a customer-managed key (application-layer secrets encryption).
+
+The control plane keeps its private IP endpoint, open to the node subnet and any authorised
+networks. Callers outside the VPC (CI applying the platform layer) use the DNS-based endpoint
+instead: it has no public IP, every request is authorised by IAM, and the kubeconfig points at
+it when it is on. The cluster's logs go to the project's log router; `RegionalLogs` keeps them
+in the cluster's region.
 """
 
 from __future__ import annotations
@@ -64,6 +70,10 @@ class GkeClusterArgs:
     """GKE release channel: RAPID, REGULAR or STABLE."""
     endpoint_public_access: bool = False
     """Also expose the control plane on a public endpoint (still limited to authorised networks)."""
+    authorized_networks: Sequence[str] = ()
+    """CIDRs allowed to the IP endpoint besides the node subnet (private while it is private)."""
+    dns_endpoint: bool = True
+    """Enable the IAM-authorised DNS-based endpoint, reachable from outside the VPC."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels of the cluster (resource labels) and its nodes' VMs."""
     key_grants: Sequence[pulumi.Resource] = ()
@@ -119,8 +129,12 @@ class GkeCluster(FactoryComponent):
                 "master_global_access_config": {"enabled": False},
             },
             master_authorized_networks_config={
-                "cidr_blocks": [{"cidr_block": args.subnet_cidr, "display_name": "nodes"}],
+                "cidr_blocks": authorized_networks(args.subnet_cidr, args.authorized_networks),
                 "gcp_public_cidrs_access_enabled": False,
+            },
+            control_plane_endpoints_config={
+                "dns_endpoint_config": {"allow_external_traffic": args.dns_endpoint},
+                "ip_endpoints_config": {"enabled": True},
             },
             remove_default_node_pool=True,
             initial_node_count=1,
@@ -151,16 +165,24 @@ class GkeCluster(FactoryComponent):
         self.cluster_name: pulumi.Output[str] = cluster.name
         self.cluster_id: pulumi.Output[str] = cluster.id
         self.endpoint: pulumi.Output[str] = cluster.endpoint
+        self.dns_endpoint: pulumi.Output[str] = cluster.control_plane_endpoints_config.apply(
+            _dns_endpoint)
         self.ca_certificate: pulumi.Output[str] = cluster.master_auth.apply(
             lambda auth: (auth.cluster_ca_certificate if auth else None) or "")
         self.node_service_account: pulumi.Output[str] = email
-        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.all(
-            self.cluster_name, self.endpoint, self.ca_certificate).apply(
-                lambda v: kubeconfig(v[0], v[1], v[2])))
+        if args.dns_endpoint:
+            # The DNS endpoint serves a publicly trusted certificate: no CA data to carry.
+            config = pulumi.Output.all(self.cluster_name, self.dns_endpoint).apply(
+                lambda v: kubeconfig(v[0], v[1], None))
+        else:
+            config = pulumi.Output.all(self.cluster_name, self.endpoint, self.ca_certificate).apply(
+                lambda v: kubeconfig(v[0], v[1], v[2]))
+        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(config)
         self.register_outputs({
             "cluster_name": self.cluster_name,
             "cluster_id": self.cluster_id,
             "endpoint": self.endpoint,
+            "dns_endpoint": self.dns_endpoint,
             "ca_certificate": self.ca_certificate,
             "node_service_account": self.node_service_account,
             "kubeconfig": self.kubeconfig,
@@ -171,15 +193,16 @@ def kubeconfig(cluster_name: str, endpoint: str | None, ca_certificate: str | No
     """A kubeconfig for the cluster that authenticates through gke-gcloud-auth-plugin.
 
     It holds no credential of its own (the plugin asks gcloud for a short-lived token), but the
-    callers still keep it secret: it names the private endpoint.
+    callers still keep it secret: it names the endpoint. Without a CA certificate (the DNS
+    endpoint serves a publicly trusted one) the client verifies against the system's roots.
     """
+    cluster: dict[str, str] = {"server": f"https://{endpoint}" if endpoint else ""}
+    if ca_certificate:
+        cluster["certificate-authority-data"] = ca_certificate
     return json.dumps({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": cluster_name, "cluster": {
-            "server": f"https://{endpoint}" if endpoint else "",
-            "certificate-authority-data": ca_certificate or "",
-        }}],
+        "clusters": [{"name": cluster_name, "cluster": cluster}],
         "contexts": [{"name": cluster_name,
                       "context": {"cluster": cluster_name, "user": cluster_name}}],
         "current-context": cluster_name,
@@ -191,6 +214,21 @@ def kubeconfig(cluster_name: str, endpoint: str | None, ca_certificate: str | No
             "interactiveMode": "Never",
         }}}],
     }, sort_keys=True)
+
+
+CidrBlock = container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgsDict
+
+
+def authorized_networks(subnet_cidr: str, extra: Sequence[str]) -> list[CidrBlock]:
+    """Networks allowed to the IP endpoint: the node subnet, then the extra CIDRs by name."""
+    blocks: list[CidrBlock] = [{"cidr_block": subnet_cidr, "display_name": "nodes"}]
+    blocks += [{"cidr_block": c, "display_name": f"authorized-{c}"} for c in extra]
+    return blocks
+
+
+def _dns_endpoint(config: container.outputs.ClusterControlPlaneEndpointsConfig | None) -> str:
+    dns = config.dns_endpoint_config if config else None
+    return (dns.endpoint if dns else None) or ""
 
 
 def _default_pool_config(email: pulumi.Output[str],
@@ -231,6 +269,21 @@ def _validate(name: str, args: GkeClusterArgs) -> None:
         raise ComponentArgsError(
             f"GkeCluster {name}: master_cidr ({args.master_cidr}) must be a /28: GKE's private "
             "control plane takes exactly 16 addresses")
+    try:
+        extra = [ipaddress.IPv4Network(c) for c in args.authorized_networks]
+    except ValueError as e:
+        raise ComponentArgsError(f"GkeCluster {name}: authorized_networks: {e}: use CIDR blocks "
+                                 "such as 10.100.0.0/16") from None
+    if len(extra) > 49:
+        raise ComponentArgsError(
+            f"GkeCluster {name}: authorized_networks has {len(extra)} CIDRs: GKE allows 50 "
+            "including the node subnet; merge ranges or use the DNS endpoint")
+    public = [str(n) for n in extra if not n.is_private]
+    if public and not args.endpoint_public_access:
+        raise ComponentArgsError(
+            f"GkeCluster {name}: authorized_networks {public} are public ranges, but the IP "
+            "endpoint is private (endpoint_public_access false): list private ranges, or "
+            "reach the cluster through the DNS endpoint")
     if master.overlaps(subnet):
         raise ComponentArgsError(
             f"GkeCluster {name}: master_cidr ({master}) overlaps subnet_cidr ({subnet}): move "

@@ -5,7 +5,7 @@ service acts through its own service agent, which must hold
 `roles/cloudkms.cryptoKeyEncrypterDecrypter` on the key before the encrypted resource can be
 created. The agents' e-mail addresses follow fixed patterns documented per service
 ("Using customer-managed encryption keys" pages of GKE, Compute Engine, Cloud Storage and
-Artifact Registry).
+Artifact Registry; "Configure CMEK for log buckets" of Cloud Logging).
 """
 
 from __future__ import annotations
@@ -43,6 +43,15 @@ def storage(project_number: str) -> str:
 def artifact_registry(project_number: str) -> str:
     """Artifact Registry service agent: encrypts repository contents."""
     return _agent(project_number, "gcp-sa-artifactregistry.iam.gserviceaccount.com")
+
+
+def logging(project_number: str) -> str:
+    """Cloud Logging service agent: encrypts a project's log buckets with their keys.
+
+    Projects whose Logging settings predate this name use cmek-p<number>@gcp-sa-logging...;
+    the blueprint can name that one instead (`logging_service_agent`).
+    """
+    return _agent(project_number, "gcp-sa-logging.iam.gserviceaccount.com")
 
 
 def service_account_email(account_id: str, project: str) -> str:

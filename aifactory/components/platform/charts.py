@@ -1,13 +1,61 @@
-"""The upstream operator charts the platform layer installs, each pinned to an exact version.
+"""The upstream operator charts the platform layer installs, each pinned to an exact version,
+and the upstream images each chart's values name (what a sovereign mirror must hold).
 
 Only upstream operators come as Helm charts (a chart is one opaque resource in the offline
 plan); every object of our own is a real Kubernetes resource that policies can read. Bump a
 version here in its own pull request, with the CRD schemas in ../shared/crds at the same tag.
+
+Pure data, no Pulumi import: the blueprint loader reads `CHART_IMAGES` to check a mirror's
+image lock at load time.
 """
 
 from __future__ import annotations
 
-from aifactory.components.platform.common import ChartRef
+from dataclasses import dataclass
+from typing import Literal
+
+ImageStyle = Literal["nvidia", "prometheus", "digest", "tagged"]
+"""How a chart spells an image in its values:
+
+- nvidia: `{repository, image, version}`; a `version` of `sha256:...` is used as a digest
+  (the GPU operator's imagePath and the chart's fullimage helper).
+- prometheus: kube-prometheus-stack's `{registry, repository, tag, sha}`, `sha` the bare hex.
+- digest: `{registry, repository, tag, digest}` (prometheus-node-exporter).
+- tagged: `{repository, tag}` only (kueue, node-feature-discovery): the tag is written as
+  `<tag>@sha256:<hex>`, which pulls by digest.
+"""
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    """An upstream Helm chart at a pinned version."""
+
+    chart: str
+    """Chart name in `repository`, or a full oci:// reference (then `repository` is None)."""
+    version: str
+    """Exact chart version (never a range): upgrades are reviewed pull requests."""
+    repository: str | None
+    """https:// chart repository URL, None for an oci:// chart reference."""
+    source: str
+    """Where the version was taken from."""
+
+    @property
+    def name(self) -> str:
+        """The chart's own name (the last path element of an oci:// reference)."""
+        return self.chart.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class ChartImage:
+    """One image a chart's values name."""
+
+    values_path: tuple[str, ...]
+    """Keys from the values root to the image block."""
+    upstream: str
+    """Upstream repository, without tag (the image lock is keyed by it plus a tag)."""
+    style: ImageStyle
+    """How the chart spells the image (see ImageStyle)."""
+
 
 GPU_OPERATOR = ChartRef(
     chart="gpu-operator",
@@ -33,3 +81,46 @@ KUEUE = ChartRef(
     source="kubernetes-sigs/kueue tag v0.19.2 (2026-08-20): the chart is published to "
     "registry.k8s.io with the release; v1beta2 is the storage version of its CRDs",
 )
+
+# Value keys from each chart's values.yaml; the GPU operator's gfd runs the device plugin image.
+CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
+    GPU_OPERATOR.name: (
+        ChartImage(("operator",), "nvcr.io/nvidia/gpu-operator", "nvidia"),
+        ChartImage(("operator", "initContainer"), "nvcr.io/nvidia/cuda", "nvidia"),
+        ChartImage(("validator",), "nvcr.io/nvidia/cloud-native/gpu-operator-validator",
+                   "nvidia"),
+        ChartImage(("driver",), "nvcr.io/nvidia/driver", "nvidia"),
+        ChartImage(("toolkit",), "nvcr.io/nvidia/k8s/container-toolkit", "nvidia"),
+        ChartImage(("devicePlugin",), "nvcr.io/nvidia/k8s-device-plugin", "nvidia"),
+        ChartImage(("dcgmExporter",), "nvcr.io/nvidia/k8s/dcgm-exporter", "nvidia"),
+        ChartImage(("gfd",), "nvcr.io/nvidia/k8s-device-plugin", "nvidia"),
+        ChartImage(("migManager",), "nvcr.io/nvidia/cloud-native/k8s-mig-manager", "nvidia"),
+        ChartImage(("node-feature-discovery", "image"),
+                   "registry.k8s.io/nfd/node-feature-discovery", "tagged"),
+    ),
+    KUEUE.name: (
+        ChartImage(("controllerManager", "manager", "image"), "registry.k8s.io/kueue/kueue",
+                   "tagged"),
+    ),
+    KUBE_PROMETHEUS_STACK.name: (
+        ChartImage(("prometheusOperator", "image"),
+                   "quay.io/prometheus-operator/prometheus-operator", "prometheus"),
+        ChartImage(("prometheusOperator", "prometheusConfigReloader", "image"),
+                   "quay.io/prometheus-operator/prometheus-config-reloader", "prometheus"),
+        ChartImage(("prometheusOperator", "admissionWebhooks", "patch", "image"),
+                   "registry.k8s.io/ingress-nginx/kube-webhook-certgen", "prometheus"),
+        ChartImage(("prometheus", "prometheusSpec", "image"), "quay.io/prometheus/prometheus",
+                   "prometheus"),
+        ChartImage(("alertmanager", "alertmanagerSpec", "image"),
+                   "quay.io/prometheus/alertmanager", "prometheus"),
+        ChartImage(("kube-state-metrics", "image"),
+                   "registry.k8s.io/kube-state-metrics/kube-state-metrics", "prometheus"),
+        ChartImage(("prometheus-node-exporter", "image"), "quay.io/prometheus/node-exporter",
+                   "digest"),
+    ),
+}
+
+
+def upstream_images(chart_names: list[str]) -> list[str]:
+    """The distinct upstream repositories the named charts pull, sorted."""
+    return sorted({i.upstream for name in chart_names for i in CHART_IMAGES[name]})

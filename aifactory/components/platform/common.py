@@ -12,6 +12,8 @@ from typing import Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from aifactory.components.platform.charts import ChartRef
+from aifactory.components.platform.mirror import ImageMirror, mirrored_chart, mirrored_values
 from aifactory.errors import ComponentArgsError
 
 POOL_LABEL = "aifactory.io/pool"
@@ -127,32 +129,20 @@ def namespace(resource_name: str, name: str, labels: Mapping[str, str],
     )
 
 
-@dataclass(frozen=True)
-class ChartRef:
-    """An upstream Helm chart at a pinned version."""
-
-    chart: str
-    """Chart name in `repository`, or a full oci:// reference (then `repository` is None)."""
-    version: str
-    """Exact chart version (never a range): upgrades are reviewed pull requests."""
-    repository: str | None
-    """https:// chart repository URL, None for an oci:// chart reference."""
-    source: str
-    """Where the version was taken from."""
-
-
 def chart(resource_name: str, ref: ChartRef, release: str, namespace_name: pulumi.Input[str],
           values: Mapping[str, Any], opts: pulumi.ResourceOptions,
-          ) -> k8s.helm.v4.Chart:
-    """An upstream operator's chart, at its pinned version, into a namespace of ours."""
+          mirror: ImageMirror | None = None) -> k8s.helm.v4.Chart:
+    """An upstream operator's chart, at its pinned version, into a namespace of ours; with a
+    mirror, the chart and every image its values name come from the mirror, by digest."""
+    source = mirrored_chart(ref, mirror)
     return k8s.helm.v4.Chart(
         resource_name,
-        chart=ref.chart,
-        version=ref.version,
-        repository_opts=(k8s.helm.v4.RepositoryOptsArgs(repo=ref.repository)
-                         if ref.repository else None),
+        chart=source.chart,
+        version=source.version,
+        repository_opts=(k8s.helm.v4.RepositoryOptsArgs(repo=source.repository)
+                         if source.repository else None),
         name=release,
         namespace=namespace_name,
-        values=dict(values),
+        values=mirrored_values(ref, values, mirror),
         opts=opts,
     )

@@ -1,9 +1,11 @@
-"""The NVIDIA GPU operator on one cluster: driver, container toolkit, device plugin, DCGM exporter.
+"""The NVIDIA GPU operator on one cluster: device plugin, GPU feature discovery, DCGM exporter.
 
-Where the node image already ships the driver (the EKS AL2023 NVIDIA AMI; GKE, which installs
-the driver itself), the operator's driver is off; on bare metal it installs the driver. The DCGM
-exporter reads a metrics list of ours (a ConfigMap): the upstream default leaves the ECC
-double-bit error counters out, and our alerts need them.
+The operator never installs the driver here: every substrate's nodes come with one (bare metal:
+our cloud-init installs driver and container toolkit on first boot; EKS: the AL2023 NVIDIA AMI
+ships both; GKE: its driver installer, `gpu_driver_installation_config`). Its container toolkit
+runs only on GKE, whose Container-Optimized OS has none (installed into the driver directory,
+with CDI). The DCGM exporter reads a metrics list of ours (a ConfigMap): the upstream default
+leaves the ECC double-bit error counters out, and our alerts need them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from aifactory.components.platform.common import (
     chart,
     namespace,
 )
+from aifactory.components.platform.mirror import ImageMirror
 from aifactory.errors import ComponentArgsError
 from aifactory.naming import child
 
@@ -57,6 +60,13 @@ DCGM_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 # Where GKE's driver installer puts the driver on Container-Optimized OS nodes.
 GKE_DRIVER_DIR = "/home/kubernetes/bin/nvidia"
+# Who installs the driver and the container toolkit on each substrate's GPU nodes.
+NODE_IMAGE_SHIPS: dict[str, tuple[str, bool]] = {
+    "onprem": ("our cloud-init (driver and container toolkit)", True),
+    "aws": ("the EKS AL2023 NVIDIA AMI (driver and container toolkit)", True),
+    "gcp": ("GKE's driver installer (driver only)", False),
+}
+"""substrate -> (what installs the driver, whether it installs the container toolkit too)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ class GpuOperatorArgs:
     """Labels on the objects we create."""
     namespace: str = "gpu-operator"
     """Namespace the operator runs in (created here, privileged: it manages host drivers)."""
+    mirror: ImageMirror | None = None
+    """In-jurisdiction mirror the chart and its images come from (None: upstream)."""
 
 
 def dcgm_metrics_csv() -> str:
@@ -81,13 +93,13 @@ def dcgm_metrics_csv() -> str:
 
 
 def gpu_operator_values(args: GpuOperatorArgs, metrics_config_map: str) -> dict[str, Any]:
-    """Chart values: driver per substrate, toolkit, DCGM exporter with our metrics list."""
-    driver_shipped = args.substrate in ("aws", "gcp")
+    """Chart values: no driver, toolkit per substrate, DCGM exporter with our metrics list."""
+    _, toolkit_shipped = NODE_IMAGE_SHIPS[args.substrate]
     tolerations = [{"key": key, "operator": "Exists", "effect": effect}
                    for key, effect in sorted({(t.key, t.effect) for t in args.taints})]
     values: dict[str, Any] = {
-        "driver": {"enabled": not driver_shipped},
-        "toolkit": {"enabled": True},
+        "driver": {"enabled": False},
+        "toolkit": {"enabled": not toolkit_shipped},
         "devicePlugin": {"enabled": True},
         "dcgmExporter": {
             "enabled": True,
@@ -122,6 +134,7 @@ class GpuOperator(FactoryComponent):
                 "nvidia.com/gpu), or leave the GPU operator out of a cluster without GPU pools")
         super().__init__("aifactory:platform:GpuOperator", name, {
             "substrate": args.substrate, "namespace": args.namespace,
+            "driverFrom": NODE_IMAGE_SHIPS[args.substrate][0],
             "chartVersion": GPU_OPERATOR.version}, opts)
 
         ns = namespace(child(name, "ns"), args.namespace, args.labels, "privileged",
@@ -135,10 +148,12 @@ class GpuOperator(FactoryComponent):
         )
         values = gpu_operator_values(args, "dcgm-metrics")
         release = chart(child(name, "chart"), GPU_OPERATOR, "gpu-operator", args.namespace,
-                        values, self.child_opts(depends_on=[ns, config_map]))
+                        values, self.child_opts(depends_on=[ns, config_map]), args.mirror)
 
         self.namespace = pulumi.Output.from_input(args.namespace)
         self.driver_enabled = pulumi.Output.from_input(bool(values["driver"]["enabled"]))
+        self.toolkit_enabled = pulumi.Output.from_input(bool(values["toolkit"]["enabled"]))
         self.chart = release
         self.register_outputs({"namespace": self.namespace,
-                               "driver_enabled": self.driver_enabled})
+                               "driver_enabled": self.driver_enabled,
+                               "toolkit_enabled": self.toolkit_enabled})

@@ -24,9 +24,11 @@ Kueue accounts only for GPUs: cpu, memory and ephemeral storage are excluded in 
 configuration, because a workload that requests a resource its ClusterQueue does not cover is
 never admitted, and the blueprint gives GPUs per pool, not host CPU or memory.
 
-Kueue runs in one cluster (queueing.environment). Pools in other clusters are admitted there
-by quota; running their pods in those clusters needs MultiKueue (worker clusters with their own
-Kueue), which this component does not configure yet.
+Kueue manages from one cluster (queueing.environment); the queues above hold only that
+cluster's pools. Pools of other clusters are reached through MultiKueue (see multikueue.py):
+teams submit to the LocalQueue `remote`, whose ClusterQueue sends the job to the worker
+clusters (each with its own Kueue, see KueueWorker). A job queued in `default` never leaves the
+manager's cluster.
 """
 
 from __future__ import annotations
@@ -52,10 +54,18 @@ from aifactory.components.platform.common import (
     validate_pools,
 )
 from aifactory.components.platform.kubernetes_object import KubernetesObject
+from aifactory.components.platform.mirror import ImageMirror
+from aifactory.components.platform.multikueue import (
+    KUEUE_API,
+    REMOTE_QUEUE_NAME,
+    WorkerCluster,
+    manager_objects,
+    remote_queue_name,
+    validate_workers,
+)
 from aifactory.errors import ComponentArgsError
 from aifactory.naming import child
 
-KUEUE_API = "kueue.x-k8s.io/v1beta2"
 LOCAL_QUEUE_NAME = "default"
 MAX_FLAVORS = 64  # ClusterQueue resourceGroups[].flavors maxItems
 MAX_TOLERATIONS = 8  # ResourceFlavor tolerations maxItems
@@ -108,6 +118,13 @@ class JobQueueArgs:
     """Teams that submit jobs: each team namespace gets a LocalQueue."""
     cohort: str
     """Cohort of the ClusterQueues (cloud quota is borrowed within it)."""
+    environment: str | None = None
+    """Cluster Kueue runs in; pools of other clusters run there through MultiKueue `workers`
+    (None: every pool is in this cluster)."""
+    workers: tuple[WorkerCluster, ...] = ()
+    """MultiKueue worker clusters: every cluster other than `environment` with pools."""
+    mirror: ImageMirror | None = None
+    """In-jurisdiction mirror the chart and its image come from (None: upstream)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels on the objects we create."""
     namespace: str = "kueue-system"
@@ -135,10 +152,26 @@ def _quota(pool: GpuPoolCapacity, nominal: int, borrowing: int | None = None) ->
     return {"name": pool.pool, "resources": [resource]}
 
 
-def teams_queue_spec(args: JobQueueArgs) -> dict[str, Any]:
-    """The teams' ClusterQueue: own GPUs as nominal quota, cloud GPUs only by borrowing."""
+def local_pools(args: JobQueueArgs) -> list[GpuPoolCapacity]:
+    """Pools in Kueue's own cluster, in flavor order."""
+    return [p for p in flavor_order(args.pools)
+            if args.environment is None or p.environment == args.environment]
+
+
+def remote_pools(args: JobQueueArgs) -> list[GpuPoolCapacity]:
+    """Pools in MultiKueue worker clusters, in flavor order."""
+    return [p for p in flavor_order(args.pools)
+            if args.environment is not None and p.environment != args.environment]
+
+
+def teams_queue_spec(args: JobQueueArgs) -> dict[str, Any] | None:
+    """The teams' ClusterQueue: own GPUs as nominal quota, cloud GPUs only by borrowing; None
+    when Kueue's cluster has no pools."""
+    local = local_pools(args)
+    if not local:
+        return None
     flavors = [_quota(p, p.quota_gpus) if p.owned else _quota(p, 0, p.quota_gpus)
-               for p in flavor_order(args.pools)]
+               for p in local]
     return {
         "cohortName": args.cohort,
         "namespaceSelector": {"matchExpressions": [{"key": TEAM_LABEL, "operator": "Exists"}]},
@@ -152,8 +185,8 @@ def teams_queue_spec(args: JobQueueArgs) -> dict[str, Any]:
 
 
 def burst_queue_spec(args: JobQueueArgs) -> dict[str, Any] | None:
-    """The cloud ClusterQueue: lends the cloud pools' GPUs; None when there are none."""
-    rented = [p for p in flavor_order(args.pools) if not p.owned]
+    """The cloud ClusterQueue: lends the local cloud pools' GPUs; None when there are none."""
+    rented = [p for p in local_pools(args) if not p.owned]
     if not rented:
         return None
     return {
@@ -217,63 +250,103 @@ def _validate(args: JobQueueArgs) -> None:
     names = [c.name for c in args.priorities]
     if len(set(names)) != len(names):
         raise ComponentArgsError(f"`priorities` repeat a name: {names}")
+    if args.environment is not None:
+        validate_workers(args.environment, args.pools, args.workers)
+    elif args.workers:
+        raise ComponentArgsError("`workers` are given but `environment` is not: name the "
+                                 "cluster Kueue runs in")
+
+
+def priority_objects(name: str, priorities: Sequence[PriorityClass],
+                     labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> None:
+    """A WorkloadPriorityClass for each priority."""
+    for pc in priorities:
+        KubernetesObject(
+            child(name, "priority", pc.name), KUEUE_API, "WorkloadPriorityClass",
+            metadata={"name": pc.name, "labels": dict(labels)},
+            fields={"value": pc.value, "description": pc.description}, opts=opts)
+
+
+def flavor_objects(name: str, pools: Sequence[GpuPoolCapacity], labels: Mapping[str, str],
+                   opts: pulumi.ResourceOptions) -> list[k8s.apiextensions.CustomResource]:
+    """A ResourceFlavor per pool: its nodes by the pool label, tolerating the pool's taints."""
+    return [
+        k8s.apiextensions.CustomResource(
+            child(name, "flavor", p.pool), api_version=KUEUE_API, kind="ResourceFlavor",
+            metadata={"name": p.pool, "labels": dict(labels)},
+            spec={"nodeLabels": {POOL_LABEL: p.pool}, "tolerations": p.tolerations()},
+            opts=opts)
+        for p in pools
+    ]
+
+
+def local_queue(resource_name: str, queue_name: str, team: QueueTeam, cluster_queue: str,
+                labels: Mapping[str, str], opts: pulumi.ResourceOptions,
+                ) -> k8s.apiextensions.CustomResource:
+    """A team's LocalQueue pointing at a ClusterQueue."""
+    return k8s.apiextensions.CustomResource(
+        resource_name, api_version=KUEUE_API, kind="LocalQueue",
+        metadata={"name": queue_name, "namespace": team.namespace, "labels": dict(labels)},
+        spec={"clusterQueue": cluster_queue}, opts=opts)
 
 
 class JobQueue(FactoryComponent):
-    """Kueue (pinned chart) with flavors, ClusterQueues, priorities and LocalQueues."""
+    """Kueue (pinned chart) with flavors, ClusterQueues, priorities and LocalQueues; with
+    MultiKueue workers, the remote queue that sends jobs to them."""
 
     def __init__(self, name: str, args: JobQueueArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)
         ordered = flavor_order(args.pools)
+        remote = remote_pools(args)
         teams_queue = child(args.cohort, "teams")
-        burst_spec = burst_queue_spec(args)
+        teams_spec, burst_spec = teams_queue_spec(args), burst_queue_spec(args)
         super().__init__("aifactory:platform:JobQueue", name, {
-            "cohort": args.cohort, "clusterQueue": teams_queue,
+            "cohort": args.cohort, "clusterQueue": teams_queue if teams_spec else None,
             "flavorOrder": [p.pool for p in ordered],
             "ownedGpus": sum(p.quota_gpus for p in ordered if p.owned),
             "cloudGpus": sum(p.quota_gpus for p in ordered if not p.owned),
+            "remoteQueue": remote_queue_name(args.cohort) if remote else None,
+            "workers": [w.environment for w in args.workers],
             "chartVersion": KUEUE.version}, opts)
 
         labels = dict(args.labels)
         ns = namespace(child(name, "ns"), args.namespace, labels, "baseline", self.child_opts())
         release = chart(child(name, "chart"), KUEUE, "kueue", args.namespace, kueue_values(args),
-                        self.child_opts(depends_on=[ns, *args.depends_on]))
+                        self.child_opts(depends_on=[ns, *args.depends_on]), args.mirror)
         after_chart = self.child_opts(depends_on=[release])
-
-        for pc in args.priorities:
-            KubernetesObject(
-                child(name, "priority", pc.name), KUEUE_API, "WorkloadPriorityClass",
-                metadata={"name": pc.name, "labels": labels},
-                fields={"value": pc.value, "description": pc.description}, opts=after_chart)
-
-        flavors = [
-            k8s.apiextensions.CustomResource(
-                child(name, "flavor", p.pool), api_version=KUEUE_API, kind="ResourceFlavor",
-                metadata={"name": p.pool, "labels": labels},
-                spec={"nodeLabels": {POOL_LABEL: p.pool}, "tolerations": p.tolerations()},
-                opts=after_chart)
-            for p in ordered
-        ]
+        priority_objects(name, args.priorities, labels, after_chart)
+        flavors = flavor_objects(name, ordered, labels, after_chart)
         after_flavors = self.child_opts(depends_on=[release, *flavors])
-        cluster_queue = k8s.apiextensions.CustomResource(
-            child(name, "teams-queue"), api_version=KUEUE_API, kind="ClusterQueue",
-            metadata={"name": teams_queue, "labels": labels}, spec=teams_queue_spec(args),
-            opts=after_flavors)
+
+        team_targets: list[tuple[str, str, pulumi.Resource]] = []
+        if teams_spec is not None:
+            cluster_queue = k8s.apiextensions.CustomResource(
+                child(name, "teams-queue"), api_version=KUEUE_API, kind="ClusterQueue",
+                metadata={"name": teams_queue, "labels": labels}, spec=teams_spec,
+                opts=after_flavors)
+            team_targets.append((LOCAL_QUEUE_NAME, teams_queue, cluster_queue))
         if burst_spec is not None:
             k8s.apiextensions.CustomResource(
                 child(name, "cloud-burst-queue"), api_version=KUEUE_API, kind="ClusterQueue",
                 metadata={"name": child(args.cohort, "cloud-burst"), "labels": labels},
                 spec=burst_spec, opts=after_flavors)
+        if remote:
+            remote_queue = manager_objects(name, args.cohort, args.namespace, remote,
+                                           args.workers, labels, after_flavors)
+            team_targets.append((REMOTE_QUEUE_NAME, remote_queue_name(args.cohort),
+                                 remote_queue))
         for team in args.teams:
-            k8s.apiextensions.CustomResource(
-                child(name, "queue", team.team), api_version=KUEUE_API, kind="LocalQueue",
-                metadata={"name": LOCAL_QUEUE_NAME, "namespace": team.namespace,
-                          "labels": labels},
-                spec={"clusterQueue": teams_queue},
-                opts=self.child_opts(depends_on=[release, cluster_queue, *args.depends_on]))
+            for queue_name, target, target_resource in team_targets:
+                suffix = () if queue_name == LOCAL_QUEUE_NAME else (queue_name,)
+                local_queue(child(name, "queue", team.team, *suffix), queue_name, team, target,
+                            labels, self.child_opts(depends_on=[release, target_resource,
+                                                                *args.depends_on]))
 
-        self.cluster_queue = pulumi.Output.from_input(teams_queue)
+        self.cluster_queue = pulumi.Output.from_input(teams_queue if teams_spec else "")
+        self.remote_queue = pulumi.Output.from_input(
+            remote_queue_name(args.cohort) if remote else "")
         self.flavor_order = pulumi.Output.from_input([p.pool for p in ordered])
         self.register_outputs({"cluster_queue": self.cluster_queue,
+                               "remote_queue": self.remote_queue,
                                "flavor_order": self.flavor_order})

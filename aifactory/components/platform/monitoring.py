@@ -16,6 +16,7 @@ import pulumi
 from aifactory.components.base import FactoryComponent
 from aifactory.components.platform.charts import KUBE_PROMETHEUS_STACK
 from aifactory.components.platform.common import chart, namespace
+from aifactory.components.platform.mirror import ImageMirror
 from aifactory.errors import ComponentArgsError
 from aifactory.naming import child
 
@@ -36,6 +37,8 @@ class MonitoringArgs:
     """StorageClass of the volume (None: the cluster's default class)."""
     grafana: bool = False
     """Install the chart's Grafana (off: its default admin password is public knowledge)."""
+    mirror: ImageMirror | None = None
+    """In-jurisdiction mirror the chart and its images come from (None: upstream)."""
 
 
 def monitoring_values(args: MonitoringArgs) -> dict[str, Any]:
@@ -70,6 +73,9 @@ class Monitoring(FactoryComponent):
         if args.storage_gb < 10:
             raise ComponentArgsError(f"`storage_gb` ({args.storage_gb}) is too small for "
                                      "Prometheus: give at least 10")
+        if args.grafana and args.mirror is not None:
+            raise ComponentArgsError("`grafana` is on with a `mirror`: Grafana's images are not "
+                                     "in the mirror's lock; leave grafana off")
         super().__init__("aifactory:platform:Monitoring", name, {
             "namespace": args.namespace, "retentionDays": args.retention_days,
             "storageGb": args.storage_gb, "chartVersion": KUBE_PROMETHEUS_STACK.version}, opts)
@@ -78,6 +84,6 @@ class Monitoring(FactoryComponent):
                        self.child_opts())
         self.chart = chart(child(name, "chart"), KUBE_PROMETHEUS_STACK, "kube-prometheus-stack",
                            args.namespace, monitoring_values(args),
-                           self.child_opts(depends_on=[ns]))
+                           self.child_opts(depends_on=[ns]), args.mirror)
         self.namespace = pulumi.Output.from_input(args.namespace)
         self.register_outputs({"namespace": self.namespace})

@@ -1,5 +1,12 @@
 """sovereignty-chart-image-source: helm charts of a sovereign factory come from, and pull
-images from, allowed registries (advisory: the plan sees only what the values override)."""
+images from, allowed registries.
+
+Mandatory with a declared jurisdiction: a chart that sets no image in its values runs its
+upstream defaults, by tag, from registries outside the jurisdiction. The plan sees only what
+the values override, so the images a chart does set are judged (registry and digest) by
+sovereignty-image-registry-digest; this rule judges where the chart comes from and that it
+overrides its images at all.
+"""
 
 from __future__ import annotations
 
@@ -44,14 +51,14 @@ def check(view: PlanView) -> Iterator[Finding]:
 RULE = Rule(
     name="sovereignty-chart-image-source",
     domain="sovereignty",
-    severity="medium",
+    severity="high",
     description="With a declared jurisdiction, helm charts are fetched from an allowed "
     "registry and override their images, so no upstream registry outside the jurisdiction "
     "serves the factory's software.",
     remediation="Mirror the chart and its images into the factory's registry (or one in "
     "sovereignty.allowed_registries) and set the chart's image values to the mirrored "
     "images by digest.",
-    enforcement="advisory",
+    enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
 )

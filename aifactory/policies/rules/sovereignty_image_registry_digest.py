@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from aifactory.policies.model import Finding, Rule
-from aifactory.policies.registries import allowed_registries, scanned_images
+from aifactory.policies.registries import (
+    allowed_registries,
+    declared_outside,
+    scanned_images,
+)
 from aifactory.policies.view import PlanView
 
 
 def check(view: PlanView) -> Iterator[Finding]:
+    factory = view.factory
+    for entry, why in declared_outside(view):
+        if factory is not None:
+            yield view.finding(factory, f"sovereignty.allowed_registries lists {entry}, {why}: "
+                               "images from it are not allowed", subject=entry, registry=entry,
+                               spec_path="sovereignty.allowed_registries")
     allowed = allowed_registries(view)
     for r, image in scanned_images(view):
         problems = []
@@ -31,7 +41,8 @@ RULE = Rule(
     severity="high",
     description="With a declared jurisdiction, every container image a Kubernetes object or "
     "helm release of the factory runs comes from the factory's own in-jurisdiction registry or "
-    "one listed in sovereignty.allowed_registries, and is pinned by sha256 digest.",
+    "one listed in sovereignty.allowed_registries (which must itself lie in the jurisdiction), "
+    "and is pinned by sha256 digest.",
     remediation="Mirror the image into the factory's registry (or an allowed one) and "
     "reference it as registry/repository@sha256:<digest>; in helm values set the chart's "
     "image digest field.",

@@ -1,4 +1,5 @@
-"""sovereignty-replication-destination: replicas, log sinks and data locations stay inside."""
+"""sovereignty-replication-destination: replicas and data locations stay inside (logs and
+metrics: sovereignty-telemetry-destination)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ from aifactory.policies.residency import allowed_places, arn_region, region_allo
 from aifactory.policies.view import UNKNOWN, PlanView, Resource, dig
 
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
-LOG_SUBSCRIPTION = "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter"
-GCP_SINKS = ("gcp:logging/projectSink:ProjectSink", "gcp:logging/folderSink:FolderSink",
-             "gcp:logging/organizationSink:OrganizationSink")
 
 
 def _bucket_named(view: PlanView, ref: str) -> Resource | None:
@@ -60,22 +58,6 @@ def check(view: PlanView) -> Iterator[Finding]:
             if key_region and not region_allowed(j, "aws", key_region):
                 yield view.finding(r, f"replication {r['name']} rule {i} encrypts replicas with "
                                    f"a key in {key_region}, outside {j.name}", keyRegion=key_region)
-    for r in view.of_type(LOG_SUBSCRIPTION):
-        arn = r["inputs"].get("destinationArn")
-        region = arn_region(arn) if isinstance(arn, str) else None
-        if region and not region_allowed(j, "aws", region):
-            yield view.finding(r, f"log subscription {r['name']} ships logs to {region}, outside "
-                               f"{j.name}", destination=arn)
-    for r in view.of_type(*GCP_SINKS):
-        dest = r["inputs"].get("destination")
-        if not isinstance(dest, str) or not dest.startswith("storage.googleapis.com/"):
-            continue
-        name = dest.removeprefix("storage.googleapis.com/")
-        targets = [b for b in view.of_type("gcp:storage/bucket:Bucket")
-                   if name in (b["inputs"].get("name"), b["name"])]
-        if targets and not region_allowed(j, "gcp", view.region(targets[0]) or ""):
-            yield view.finding(r, f"log sink {r['name']} writes to bucket {name} in "
-                               f"{view.region(targets[0])}, outside {j.name}", destination=dest)
     for b in view.of_type("gcp:storage/bucket:Bucket"):
         for loc in dig(b, "inputs", "customPlacementConfig", "dataLocations", default=[]) or []:
             if isinstance(loc, str) and not region_allowed(j, "gcp", loc):
@@ -89,10 +71,10 @@ RULE = Rule(
     domain="sovereignty",
     severity="critical",
     description="With a declared jurisdiction, every copy of the data stays inside it: S3 "
-    "replication destinations and their keys, CloudWatch log subscriptions, GCP log sinks and "
-    "the data locations of dual-region buckets.",
+    "replication destinations and their keys, and the data locations of dual-region buckets.",
     remediation="Replicate to a bucket of an environment in an allowed region (set "
-    "lakehouse.replication.region to one), and ship logs only to in-jurisdiction sinks.",
+    "lakehouse.replication.region to one) with a replica key in that region, and keep "
+    "dual-region buckets to pairs of allowed regions.",
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,

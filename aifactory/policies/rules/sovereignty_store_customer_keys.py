@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aifactory.policies.kinds import AWS_BUCKET_SSE, AWS_BUCKETS
+from aifactory.policies.kinds import AWS_BUCKET_SSE, AWS_BUCKETS, GCP_LOG_BUCKETS
 from aifactory.policies.model import Finding, Rule
 from aifactory.policies.view import PlanView, Resource, dig, is_set
 
@@ -73,6 +73,9 @@ def _missing(view: PlanView, r: Resource) -> str | None:
     if t == "gcp:container/nodePool:NodePool":
         return None if is_set(dig(i, "nodeConfig", "bootDiskKmsKey")) else \
             "has no nodeConfig.bootDiskKmsKey"
+    if t in GCP_LOG_BUCKETS:
+        return None if is_set(dig(i, "cmekSettings", "kmsKeyName")) else \
+            "keeps logs without a customer-managed key (cmekSettings.kmsKeyName)"
     if t == "gcp:compute/disk:Disk":
         return None if is_set(dig(i, "diskEncryptionKey", "kmsKeySelfLink")) else \
             "has no diskEncryptionKey.kmsKeySelfLink"
@@ -94,7 +97,8 @@ RULE = Rule(
     severity="high",
     description="With a declared jurisdiction, every store is encrypted with a customer-managed "
     "key: S3 buckets (SSE-KMS), GCS buckets, ECR and Artifact Registry repositories, EKS and "
-    "GKE secrets, node volumes and boot disks, EBS/EFS/FSx and log groups.",
+    "GKE secrets, node volumes and boot disks, EBS/EFS/FSx, CloudWatch log groups and GCP log "
+    "buckets.",
     remediation="Create a KMS key (AWS) or Cloud KMS crypto key (GCP) in the environment and "
     "reference it from the store's encryption settings.",
     enforcement="mandatory",

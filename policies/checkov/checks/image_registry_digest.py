@@ -1,9 +1,12 @@
 """CKV_AIF_3: images come from an allowed registry and are pinned by sha256 digest.
 
-Allowed registries (hosts, or host/path prefixes) come from the environment variable
+The same rule, with the same applicability, as the plan's sovereignty-image-registry-digest:
+allowed registries (hosts, or host/path prefixes) come from the environment variable
 AIFACTORY_ALLOWED_REGISTRIES (comma-separated), which aifactory.policies.checkov_runner sets
-from the plan: the factory's own in-jurisdiction registries plus sovereignty.allowed_registries.
-Unset, only the digest is checked.
+from the plan (the factory's own in-jurisdiction registries plus the in-jurisdiction entries of
+sovereignty.allowed_registries) when the factory declares a jurisdiction.
+Unset: no jurisdiction, so the check does not apply (UNKNOWN, not reported). Set but empty: no
+registry is allowed, so every image fails.
 """
 
 from __future__ import annotations
@@ -42,14 +45,14 @@ class ImageRegistryDigest(BaseK8sContainerCheck):
 
     def scan_container_conf(self, metadata: dict[str, Any], conf: dict[str, Any]) -> CheckResult:
         self.evaluated_container_keys = ["image"]
+        declared = os.environ.get("AIFACTORY_ALLOWED_REGISTRIES")
+        if declared is None:
+            return CheckResult.UNKNOWN
+        registries = [r.strip() for r in declared.split(",") if r.strip()]
         image = conf.get("image")
         if not isinstance(image, str) or not DIGEST.search(image):
             return CheckResult.FAILED
-        registries = [r.strip() for r in os.environ.get("AIFACTORY_ALLOWED_REGISTRIES", "")
-                      .split(",") if r.strip()]
-        if registries and not allowed(image, registries):
-            return CheckResult.FAILED
-        return CheckResult.PASSED
+        return CheckResult.PASSED if allowed(image, registries) else CheckResult.FAILED
 
 
 check = ImageRegistryDigest()

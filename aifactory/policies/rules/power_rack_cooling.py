@@ -1,4 +1,4 @@
-"""rack-cooling: a rack's cooling matches its density and the servers it holds."""
+"""power-rack-cooling: a rack's cooling matches its density and the servers it holds."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def check(view: PlanView) -> Iterator[Finding]:
 
 
 RULE = Rule(
-    name="rack-cooling",
+    name="power-rack-cooling",
     domain="power",
     severity="high",
     description="A rack above the air-cooling limit declares rear-door or liquid cooling, one "

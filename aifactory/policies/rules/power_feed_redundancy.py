@@ -1,4 +1,4 @@
-"""site-feed-redundancy: with A and B feeds, the whole IT load fits on either feed alone."""
+"""power-feed-redundancy: with A and B feeds, the whole IT load fits on either feed alone."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def check(view: PlanView) -> Iterator[Finding]:
 
 
 RULE = Rule(
-    name="site-feed-redundancy",
+    name="power-feed-redundancy",
     domain="power",
     severity="high",
     description="A site with A/B power feeds carries its whole IT load on either feed alone, "

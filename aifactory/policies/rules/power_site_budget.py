@@ -1,4 +1,4 @@
-"""site-power-budget: the IT load of a site's hosts times its PUE fits the facility budget."""
+"""power-site-budget: the IT load of a site's hosts times its PUE fits the facility budget."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def check(view: PlanView) -> Iterator[Finding]:
 
 
 RULE = Rule(
-    name="site-power-budget",
+    name="power-site-budget",
     domain="power",
     severity="critical",
     description="The IT load of every host on a site (server maximum input power from the "

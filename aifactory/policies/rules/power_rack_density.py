@@ -1,4 +1,4 @@
-"""rack-power-density: the IT load of the hosts in a rack stays within the rack's limit."""
+"""power-rack-density: the IT load of the hosts in a rack stays within the rack's limit."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def check(view: PlanView) -> Iterator[Finding]:
 
 
 RULE = Rule(
-    name="rack-power-density",
+    name="power-rack-density",
     domain="power",
     severity="high",
     description="The IT load of the hosts in each rack stays within the rack's power limit.",
