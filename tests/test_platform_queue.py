@@ -283,3 +283,49 @@ def test_bad_arguments_are_refused_before_any_resource(run, args, message) -> No
     with pytest.raises(ComponentArgsError) as err:
         run(lambda: JobQueue("q", args))
     assert str(err.value) == message
+
+
+def test_worker_cluster_mirrors_the_remote_queue_and_grants_the_manager_access(run) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.components.platform.kueue_worker import KueueWorker, KueueWorkerArgs
+
+    pools = (_pool("burst-spot", capacity="spot"), _pool("burst-od"))
+    args = KueueWorkerArgs(environment="aws", pools=pools, teams=TEAMS, cohort="c",
+                           api_server="https://eks.example:443")
+    rec = run(lambda: KueueWorker("w", args))
+    [queue] = rec.of_type(f"{KUEUE}:ClusterQueue")
+    assert queue.inputs["metadata"]["name"] == "c-remote"
+    assert "admissionChecksStrategy" not in queue.inputs["spec"]  # checked on the manager
+    assert _flavor_quotas(queue) == [("burst-od", 16, None), ("burst-spot", 16, None)]
+    [local] = rec.of_type(f"{KUEUE}:LocalQueue")
+    assert (local.inputs["metadata"], local.inputs["spec"]) == (
+        {"name": "remote", "namespace": "team-research", "labels": {}},
+        {"clusterQueue": "c-remote"})
+    assert {r.inputs["metadata"]["name"] for r in rec.of_type(f"{KUEUE}:ResourceFlavor")} == {
+        "burst-od", "burst-spot"}
+    assert len(rec.of_type(f"{KUEUE}:WorkloadPriorityClass")) == 2
+    role = rec.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    rules = {(r["apiGroups"][0], r["resources"][0]): r["verbs"] for r in role.inputs["rules"]}
+    assert rules[("kueue.x-k8s.io", "workloads/status")] == ["get", "patch", "update"]
+    assert rules[("batch", "jobs")] == ["create", "delete", "get", "list", "watch"]
+    assert not any("*" in v for v in rules.values())
+    binding = rec.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": "multikueue",
+                                           "namespace": "kueue-system"}]
+    token = rec.one("kubernetes:core/v1:Secret")
+    assert token.inputs["type"] == "kubernetes.io/service-account-token"
+    assert token.inputs["metadata"]["annotations"] == {
+        "kubernetes.io/service-account.name": "multikueue"}
+
+
+def test_worker_kubeconfig_uses_the_service_account_token() -> None:
+    import base64
+    import json
+
+    from aifactory.components.platform.kueue_worker import worker_kubeconfig
+
+    config = json.loads(worker_kubeconfig("aws", "https://eks.example:443", {
+        "token": base64.b64encode(b"t0k3n").decode(), "ca.crt": "Q0EK"}))
+    assert config["clusters"] == [{"name": "aws", "cluster": {
+        "server": "https://eks.example:443", "certificate-authority-data": "Q0EK"}}]
+    assert config["users"] == [{"name": "multikueue", "user": {"token": "t0k3n"}}]
+    assert config["current-context"] == "aws"

@@ -215,9 +215,21 @@ def test_gpu_operator_values_are_cluster_policy_fields() -> None:
     schema = module.strictify(module.load_crds()[("nvidia.com", "ClusterPolicy")]["v1"])
     validator = jsonschema.Draft7Validator(schema)
     chart_only = {"node-feature-discovery"}  # values of the chart's NFD subchart
-    for substrate in ("onprem", "aws", "gcp"):
+    from aifactory.components.platform.charts import CHART_IMAGES, GPU_OPERATOR
+    from aifactory.components.platform.common import Substrate
+    from aifactory.components.platform.mirror import image_mirror, mirrored_values
+
+    lock = {f"{i.upstream}:v1": "sha256:" + "0" * 64 for i in CHART_IMAGES["gpu-operator"]}
+    mirror = image_mirror("registry.example.eu/mirror", None, lock)
+    substrates: tuple[Substrate, ...] = ("onprem", "aws", "gcp")
+    for substrate, with_mirror in [(s, m) for s in substrates for m in (0, 1)]:
         values = gpu_operator_values(GpuOperatorArgs(substrate, (NodeTaint("nvidia.com/gpu"),)),
                                      "dcgm-metrics")
+        if with_mirror:  # the mirrored image blocks are ClusterPolicy fields too, except the
+            # operator's own image, which the chart puts in its Deployment
+            values = mirrored_values(GPU_OPERATOR, values, mirror)
+            own = {k: values["operator"].pop(k) for k in ("repository", "image", "version")}
+            assert own["version"] == "sha256:" + "0" * 64
         policy = {"apiVersion": "nvidia.com/v1", "kind": "ClusterPolicy",
                   "metadata": {"name": "cluster-policy"},
                   "spec": {k: v for k, v in values.items() if k not in chart_only}}

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
-from policy_fixtures import inputs, load
+from policy_fixtures import inputs, load, resource
 
 from aifactory.cli import main
+from aifactory.errors import InputError
 from aifactory.policies import evaluate
 from aifactory.policies.checkov_runner import checkov_path
 
@@ -87,6 +90,80 @@ def test_not_a_plan_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().err.strip() == (
         f"error: {path}: not an ai-factory plan (version 1 JSON with 'resources'); write one "
         "with `aifactory plan BLUEPRINT --format json`")
+
+
+REPLAN = "write the plan again with `aifactory plan BLUEPRINT --format json`"
+
+
+def no_it_load(plan: dict) -> None:
+    del inputs(plan, "dgx-1")["itLoadKw"]
+
+
+def zero_budget(plan: dict) -> None:
+    inputs(plan, "dc1")["powerBudgetKw"] = 0
+
+
+def waiver_expiring(expires: str | None) -> Callable[[dict], None]:
+    def mutate(plan: dict) -> None:
+        w = {"rule": "power-site-budget", "resource": "dc1", "reason": "second hall opens",
+             "owner": "facilities"}
+        inputs(plan, "acme-onprem")["waivers"] = [w | ({"expires": expires} if expires else {})]
+    return mutate
+
+
+def no_type(plan: dict) -> None:
+    del resource(plan, "dgx-2")["type"]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (no_it_load, "70: resources[2].inputs.itLoadKw: is missing in aifactory:baremetal:Host "
+     f"dgx-1; set environments.dc1.hosts[].server_model in the blueprint and {REPLAN}"),
+    (zero_budget, "49: resources[1].inputs.powerBudgetKw: 0 must be above 0 in "
+     "aifactory:baremetal:Site dc1; set environments.dc1.power_budget_kw in the blueprint and "
+     f"{REPLAN}"),
+    (waiver_expiring(None), "9: resources[0].inputs.waivers[0].expires: is missing in "
+     "aifactory:factory:Factory acme-onprem; set policy.waivers[].expires (YYYY-MM-DD) in the "
+     f"blueprint and {REPLAN}"),
+    (waiver_expiring("end of Q2"), '38: resources[0].inputs.waivers[0].expires: "end of Q2" is '
+     "not a date such as 2026-06-30 in aifactory:factory:Factory acme-onprem; set "
+     f"policy.waivers[].expires (YYYY-MM-DD) in the blueprint and {REPLAN}"),
+    (no_type, f"91: resources[3].type: is missing in resource dgx-2; {REPLAN}"),
+], ids=["no-it-load", "zero-budget", "waiver-without-expiry", "waiver-bad-expiry", "no-type"])
+def test_bad_plan_exits_2_naming_file_line_resource_and_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], mutate: Any, message: str) -> None:
+    plan = load("power-site")
+    mutate(plan)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan, indent=2), encoding="utf-8")
+    assert main(["check", str(path)]) == 2
+    assert capsys.readouterr().err == f"error: {path}:{message}\n1 error: the plan was not " \
+        "checked\n"
+
+
+def test_plan_that_is_not_json_exits_2_with_its_line(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text('{"version": 1,\n "resources": [\n  {"urn": x}\n]}', encoding="utf-8")
+    assert main(["check", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {path}:3: not JSON (Expecting value): a plan is written by `aifactory plan "
+        "BLUEPRINT --format json`\n")
+
+
+def test_in_memory_plans_with_bad_facts_fail_instead_of_raising() -> None:
+    """Plans that bypass load_plan (the pack, tests) fail the rules that cannot read them."""
+    plan = load("power-site")
+    no_it_load(plan)
+    zero_budget(plan)
+    result = evaluate(plan, today=date(2026, 1, 15))
+    assert not result.passed and result.sites == []
+    assert "rule could not run: KeyError: 'itLoadKw'" in [v.message for v in result.failed]
+    assert result.notes == ["power and quota figures could not be computed: KeyError: "
+                            "'itLoadKw'"]
+    waiver_expiring("soon")(plan)
+    with pytest.raises(InputError, match=r"^policy.waivers\[0\].expires: 'soon' is not a date "
+                       "such as 2026-06-30; set the waiver's last valid day$"):
+        evaluate(plan)
 
 
 @pytest.mark.skipif(checkov_path() is None, reason="checkov not installed")

@@ -279,6 +279,23 @@ def test_own_registry_outside_the_jurisdiction_is_not_allowed(gcp: dict) -> None
         "allowed registry (none declared)"]
 
 
+def test_allowed_registries_must_lie_in_the_jurisdiction(aws: dict) -> None:
+    inputs(aws, "acme-eu")["allowedRegistries"] = [
+        "registry.acme.eu", "docker.io", "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        "europe-docker.pkg.dev/acme-eu-ml/mirror", "eu.gcr.io"]
+    container = inputs(aws, "model-server")["spec"]["template"]["spec"]["containers"][0]
+    container["image"] = f"docker.io/library/nginx@{DIGEST}"
+    assert messages(aws, "sovereignty-image-registry-digest") == [
+        "sovereignty.allowed_registries lists docker.io, a public registry serving from outside "
+        "EU: images from it are not allowed",
+        "sovereignty.allowed_registries lists 123456789012.dkr.ecr.us-east-1.amazonaws.com, in "
+        "us-east-1, outside EU: images from it are not allowed",
+        f"Deployment model-server: image docker.io/library/nginx@{DIGEST} at "
+        "spec.template.spec.containers[0].image comes from docker.io, not an allowed registry "
+        "(123456789012.dkr.ecr.eu-central-1.amazonaws.com, eu.gcr.io, "
+        "europe-docker.pkg.dev/acme-eu-ml/mirror, registry.acme.eu)"]
+
+
 # -- sovereignty-tags-residency-classification ----------------------------------------------
 
 

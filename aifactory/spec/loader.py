@@ -17,14 +17,12 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from aifactory.errors import InputError
-from aifactory.spec.inventory import BMC, BMC_SCHEMES, MAC
+from aifactory.spec.inventory import MAC
 from aifactory.spec.models import NAME_PATTERN, Blueprint
 
 PATTERN_FORMS = {
     NAME_PATTERN: "2-40 lower-case letters, digits and '-', starting with a letter",
     MAC: "a MAC address in lower case, such as 3c:ec:ef:00:00:01",
-    BMC: "a BMC address such as redfish://10.0.0.5/redfish/v1/Systems/1 or ipmi://10.0.0.5 "
-    "(schemes: " + ", ".join(BMC_SCHEMES) + ")",
 }
 
 Loc = tuple[str | int, ...]

@@ -85,13 +85,13 @@ class KueueWorkerArgs:
 
 
 def remote_role_rules() -> list[dict[str, Any]]:
-    """ClusterRole rules of the manager's ServiceAccount on a worker."""
+    """ClusterRole rules of the manager's ServiceAccount on a worker (PolicyRuleArgs fields)."""
     rules: list[dict[str, Any]] = []
     for group, resource in _REMOTE_KINDS:
-        rules.append({"apiGroups": [group], "resources": [resource], "verbs": list(_CRUD)})
+        rules.append({"api_groups": [group], "resources": [resource], "verbs": list(_CRUD)})
         if resource != "pods":
             status_verbs = ["get", "patch", "update"] if resource == "workloads" else ["get"]
-            rules.append({"apiGroups": [group], "resources": [f"{resource}/status"],
+            rules.append({"api_groups": [group], "resources": [f"{resource}/status"],
                           "verbs": status_verbs})
     return rules
 
@@ -156,14 +156,17 @@ class KueueWorker(FactoryComponent):
             opts=self.child_opts(depends_on=[ns]))
         role_name = child(SERVICE_ACCOUNT, "remote")
         role = k8s.rbac.v1.ClusterRole(
-            child(name, "multikueue-role"), metadata={"name": role_name, "labels": labels},
-            rules=remote_role_rules(), opts=self.child_opts())
+            child(name, "multikueue-role"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=role_name, labels=labels),
+            rules=[k8s.rbac.v1.PolicyRuleArgs(**r) for r in remote_role_rules()],
+            opts=self.child_opts())
         k8s.rbac.v1.ClusterRoleBinding(
-            child(name, "multikueue-binding"), metadata={"name": role_name, "labels": labels},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                      "name": role_name},
-            subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT,
-                       "namespace": args.namespace}],
+            child(name, "multikueue-binding"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=role_name, labels=labels),
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io",
+                                             kind="ClusterRole", name=role_name),
+            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=SERVICE_ACCOUNT,
+                                              namespace=args.namespace)],
             opts=self.child_opts(depends_on=[account, role]))
         token = k8s.core.v1.Secret(
             child(name, "multikueue-token"),

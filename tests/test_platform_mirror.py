@@ -1,0 +1,130 @@
+"""Sovereign mirror: charts and every chart image come from the mirror, pinned by digest."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+from conftest import EXAMPLES, spec_from_yaml
+
+from aifactory.build.platform import mirror_of, platform_args
+from aifactory.components.platform import ClusterPlatform
+from aifactory.components.platform.charts import CHART_IMAGES
+from aifactory.errors import ComponentArgsError
+from aifactory.policies.images import images_in
+from aifactory.spec import load
+
+CHART = "kubernetes:helm.sh/v4:Chart"
+MIRROR = "europe-west4-docker.pkg.dev/acme-ml-eu/acme-eu-mirror"
+
+
+def _platforms(spec):  # type: ignore[no-untyped-def]
+    def program() -> None:
+        for env in ("gcp-eu", "aws-eu"):
+            provider = k8s.Provider(f"{env}-k8s", kubeconfig="{}")
+            args = platform_args(spec, env, workers={"aws-eu": "kc"}) if env == "gcp-eu" \
+                else platform_args(spec, env, api_server="https://aws.example:443")
+            ClusterPlatform(f"{env}-platform", args, pulumi.ResourceOptions(providers=[provider]))
+    return program
+
+
+def test_every_chart_and_image_comes_from_the_mirror_by_digest(run) -> None:  # type: ignore[no-untyped-def]
+    spec = load(EXAMPLES / "sovereign-eu.yaml")
+    rec = run(_platforms(spec))
+    charts = rec.of_type(CHART)
+    assert len(charts) == 6  # monitoring, gpu-operator, kueue on each of the two clusters
+    for chart in charts:
+        inputs = chart.inputs
+        name = inputs["chart"].rsplit("/", 1)[-1]
+        assert inputs["chart"] == f"oci://{MIRROR}/charts/{name}"
+        assert "repositoryOpts" not in inputs
+        images = list(images_in(inputs["values"]))
+        blocks = CHART_IMAGES[name]
+        # an image block inside another (the GPU operator's operator.initContainer) is read
+        # with its parent by the policy's image scan; it is pinned all the same (below)
+        outer = [i for i in blocks if not any(o.values_path == i.values_path[:-1]
+                                              for o in blocks)]
+        assert len(images) == len(outer), name
+        for image in images:
+            assert image.ref.startswith(f"{MIRROR}/"), image
+            assert image.pinned, image
+    [operator] = [c for c in charts if c.name == "aws-eu-platform-gpu-operator-chart"]
+    assert operator.inputs["values"]["devicePlugin"] | {"enabled": True} == {
+        "enabled": True, "repository": f"{MIRROR}/nvcr.io/nvidia", "image": "k8s-device-plugin",
+        "version": spec.sovereignty.mirror.images[  # type: ignore[union-attr]
+            "nvcr.io/nvidia/k8s-device-plugin:v0.18.1"]}
+    assert operator.inputs["values"]["operator"]["initContainer"] == {
+        "repository": f"{MIRROR}/nvcr.io/nvidia", "image": "cuda",
+        "version": spec.sovereignty.mirror.images[  # type: ignore[union-attr]
+            "nvcr.io/nvidia/cuda:13.0.1-base-ubi9"]}
+    [monitoring] = [c for c in charts if c.name == "gcp-eu-platform-monitoring-chart"]
+    prometheus = monitoring.inputs["values"]["prometheus"]["prometheusSpec"]
+    assert prometheus["retention"] == "15d"  # our values stay beside the image
+    assert prometheus["image"]["registry"] == MIRROR
+    assert prometheus["image"]["repository"] == "quay.io/prometheus/prometheus"
+    assert len(prometheus["image"]["sha"]) == 64  # kube-prometheus-stack: bare hex
+    [kueue] = [c for c in charts if c.name == "gcp-eu-platform-kueue-chart"]
+    image = kueue.inputs["values"]["controllerManager"]["manager"]["image"]
+    assert image["repository"] == f"{MIRROR}/registry.k8s.io/kueue/kueue"
+    assert image["tag"].startswith("v0.19.2@sha256:")  # the chart takes only a tag
+
+
+def test_without_a_mirror_charts_come_from_upstream(run, example_spec) -> None:  # type: ignore[no-untyped-def]
+    spec = example_spec("cloud-aws")
+    assert mirror_of(spec) is None
+    env = next(iter(spec.environments))
+    rec = run(lambda: ClusterPlatform("p", platform_args(spec, env)))
+    assert {c.inputs["chart"] for c in rec.of_type(CHART)} >= {"gpu-operator"}
+
+
+def _sovereign_with_lock(lock: str) -> str:
+    text = (EXAMPLES / "sovereign-eu.yaml").read_text()
+    start = text.index("    images:\n")
+    end = text.index("\nenvironments:")
+    return text[:start] + "    images:\n" + lock + text[end:]
+
+
+def test_a_missing_lock_entry_fails_at_load_time_naming_image_and_fix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.errors import InputError
+
+    text = (EXAMPLES / "sovereign-eu.yaml").read_text()
+    path = tmp_path / "eu.yaml"
+    path.write_text("\n".join(line for line in text.splitlines()
+                              if "quay.io/prometheus/alertmanager:" not in line) + "\n")
+    with pytest.raises(InputError) as err:
+        load(path)
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1)
+                if t.strip() == "images:")
+    assert str(err.value) == (
+        f"{path}:{line}: sovereignty.mirror.images: no entry for quay.io/prometheus/alertmanager "
+        f"(chart kube-prometheus-stack): mirror it to {MIRROR}/quay.io/prometheus/alertmanager "
+        "and add 'quay.io/prometheus/alertmanager:<tag>: sha256:<digest>'")
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("quay.io/prometheus/prometheus: sha256:" + "a" * 64,
+     "'quay.io/prometheus/prometheus' has no tag: key the lock by the reference that was "
+     "mirrored, e.g. nvcr.io/nvidia/gpu-operator:v26.7.0"),
+    ("quay.io/prometheus/prometheus:v3: sha256:abc",
+     "quay.io/prometheus/prometheus:v3: digest 'sha256:abc' is not sha256:<64 hex digits>: "
+     "give the digest of the mirrored image"),
+])
+def test_malformed_lock_entries_are_refused(entry, message) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        spec_from_yaml(_sovereign_with_lock(f"      {entry}\n"))
+    assert f"sovereignty.mirror.images: {message}" in str(err.value)
+
+
+def test_a_component_given_no_digest_for_an_image_says_which(run) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.components.platform.charts import KUEUE
+    from aifactory.components.platform.mirror import image_mirror, mirrored_values
+
+    mirror = image_mirror("registry.example.eu/m", None, {"quay.io/x/y:v1": "sha256:" + "1" * 64})
+    with pytest.raises(ComponentArgsError) as err:
+        mirrored_values(KUEUE, {}, mirror)
+    assert str(err.value) == (
+        "`mirror.images` has no entry for registry.k8s.io/kueue/kueue: mirror it into "
+        "registry.example.eu/m/registry.k8s.io/kueue/kueue and add 'registry.k8s.io/kueue/kueue:"
+        "<tag>: sha256:<digest>' to sovereignty.mirror.images")
