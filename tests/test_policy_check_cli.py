@@ -15,6 +15,7 @@ from aifactory.cli import main
 from aifactory.errors import InputError
 from aifactory.policies import evaluate
 from aifactory.policies.checkov_runner import checkov_path
+from aifactory.policies.crd_schemas import crds_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = sorted((ROOT / "tests" / "golden").glob("*.plan.json"))
@@ -182,6 +183,26 @@ def test_manifests_rendered_from_the_plan(tmp_path: Path,
               if v["status"] == "failed"]
     assert [(v["rule"], v["resource"]) for v in failed] == [("manifest-ckv-aif-1",
                                                              "model-server")]
+
+
+@pytest.mark.skipif(checkov_path() is None or crds_dir() is None,
+                    reason="checkov or ../shared/crds not present")
+def test_manifests_custom_resources_checked_against_crds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / "flavor.yaml").write_text(
+        "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ResourceFlavor\nmetadata: {name: h100}\n"
+        "spec: {nodeLabels: {nvidia.com/gpu.product: H100}, gpus: 8}\n", encoding="utf-8")
+    path = write(load("power-site"), tmp_path)
+    assert main(["check", path, "--manifests", str(manifests), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert [(v["rule"], v["subject"], v["message"]) for v in doc["violations"]] == [(
+        "manifest-crd-schema-strict", "ResourceFlavor/h100",
+        "flavor.yaml: ResourceFlavor h100: spec: Additional properties are not allowed ('gpus' "
+        "was unexpected)")]
+    assert doc["notes"] == [
+        f"1 custom resources validated against their upstream CRDs ({crds_dir()})"]
 
 
 @pytest.mark.parametrize("golden", GOLDEN, ids=lambda p: p.name.split(".")[0])

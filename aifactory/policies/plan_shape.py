@@ -119,7 +119,7 @@ FACTS: dict[str, Mapping[str, Field]] = {
     },
     **{t: POOL for t in POOL_TYPES},
 }
-RESOURCE = {"urn": "str", "type": "str", "name": "str", "inputs": "dict"}
+RESOURCE: dict[str, Kind] = {"urn": "str", "type": "str", "name": "str", "inputs": "dict"}
 
 
 def _kind_of(value: Any, kind: Kind) -> bool:
@@ -201,9 +201,9 @@ def resource_problems(resources: Sequence[Any]) -> Iterator[tuple[int, str, str]
         for key, kind in RESOURCE.items():
             if key not in r:
                 yield i, f"resources[{i}].{key}", f"is missing{label}; {REPLAN}"
-            elif not _kind_of(r[key], kind):  # type: ignore[arg-type]
+            elif not _kind_of(r[key], kind):
                 yield i, f"resources[{i}].{key}", f"{json.dumps(r[key])[:80]} is not " \
-                    f"{_WHAT[kind]}{label}; {REPLAN}"  # type: ignore[index]
+                    f"{_WHAT[kind]}{label}; {REPLAN}"
         fields = FACTS.get(r.get("type", ""))
         if not fields or not isinstance(r.get("inputs"), dict):
             continue
