@@ -24,7 +24,6 @@ from aifactory.spec.models import GPU_TAINT, Blueprint, GpuPool, Host, OnPremSit
 
 JOIN_TOKEN_PATH = "/etc/aifactory/join-token"
 """Where the provisioner puts the kubeadm bootstrap token on the host (mode 0600)."""
-CA_HASH_PATH = "/etc/aifactory/ca-cert-hash"
 """Where the provisioner puts the discovery CA hash when the blueprint does not give it."""
 TOKEN_METADATA_KEY = "aifactory_join_token"
 """Key of the join token in a Metal3 host's metaData secret (read with `cloud-init query`)."""
@@ -135,7 +134,7 @@ def _variables(ctx: HostContext) -> dict[str, Any]:
         "fabric_manager": fabric_manager,
         "kubernetes_version": site.cluster.kubernetes_version,
         "api_endpoint": _api_endpoint(site.cluster.api_endpoint),
-        "ca_cert_hash": site.cluster.ca_cert_hash, "ca_hash_path": CA_HASH_PATH,
+        "ca_cert_hash": site.cluster.ca_cert_hash,
         "join_token_path": JOIN_TOKEN_PATH, "token_delivery": delivery,
         "token_from_metadata": hook == "metal3", "token_metadata_key": TOKEN_METADATA_KEY,
     }

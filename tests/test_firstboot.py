@@ -155,15 +155,13 @@ def test_tinkerbell_site_reads_the_token_its_workflow_wrote() -> None:
     assert "dc1_join_token" not in text
 
 
-def test_command_site_reads_the_ca_hash_from_the_provisioner_when_not_given() -> None:
+def test_joins_pin_the_cluster_ca_from_the_blueprint() -> None:
     spec = site_spec("command")
-    site = spec.environments["dc1"]
-    cluster = site.cluster.model_copy(update={"ca_cert_hash": None})  # type: ignore[union-attr]
-    site = site.model_copy(update={"cluster": cluster})
-    spec = spec.model_copy(update={"environments": {"dc1": site}})
     setup = write_files(yaml.safe_load(firstboot.render_user_data(spec, "dc1", "gpu01")))[
         "/usr/local/sbin/aifactory-node-setup"]
-    assert "ca_hash=$(cat /etc/aifactory/ca-cert-hash)\n" in setup
+    expected = spec.environments["dc1"].cluster.ca_cert_hash  # type: ignore[union-attr]
+    assert f"ca_hash={expected}\n" in setup
+    assert '--discovery-token-ca-cert-hash "$ca_hash"' in setup
     assert "cloud-init query" not in setup  # only Metal3 carries the token in metaData
 
 

@@ -41,7 +41,8 @@ SPEC = """
           image_url: https://images.example.com/ubuntu.qcow2
           image_checksum: "sha256:0000000000000000000000000000000000000000000000000000000000000000"
         cluster: {kubeconfig: siteKubeconfig, api_endpoint: "https://10.0.0.10:6443",
-                  join_token: joinToken}
+                  join_token: joinToken,
+          ca_cert_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
       cloud:
         kind: aws
         account_id: "123456789012"

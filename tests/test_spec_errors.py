@@ -384,7 +384,8 @@ environments:
       hook: metal3
       image_url: https://images.example/ubuntu.img
       image_checksum: sha256:{checksum}
-    cluster: {kubeconfig: kc, api_endpoint: "https://k8s.example:6443", join_token: jt}
+    cluster: {kubeconfig: kc, api_endpoint: "https://k8s.example:6443", join_token: jt,
+          ca_cert_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
 """.replace("{checksum}", "ab" * 32)
 
 
