@@ -2,11 +2,12 @@
 """Benchmark the offline plan against its floor: bare Pulumi mock registrations.
 
 For each size, a blueprint is generated (AWS environments with many GPU pools and lakehouse
-zones), planned in a fresh process, and the same registrations (same type tokens, names and
-inputs, same count) are replayed as bare `CustomResource`s under Pulumi's stock MockMonitor in
-another fresh process, after importing the same SDK modules: that is the floor, the least any
-Pulumi program registering those resources under mocks pays. Each process reports its wall time
-(after interpreter start, including SDK imports) and its peak RSS.
+zones), planned in a fresh process, and the same registrations (same SDK classes, type tokens,
+names, parents, protect flags and inputs: checked with BENCH_CHECK_FLOOR=1) are replayed, with
+plain values and no providers, under the plan's own recorder in another fresh process: that is
+the floor, the least any Pulumi program registering those resources through the SDK pays. Each
+process reports its wall time (after interpreter start, including SDK imports), its CPU time
+and its peak RSS.
 
     .venv/bin/python scripts/bench_plan.py [--sizes 300,1000,2000,3000] [--repeat 3]
 
@@ -16,13 +17,18 @@ Prints a table; the target is plan/floor <= 1.25 at every size and linear growth
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 import json
+import os
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -83,35 +89,79 @@ def sdk_module(type_token: str) -> str | None:
     return None
 
 
-def child_floor(plan_path: str) -> dict[str, float]:
-    start = time.perf_counter()
+def sdk_class(type_token: str) -> type | None:
+    """The SDK's typed resource class for a type token, loading its module (None for untyped)."""
     import importlib
 
+    module = sdk_module(type_token)
+    if module is None:
+        return None
+    # pulumi_aws submodules are lazy: importing one runs nothing until an attribute is read.
+    found = getattr(importlib.import_module(module), type_token.rsplit(":", 1)[-1], None)
+    return found if isinstance(found, type) else None
+
+
+@functools.cache
+def _parameters(cls: type, args: type) -> tuple[dict[str, str], frozenset[str]]:
+    from pulumi import _types
+
+    names = {v: k for k, v in _types.input_type_py_to_pulumi_names(args).items()}
+    return names, frozenset(inspect.signature(cls._internal_init).parameters)  # type: ignore[attr-defined]
+
+
+def python_name(cls: type, args: type, key: str) -> str | None:
+    """The keyword `cls` takes input `key` as (None for constants the class sets itself)."""
+    names, parameters = _parameters(cls, args)
+    name = names.get(key) or re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+    return name if name in parameters and name not in ("opts", "resource_name") else None
+
+
+def floor_program(resources: list[dict[str, Any]]) -> None:
+    """Register `resources` as they were planned: the same classes, names, parents and inputs."""
     import pulumi
-    from pulumi.runtime import mocks
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
+
+    by_urn = {r["urn"]: r for r in resources}
+    made: dict[str, pulumi.Resource] = {}
+
+    def make(r: dict[str, Any]) -> pulumi.Resource | None:
+        if r["urn"] in made or r["type"].startswith("pulumi:providers:"):
+            return made.get(r["urn"])
+        parent = make(by_urn[r["parent"]]) if r["parent"] in by_urn else None
+        opts = pulumi.ResourceOptions(parent=parent, protect=r["protect"])
+        inputs = dict(r["inputs"])
+        cls = sdk_class(r["type"]) if r["custom"] else None
+        args = getattr(sys.modules[cls.__module__], f"{cls.__name__}Args", None) if cls else None
+        resource: pulumi.Resource
+        if not r["custom"]:
+            resource = pulumi.ComponentResource(r["type"], r["name"], inputs, opts)
+        elif cls is not None and args is not None:
+            # The typed class, given the same inputs under their Python names (its own
+            # constants, such as a Kubernetes kind, it sets itself).
+            resource = cls(r["name"], opts=opts, **{
+                py: v for k, v in inputs.items() if (py := python_name(cls, args, k))})
+        else:
+            resource = pulumi.CustomResource(r["type"], r["name"], inputs, opts)
+        made[r["urn"]] = resource
+        return resource
+
+    for r in resources:
+        make(r)
+
+
+def child_floor(plan_path: str) -> dict[str, float]:
+    start = time.perf_counter()
+    from aifactory.plan.recorder import record
 
     resources = json.loads(Path(plan_path).read_text())["resources"]
-    for module in sorted({m for r in resources if (m := sdk_module(r["type"]))}):
-        importlib.import_module(module)
-
-    class Bare(mocks.Mocks):
-        def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict]:
-            return f"{args.name}-id", args.inputs
-
-        def call(self, args: mocks.MockCallArgs) -> dict:
-            return {}
-
-    pulumi.runtime.set_mocks(Bare(), project="bench", stack="floor", preview=False)
-
-    def program() -> None:
-        for r in resources:
-            if r["type"].startswith("pulumi:providers:"):
-                continue
-            pulumi.CustomResource(r["type"], r["name"], dict(r["inputs"]))
-
-    _sync_await(run_pulumi_func(program))
+    for r in resources:
+        sdk_class(r["type"])
+    # The plan's own recorder: the same mock monitor and SDK settings as the plan.
+    recorded = record(lambda: floor_program(resources), project="ai-factory", stack="floor")
+    if os.environ.get("BENCH_CHECK_FLOOR"):
+        planned = {(r["type"], r["name"]): r["inputs"] for r in resources}
+        differ = [(r.type, r.name) for r in recorded if planned.get((r.type, r.name)) != r.inputs]
+        print(f"floor: {len(recorded)} registrations, {len(differ)} with other inputs than "
+              f"planned: {differ[:5]}", file=sys.stderr)
     return {"seconds": time.perf_counter() - start, "resources": len(resources)}
 
 
@@ -124,6 +174,7 @@ def child_program(path: str) -> dict[str, float]:
     from pulumi.runtime.sync_await import _sync_await
 
     from aifactory.build import build
+    from aifactory.plan.recorder import _discard
     from aifactory.spec import load
 
     spec = load(path)
@@ -132,11 +183,11 @@ def child_program(path: str) -> dict[str, float]:
         def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict]:
             return f"{args.name}-id", args.inputs
 
-        def call(self, args: mocks.MockCallArgs) -> dict:
-            return {}
+        def call(self, args: mocks.MockCallArgs) -> tuple[dict, None]:
+            return {}, None
 
     pulumi.runtime.set_mocks(Bare(), project="bench", stack="program", preview=False)
-    _sync_await(run_pulumi_func(lambda: build(spec)))
+    _sync_await(run_pulumi_func(lambda: _discard(build(spec))))
     return {"seconds": time.perf_counter() - start, "resources": 0}
 
 
@@ -157,13 +208,16 @@ def main() -> int:
         mode, path = args.child
         runner = {"plan": child_plan, "floor": child_floor, "program": child_program}[mode]
         result = runner(path)
-        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result["peak_mb"] = usage.ru_maxrss / 1024
+        # CPU time (all threads, from interpreter start) is steadier than wall time under load
+        result["cpu"] = usage.ru_utime + usage.ru_stime
         print(json.dumps(result))
         return 0
 
-    print("floor: the same registrations replayed as bare CustomResources (same SDK modules "
-          "imported)\nstock: the same program under Pulumi's stock mocks, without the plan "
-          "engine\n")
+    print("floor: the same registrations replayed through the same SDK classes, with plain values, "
+          "under the plan's recorder\nstock: the same program under Pulumi's stock mocks, "
+          "without the plan engine\ncpu: user+system seconds of the process, best of the runs\n")
     print(f"{'target':>7} {'resources':>9} {'plan s':>7} {'floor s':>7} {'ratio':>6} "
           f"{'stock s':>7} {'ratio':>6} {'plan MB':>8} {'floor MB':>8} {'ms/res':>7}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,10 +234,13 @@ def main() -> int:
             floor = min(floors, key=lambda r: r["seconds"])
             stock = min(stocks, key=lambda r: r["seconds"])
             n = int(plan["resources"])
+            plan_cpu = min(r["cpu"] for r in plans)
+            floor_cpu = min(r["cpu"] for r in floors)
             print(f"{target:>7} {n:>9} {plan['seconds']:>7.2f} {floor['seconds']:>7.2f} "
                   f"{plan['seconds'] / floor['seconds']:>6.2f} {stock['seconds']:>7.2f} "
                   f"{plan['seconds'] / stock['seconds']:>6.2f} {plan['peak_mb']:>8.0f} "
-                  f"{floor['peak_mb']:>8.0f} {1000 * plan['seconds'] / n:>7.2f}", flush=True)
+                  f"{floor['peak_mb']:>8.0f} {1000 * plan['seconds'] / n:>7.2f} {plan_cpu:>8.2f} "
+                  f"{floor_cpu:>9.2f} {plan_cpu / floor_cpu:>6.2f}", flush=True)
     return 0
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from aifactory import catalog, facts
-from aifactory.plan.recorder import Registration, record
+from aifactory.plan.recorder import Registration, few_full_collections, record
 from aifactory.spec.models import Blueprint
 
 PLAN_VERSION = 1
@@ -176,7 +176,8 @@ def plan_blueprint(spec: Blueprint, blueprint: str, stack: str = "offline") -> d
         shown = path.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         shown = path.name
-    return make_plan(spec, run_program(spec, stack), shown, stack)
+    with few_full_collections():  # the plan document is built while the program's heap lives
+        return make_plan(spec, run_program(spec, stack), shown, stack)
 
 
 def dumps(plan: dict[str, Any]) -> str:
