@@ -219,12 +219,13 @@ def main() -> int:
           "under the plan's recorder\nstock: the same program under Pulumi's stock mocks, "
           "without the plan engine\ncpu: user+system seconds of the process, best of the runs\n")
     print(f"{'target':>7} {'resources':>9} {'plan s':>7} {'floor s':>7} {'ratio':>6} "
-          f"{'stock s':>7} {'ratio':>6} {'plan MB':>8} {'floor MB':>8} {'ms/res':>7}")
+          f"{'stock s':>7} {'ratio':>6} {'plan MB':>8} {'floor MB':>8} {'ms/res':>7} "
+          f"{'plan cpu':>8} {'floor cpu':>9} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         for target in (int(s) for s in args.sizes.split(",")):
-            # measured: ~140 resources per environment and 7 per pool (see the plan summary)
+            # measured: ~97 resources per environment and 6 per pool (see the plan summary)
             environments = max(1, target // 1500)
-            pools = max(1, (target - 140 * environments) // (7 * environments))
+            pools = max(1, (target - 97 * environments) // (6 * environments))
             path = str(Path(tmp) / f"bench-{target}.yaml")
             Path(path).write_text(blueprint_yaml(environments, pools, zones=3))
             plans = [measure("plan", path) for _ in range(args.repeat)]
