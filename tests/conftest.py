@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from aifactory import catalog
 from aifactory.plan.recorder import Registration, record
 from aifactory.spec import Blueprint, parse_yaml, validate
 
@@ -75,3 +77,30 @@ def example_spec() -> Callable[[str], Blueprint]:
         return load(EXAMPLES / f"{stem}.yaml")
 
     return _load
+
+
+def over_budget(data: dict[str, Any], more: int = 4) -> tuple[int, int]:
+    """Fill the hybrid example's site dc1 (in `data`, the parsed YAML) with `more` servers than
+    its power budget holds, in 50 kW liquid racks of four, all in pool dc1-h100.
+
+    Returns (servers that fit, servers now in the site).
+    """
+    site = data["environments"]["dc1"]
+    host = site["hosts"][0]
+    per_server_kw = catalog.server_it_load_kw(host["server_model"], 2000) * site["pue"]
+    fits = int(site["power_budget_kw"] // per_server_kw)
+    count = fits + more
+    site["racks"] = {f"r{i}": {"power_limit_kw": 50, "cooling": "liquid"}
+                     for i in range(1, (count + 3) // 4 + 1)}
+    site["hosts"] = [
+        dict(host, hostname=f"dc1-dgx{i:02d}", rack=f"r{(i - 1) // 4 + 1}",
+             bmc_address=f"redfish://10.20.8.{10 + i}/redfish/v1/Systems/1",
+             boot_mac=f"3c:fd:fe:b4:10:{i:02x}", bmc_credentials=f"dc1_bmc_r{(i - 1) // 4 + 1}",
+             **({"boot_ip": str(ipaddress.IPv4Address(host["boot_ip"]) + i - 1)}
+                if "boot_ip" in host else {}))
+        for i in range(1, count + 1)]
+    pool = data["pools"]["dc1-h100"]
+    pool.update(min_nodes=count, max_nodes=count)
+    pool.pop("desired_nodes", None)
+    pool.pop("hosts", None)
+    return fits, count

@@ -8,10 +8,9 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from conftest import EXAMPLES, ROOT, spec_from_yaml
+from conftest import EXAMPLES, ROOT, over_budget, spec_from_yaml
 from test_baremetal_spec import site_spec
 
-from aifactory import catalog
 from aifactory.build import build
 from aifactory.build.onprem import OFFLINE_SECRET, offline_config, secret_config_keys
 from aifactory.facts import host_facts
@@ -99,18 +98,7 @@ def test_site_only_plan_shows_the_power_envelope() -> None:
 
 def test_a_site_over_its_budget_shows_negative_headroom() -> None:
     data = site_only(hybrid_data())
-    site = data["environments"]["dc1"]
-    per_server_kw = catalog.server_it_load_kw("dgx-h100", 2000) * site["pue"]
-    fits = int(site["power_budget_kw"] // per_server_kw)  # 22 DGX H100 at PUE 1.3 in 300 kW
-    racks = (fits + 4 + 3) // 4
-    site["racks"] = {f"r{i}": {"power_limit_kw": 50, "cooling": "liquid"}
-                     for i in range(1, racks + 1)}
-    site["hosts"] = [
-        {"hostname": f"dc1-dgx{i:02d}", "rack": f"r{(i - 1) // 4 + 1}",
-         "server_model": "dgx-h100", "bmc_address": f"redfish://10.20.8.{10 + i}",
-         "boot_mac": f"3c:fd:fe:b4:10:{i:02x}", "bmc_credentials": "dc1_bmc"}
-        for i in range(1, fits + 4 + 1)]
-    data["pools"]["dc1-h100"].update(min_nodes=fits + 4, max_nodes=fits + 4)
+    over_budget(data)
     plan = plan_blueprint(spec_of(data), "over-budget.yaml")
     (summary,) = plan["summary"]["sites"]
     assert (summary["hosts"], summary["itKw"], summary["facilityKw"]) == (26, 265.2, 344.76)

@@ -8,14 +8,13 @@ anything is deployed, with the resource, the rule and the figures.
 from __future__ import annotations
 
 import copy
-import ipaddress
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from conftest import over_budget
 
-from aifactory import catalog
 from aifactory.cli import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "blueprints" / "examples"
@@ -68,24 +67,7 @@ def test_sovereign_copy_with_a_pool_where_its_type_is_not_offered_fails(
 def test_hybrid_copy_with_four_servers_more_than_the_budget_allows_fails(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = example("hybrid")
-    site = data["environments"]["dc1"]
-    host = site["hosts"][0]
-    per_server_kw = catalog.server_it_load_kw(host["server_model"], 2000) * site["pue"]
-    fits = int(site["power_budget_kw"] // per_server_kw)
-    count = fits + 4
-    site["racks"] = {f"r{i}": {"power_limit_kw": 50, "cooling": "liquid"}
-                     for i in range(1, (count + 3) // 4 + 1)}
-    site["hosts"] = [
-        dict(host, hostname=f"dc1-dgx{i:02d}", rack=f"r{(i - 1) // 4 + 1}",
-             bmc_address=f"redfish://10.20.8.{10 + i}/redfish/v1/Systems/1",
-             boot_mac=f"3c:fd:fe:b4:10:{i:02x}", bmc_credentials=f"dc1_bmc_r{(i - 1) // 4 + 1}",
-             **({"boot_ip": str(ipaddress.IPv4Address(host["boot_ip"]) + i - 1)}
-                if "boot_ip" in host else {}))
-        for i in range(1, count + 1)]
-    pool = data["pools"]["dc1-h100"]
-    pool.update(min_nodes=count, max_nodes=count)
-    pool.pop("desired_nodes", None)
-    pool.pop("hosts", None)
+    fits, count = over_budget(data)
     code, out = check(data, tmp_path, capsys)
     assert (fits, count) == (22, 26)
     assert code == 1

@@ -179,16 +179,8 @@ def test_sovereign_copy_with_a_type_its_region_does_not_offer_fails(tmp_path: Pa
 
 def test_a_gcp_environment_needs_its_project_number() -> None:
     with pytest.raises(BlueprintError) as e:
-        spec_from_yaml("""\
-            name: acme-gcp
-            tags: {owner: ml, cost_centre: CC-1, data_classification: internal}
-            environments:
-              gcp-prod:
-                kind: gcp
-                project: acme-ml-prod
-                region: europe-west4
-                zones: [europe-west4-a]
-            """)
+        spec_from_yaml("\n".join(line for line in minimal_gcp().splitlines()
+                                  if "project_number" not in line))
     assert [str(p) for p in e.value.problems] == [
         "test.yaml:6: environments.gcp-prod.project: project 'acme-ml-prod' needs its "
         "project_number: every GCP environment encrypts with customer-managed keys, granted to "
