@@ -122,3 +122,15 @@ def test_check_fails_on_an_instance_type_the_region_does_not_offer(
         "failed", "aws-eu-burst-l40s", "pool burst-l40s: p4d.24xlarge is not offered in "
         "eu-north-1; it is offered in ap-northeast-1, eu-central-1, eu-west-1, us-east-1, "
         "us-west-2")]
+
+
+def test_loading_a_blueprint_does_not_import_the_pulumi_sdks() -> None:
+    # `aifactory schema` and every load error stay fast: the spec, the catalog and the chart
+    # catalogue (read by the mirror's lock check) are plain Python.
+    code = ("import sys; from aifactory.spec import load\n"
+            "for p in sys.argv[1:]: load(p)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('pulumi')))")
+    examples = sorted(str(p) for p in (ROOT / "blueprints" / "examples").glob("*.yaml"))
+    result = subprocess.run([sys.executable, "-c", code, *examples], capture_output=True,
+                            text=True, check=True, cwd=ROOT)
+    assert result.stdout == "[]\n"

@@ -8,8 +8,8 @@ import pytest
 from conftest import EXAMPLES, spec_from_yaml
 
 from aifactory.build.platform import mirror_of, platform_args
+from aifactory.catalog.charts import CHART_IMAGES
 from aifactory.components.platform import ClusterPlatform
-from aifactory.components.platform.charts import CHART_IMAGES
 from aifactory.errors import ComponentArgsError
 from aifactory.policies.images import images_in
 from aifactory.spec import load
@@ -118,7 +118,7 @@ def test_malformed_lock_entries_are_refused(entry, message) -> None:  # type: ig
 
 
 def test_a_component_given_no_digest_for_an_image_says_which(run) -> None:  # type: ignore[no-untyped-def]
-    from aifactory.components.platform.charts import KUEUE
+    from aifactory.catalog.charts import KUEUE
     from aifactory.components.platform.mirror import image_mirror, mirrored_values
 
     mirror = image_mirror("registry.example.eu/m", None, {"quay.io/x/y:v1": "sha256:" + "1" * 64})

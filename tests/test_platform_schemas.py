@@ -216,7 +216,7 @@ def test_gpu_operator_values_are_cluster_policy_fields() -> None:
     schema = module.strictify(module.load_crds()[("nvidia.com", "ClusterPolicy")]["v1"])
     validator = jsonschema.Draft7Validator(schema)
     chart_only = {"node-feature-discovery"}  # values of the chart's NFD subchart
-    from aifactory.components.platform.charts import CHART_IMAGES, GPU_OPERATOR
+    from aifactory.catalog.charts import CHART_IMAGES, GPU_OPERATOR
     from aifactory.components.platform.common import Substrate
     from aifactory.components.platform.mirror import image_mirror, mirrored_values
 

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 
 from aifactory import catalog
+from aifactory.catalog.charts import CHART_IMAGES, upstream_images
 from aifactory.spec.base import NAME_PATTERN, Name, Strict, check_cidr, fail
 from aifactory.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
 from aifactory.spec.policy import ImageMirror, PolicySettings, Sovereignty, Tags, Waiver
@@ -179,9 +180,6 @@ class Blueprint(Strict):
         mirror = self.sovereignty.mirror if self.sovereignty else None
         if mirror is None:
             return self
-        # deferred: the chart catalogue is platform data (no Pulumi import)
-        from aifactory.components.platform.charts import CHART_IMAGES, upstream_images
-
         charts = ["kube-prometheus-stack"]
         if self.pools:
             charts.append("gpu-operator")

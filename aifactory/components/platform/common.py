@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from aifactory.components.platform.charts import ChartRef
+from aifactory.catalog.charts import ChartRef
 from aifactory.components.platform.mirror import ImageMirror, mirrored_chart, mirrored_values
 from aifactory.errors import ComponentArgsError
 

@@ -17,8 +17,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from aifactory.catalog.charts import GPU_OPERATOR
 from aifactory.components.base import FactoryComponent
-from aifactory.components.platform.charts import GPU_OPERATOR
 from aifactory.components.platform.common import (
     NodeTaint,
     Substrate,

@@ -42,8 +42,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from aifactory.catalog.charts import KUEUE
 from aifactory.components.base import FactoryComponent
-from aifactory.components.platform.charts import KUEUE
 from aifactory.components.platform.common import (
     GPU_RESOURCE,
     POOL_LABEL,

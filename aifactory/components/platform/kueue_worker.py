@@ -23,8 +23,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from aifactory.catalog.charts import KUEUE
 from aifactory.components.base import FactoryComponent
-from aifactory.components.platform.charts import KUEUE
 from aifactory.components.platform.common import GpuPoolCapacity, chart, namespace
 from aifactory.components.platform.job_queue import (
     DEFAULT_PRIORITIES,

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from aifactory.components.platform.charts import CHART_IMAGES, ChartImage, ChartRef
+from aifactory.catalog.charts import CHART_IMAGES, ChartImage, ChartRef
 from aifactory.errors import ComponentArgsError
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")

@@ -13,8 +13,8 @@ from typing import Any
 
 import pulumi
 
+from aifactory.catalog.charts import KUBE_PROMETHEUS_STACK
 from aifactory.components.base import FactoryComponent
-from aifactory.components.platform.charts import KUBE_PROMETHEUS_STACK
 from aifactory.components.platform.common import chart, namespace
 from aifactory.components.platform.mirror import ImageMirror
 from aifactory.errors import ComponentArgsError

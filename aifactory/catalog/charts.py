@@ -5,8 +5,8 @@ Only upstream operators come as Helm charts (a chart is one opaque resource in t
 plan); every object of our own is a real Kubernetes resource that policies can read. Bump a
 version here in its own pull request, with the CRD schemas in ../shared/crds at the same tag.
 
-Pure data, no Pulumi import: the blueprint loader reads `CHART_IMAGES` to check a mirror's
-image lock at load time.
+Pure data, no Pulumi import (hence here, not under components/, whose package imports the
+SDKs): the blueprint loader reads `CHART_IMAGES` to check a mirror's image lock at load time.
 """
 
 from __future__ import annotations
