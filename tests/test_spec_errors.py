@@ -339,7 +339,8 @@ def test_waiver_of_an_unknown_rule_gets_did_you_mean(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("rule", [*sorted(BY_NAME), "manifest-schema-strict",
-                                  "manifest-ckv-aif-2", "manifest-ckv2-k8s-5"])
+                                  "manifest-crd-schema-strict", "manifest-ckv-aif-2",
+                                  "manifest-ckv2-k8s-5"])
 def test_waiver_of_a_known_rule_loads(tmp_path: Path, rule: str) -> None:
     path = tmp_path / "bp.yaml"
     path.write_text(GOOD + WAIVER.format(rule=rule))

@@ -29,22 +29,27 @@ def _today(value: str) -> date:
 
 def manifest_rule(check_id: str, check_name: str, custom: bool) -> Any:
     """The rule a manifest check's findings are reported (and waived) under."""
-    from aifactory.policies.model import Rule
+    from aifactory.policies.model import (
+        MANIFEST_CRD_RULE,
+        MANIFEST_SCHEMA_RULE,
+        Rule,
+        manifest_check_rule,
+    )
 
     if check_id == "crd-schema":
-        return Rule(name="manifest-crd-schema-strict", domain="manifest", severity="high",
+        return Rule(name=MANIFEST_CRD_RULE, domain="manifest", severity="high",
                     description="Every custom resource the factory renders is valid against "
                     "the upstream CRD of its group, kind and version, with no unknown fields.",
                     remediation="Fix the field named in the message in the component that "
                     "builds the object (compare the CRD in ../shared/crds).",
                     enforcement="mandatory", check=None)
     if check_id == "schema":
-        return Rule(name="manifest-schema-strict", domain="manifest", severity="high",
+        return Rule(name=MANIFEST_SCHEMA_RULE, domain="manifest", severity="high",
                     description="Every Kubernetes object the factory renders is valid against "
                     "the official schema of its Kubernetes version, with no unknown fields.",
                     remediation="Fix the field named in the message in the component that "
                     "builds the object.", enforcement="mandatory", check=None)
-    return Rule(name="manifest-" + check_id.lower().replace("_", "-"), domain="manifest",
+    return Rule(name=manifest_check_rule(check_id), domain="manifest",
                 severity="high" if custom else "low",
                 description=f"{check_id}: {check_name}.",
                 remediation="Change the object in the component that builds it; see "

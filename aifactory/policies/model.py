@@ -7,12 +7,26 @@ engine turns them into `Violation`s, applies the factory's waivers and sums up a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from aifactory.errors import InputError
+
+MANIFEST_SCHEMA_RULE = "manifest-schema-strict"
+"""Rule `aifactory check --manifests` reports strict Kubernetes schema findings under."""
+MANIFEST_CRD_RULE = "manifest-crd-schema-strict"
+"""Rule it reports strict CRD schema findings under."""
+MANIFEST_CHECK_RULE = re.compile(r"^manifest-ckv2?-[a-z0-9]+-\d+$")
+"""Names of the rules checkov's checks are reported under (see `manifest_check_rule`)."""
+
+
+def manifest_check_rule(check_id: str) -> str:
+    """The rule name a checkov check's findings are reported (and waived) under:
+    CKV_AIF_1 -> manifest-ckv-aif-1."""
+    return "manifest-" + check_id.lower().replace("_", "-")
 
 if TYPE_CHECKING:
     from aifactory.policies.envelope import QuotaUse, SitePower

@@ -38,23 +38,23 @@ class Waiver(Strict):
     @field_validator("rule")
     @classmethod
     def _known_rule(cls, v: str) -> str:
+        from aifactory.policies.model import MANIFEST_CHECK_RULE  # deferred, as below
+
         names = policy_rule_names()
-        if v in names or re.fullmatch(MANIFEST_RULE, v):
+        if v in names or MANIFEST_CHECK_RULE.fullmatch(v):
             return v
         close = difflib.get_close_matches(v, sorted(names), n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else f"rules are: {', '.join(sorted(names))}"
         raise ValueError(f"{v!r} is not a policy rule: {hint}")
 
 
-MANIFEST_RULE = r"^manifest-schema-strict$|^manifest-ckv2?-[a-z0-9]+-\d+$"
-"""Rules `aifactory check --manifests` reports under: strict schema and checkov check ids."""
-
-
 def policy_rule_names() -> set[str]:
-    """Names of the policy rules a waiver may name (read from the rule registry)."""
+    """Names of the policy rules a waiver may name (read from the rule registry), besides
+    those of checkov's checks."""
+    from aifactory.policies.model import MANIFEST_CRD_RULE, MANIFEST_SCHEMA_RULE
     from aifactory.policies.rules import BY_NAME  # deferred: the spec loads without policies
 
-    return set(BY_NAME) | {"manifest-schema-strict"}
+    return set(BY_NAME) | {MANIFEST_SCHEMA_RULE, MANIFEST_CRD_RULE}
 
 
 class PolicySettings(Strict):
