@@ -14,12 +14,12 @@ from typing import Any
 
 import yaml
 
+from aifactory.facts import AWS_ENVIRONMENT, GCP_ENVIRONMENT, SITE
 from aifactory.naming import child
+from aifactory.policies.kinds import HELM_TYPES
 
 K8S_PREFIX = "kubernetes:"
-HELM_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release")
-ENVIRONMENT_TYPES = ("aifactory:aws:Environment", "aifactory:gcp:Environment",
-                     "aifactory:baremetal:Site")
+ENVIRONMENT_TYPES = (AWS_ENVIRONMENT, GCP_ENVIRONMENT, SITE)
 
 
 def _environment_of(resource: dict[str, Any], index: dict[str, dict[str, Any]]) -> str:
