@@ -1,14 +1,16 @@
-"""The Pulumi program: stack config -> blueprint -> build(spec). See stacks/ for the stacks."""
+"""The Pulumi program: stack config -> blueprint -> compose. See stacks/ for the stacks."""
 
 import pulumi
 
-from aifactory.build import build
-from aifactory.errors import InputError
-from aifactory.stacks import ROOT, load_with_overrides
+from blueprints.compose import build
+from blueprints.errors import InputError
+from blueprints.stacks import ROOT, load_with_overrides
+from policies.rules import KNOWN_RULES  # waivers name rules the policy pack knows
 
 config = pulumi.Config("aifactory")
 try:
-    spec = load_with_overrides(ROOT / config.require("blueprint"), config.get_object("overrides"))
+    spec = load_with_overrides(ROOT / config.require("blueprint"), config.get_object("overrides"),
+                               rules=KNOWN_RULES)
 except InputError as e:  # a clear message, not a traceback, in `pulumi preview`
     raise pulumi.RunError(str(e)) from None
 

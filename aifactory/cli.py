@@ -10,8 +10,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from aifactory.errors import InputError
-from aifactory.spec.loader import BlueprintError
+from blueprints.errors import InputError
+from blueprints.spec.loader import BlueprintError
 
 # name -> module with `register(subparsers)`; each command sets `func(args) -> int`.
 COMMANDS = {

@@ -9,16 +9,22 @@ provider). Secret data is already masked in the plan and stays masked here.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from aifactory.facts import AWS_ENVIRONMENT, GCP_ENVIRONMENT, SITE
-from aifactory.naming import child
-from aifactory.policies.kinds import HELM_TYPES
+from blueprints.facts import AWS_ENVIRONMENT, GCP_ENVIRONMENT, SITE
+from policies.kinds import HELM_TYPES
 
 K8S_PREFIX = "kubernetes:"
+_NOT_IN_FILE_NAMES = re.compile(r"[^a-z0-9-]+")
+
+
+def child(*parts: str) -> str:
+    """A file or repository name from resource names: lower case, parts joined by '-'."""
+    return "-".join(_NOT_IN_FILE_NAMES.sub("-", p.lower()).strip("-") for p in parts if p)
 ENVIRONMENT_TYPES = (AWS_ENVIRONMENT, GCP_ENVIRONMENT, SITE)
 
 

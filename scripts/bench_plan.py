@@ -63,7 +63,7 @@ def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
 def child_plan(path: str) -> dict[str, float]:
     start = time.perf_counter()
     from aifactory.plan.document import dumps, plan_blueprint
-    from aifactory.spec import load
+    from blueprints.spec import load
 
     plan = plan_blueprint(load(path), path)
     text = dumps(plan)
@@ -173,9 +173,9 @@ def child_program(path: str) -> dict[str, float]:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from aifactory.build import build
     from aifactory.plan.recorder import _discard
-    from aifactory.spec import load
+    from blueprints.compose import build
+    from blueprints.spec import load
 
     spec = load(path)
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from aifactory import catalog
+import catalog
 from aifactory.plan.recorder import Registration, record
-from aifactory.spec import Blueprint, parse_yaml, validate
+from blueprints.spec import Blueprint, parse_yaml, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "blueprints" / "examples"
@@ -71,7 +71,7 @@ def spec_from_yaml(text: str, file: str = "test.yaml") -> Blueprint:
 @pytest.fixture
 def example_spec() -> Callable[[str], Blueprint]:
     """Load one of blueprints/examples/*.yaml by stem."""
-    from aifactory.spec import load
+    from blueprints.spec import load
 
     def _load(stem: str) -> Blueprint:
         return load(EXAMPLES / f"{stem}.yaml")

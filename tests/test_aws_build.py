@@ -7,9 +7,9 @@ import json
 import pytest
 from conftest import EXAMPLES, spec_from_yaml
 
-from aifactory.errors import ComponentArgsError
 from aifactory.plan.document import dumps, plan_blueprint, run_program
-from aifactory.spec import BlueprintError, load
+from blueprints.errors import ComponentArgsError
+from blueprints.spec import BlueprintError, load
 
 EXAMPLE = EXAMPLES / "cloud-aws.yaml"
 

@@ -9,8 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from aifactory.components.aws import AwsLocation, EksCluster, EksClusterArgs, kubeconfig
-from aifactory.errors import ComponentArgsError
+from blueprints.errors import ComponentArgsError
+from components.aws import AwsLocation, EksCluster, EksClusterArgs, kubeconfig
 
 LONDON = AwsLocation(partition="aws", region="eu-west-2", account_id="123456789012")
 KEY = "arn:aws:kms:eu-west-2:123456789012:key/1111"

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from conftest import spec_from_yaml
 
-from aifactory.components.aws import AwsLocation, GpuNodePool, GpuNodePoolArgs, NodeTaint
-from aifactory.errors import ComponentArgsError
-from aifactory.facts import pool_facts
 from aifactory.plan.recorder import RecordingMonitor
+from blueprints.compose.facts import pool_facts
+from blueprints.errors import ComponentArgsError
+from components.aws import AwsLocation, GpuNodePool, GpuNodePoolArgs, NodeTaint
 
 LONDON = AwsLocation(partition="aws", region="eu-west-2", account_id="123456789012")
 KEY = "arn:aws:kms:eu-west-2:123456789012:key/1111"

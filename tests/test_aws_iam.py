@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from aifactory.components.aws import AwsLocation, WorkloadRole, WorkloadRoleArgs
-from aifactory.components.aws.policy import assert_least_privilege, document
-from aifactory.errors import ComponentArgsError
+from blueprints.errors import ComponentArgsError
+from components.aws import AwsLocation, WorkloadRole, WorkloadRoleArgs
+from components.aws.policy import assert_least_privilege, document
 
 LONDON = AwsLocation(partition="aws", region="eu-west-2", account_id="123456789012")
 KEY = "arn:aws:kms:eu-west-2:123456789012:key/1111"

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from aifactory.components.aws import AwsLocation, Network, NetworkArgs
-from aifactory.components.aws.network import SubnetPlan, plan_subnets
-from aifactory.errors import ComponentArgsError
+from blueprints.errors import ComponentArgsError
+from components.aws import AwsLocation, Network, NetworkArgs
+from components.aws.network import SubnetPlan, plan_subnets
 
 LONDON = AwsLocation(partition="aws", region="eu-west-2", account_id="123456789012")
 KEY = "arn:aws:kms:eu-west-2:123456789012:key/1111"

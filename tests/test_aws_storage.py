@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from aifactory.components.aws import (
+from blueprints.errors import ComponentArgsError
+from components.aws import (
     AwsLocation,
     KmsKey,
     KmsKeyArgs,
@@ -17,7 +18,6 @@ from aifactory.components.aws import (
     RegistryArgs,
     ZoneRules,
 )
-from aifactory.errors import ComponentArgsError
 
 LONDON = AwsLocation(partition="aws", region="eu-west-2", account_id="123456789012")
 KEY = "arn:aws:kms:eu-west-2:123456789012:key/1111"

@@ -11,12 +11,12 @@ import yaml
 from conftest import EXAMPLES, ROOT, over_budget, spec_from_yaml
 from test_baremetal_spec import site_spec
 
-from aifactory.build import build
-from aifactory.build.onprem import OFFLINE_SECRET, offline_config, secret_config_keys
-from aifactory.facts import host_facts
 from aifactory.plan.document import plan_blueprint
 from aifactory.plan.recorder import record
-from aifactory.spec import Blueprint, load
+from blueprints.compose import build
+from blueprints.compose.facts import host_facts
+from blueprints.compose.onprem import OFFLINE_SECRET, offline_config, secret_config_keys
+from blueprints.spec import Blueprint, load
 
 
 def site_only(data: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def test_a_site_over_its_budget_shows_negative_headroom() -> None:
     (summary,) = plan["summary"]["sites"]
     assert (summary["hosts"], summary["itKw"], summary["facilityKw"]) == (26, 265.2, 344.76)
     assert summary["headroomKw"] == -44.76
-    from aifactory.policies.engine import evaluate
+    from policies.engine import evaluate
 
     failed = [(v.rule.name, v.message) for v in evaluate(plan).failed
               if v.rule.name == "power-site-budget"]

@@ -13,9 +13,13 @@ import yaml
 from conftest import SHARED, Recorded, spec_from_yaml
 from test_baremetal_spec import site_spec, site_yaml
 
-from aifactory import firstboot
-from aifactory.build.onprem import build_environment
-from aifactory.components.baremetal import (
+from aifactory.plan.recorder import SECRET_MASK, record
+from blueprints.compose import firstboot
+from blueprints.compose.facts import factory_facts
+from blueprints.compose.onprem import build_environment
+from blueprints.errors import ComponentArgsError
+from blueprints.spec import Blueprint
+from components.baremetal import (
     CommandHost,
     CommandHostArgs,
     GpuPool,
@@ -25,12 +29,8 @@ from aifactory.components.baremetal import (
     TinkerbellTemplate,
     TinkerbellTemplateArgs,
 )
-from aifactory.components.baremetal.command import command_environment
-from aifactory.components.factory import Factory, FactoryArgs
-from aifactory.errors import ComponentArgsError
-from aifactory.facts import factory_facts
-from aifactory.plan.recorder import SECRET_MASK, record
-from aifactory.spec import Blueprint
+from components.baremetal.command import command_environment
+from components.factory import Factory, FactoryArgs
 
 BMC_PASSWORD = "bmc-pw-do-not-leak"
 JOIN_TOKEN = "abcdef.0123456789abcdef"
@@ -396,11 +396,11 @@ def test_command_hook_rejects_a_script_that_is_no_ipxe(run) -> None:  # type: ig
     with pytest.raises(ComponentArgsError) as e:
         run(lambda: CommandHost("c", command_args(ipxe_script="kernel x\n")))
     assert str(e.value) == ("CommandHost c: `ipxe_script` must start with #!ipxe: pass "
-                            "aifactory.firstboot.render_ipxe()")
+                            "blueprints.compose.firstboot.render_ipxe()")
 
 
 def test_gpu_pool_needs_hosts(run) -> None:  # type: ignore[no-untyped-def]
-    from aifactory.facts import pool_facts
+    from blueprints.compose.facts import pool_facts
 
     spec = site_spec()
     facts = pool_facts(spec, "dc1-h100", spec.pools["dc1-h100"])

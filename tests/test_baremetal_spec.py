@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import spec_from_yaml
 
-from aifactory.spec import Blueprint, BlueprintError
+from blueprints.spec import Blueprint, BlueprintError
 
 HOST = """\
       - hostname: {hostname}

@@ -98,7 +98,7 @@ def test_plan_is_byte_identical_across_processes_and_path_spellings() -> None:
 def test_plan_names_a_blueprint_outside_the_folder_by_its_file_name(
         tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from aifactory.plan.document import plan_blueprint
-    from aifactory.spec import load
+    from blueprints.spec import load
 
     monkeypatch.chdir(tmp_path)
     spec = load(GOOD)
@@ -127,7 +127,7 @@ def test_check_fails_on_an_instance_type_the_region_does_not_offer(
 def test_loading_a_blueprint_does_not_import_the_pulumi_sdks() -> None:
     # `aifactory schema` and every load error stay fast: the spec, the catalog and the chart
     # catalogue (read by the mirror's lock check) are plain Python.
-    code = ("import sys; from aifactory.spec import load\n"
+    code = ("import sys; from blueprints.spec import load\n"
             "for p in sys.argv[1:]: load(p)\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('pulumi')))")
     examples = sorted(str(p) for p in (ROOT / "blueprints" / "examples").glob("*.yaml"))

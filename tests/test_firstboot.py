@@ -14,8 +14,8 @@ import yaml
 from conftest import EXAMPLES
 from test_baremetal_spec import site_spec
 
-from aifactory import firstboot
-from aifactory.spec import Blueprint, load
+from blueprints.compose import firstboot
+from blueprints.spec import Blueprint, load
 
 LABEL_KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from aifactory.components.gcp import ArtifactRegistry, ArtifactRegistryArgs
-from aifactory.errors import ComponentArgsError
+from blueprints.errors import ComponentArgsError
+from components.gcp import ArtifactRegistry, ArtifactRegistryArgs
 
 REPO = "gcp:artifactregistry/repository:Repository"
 KEY = "projects/p/locations/europe-west4/keyRings/r/cryptoKeys/registry"

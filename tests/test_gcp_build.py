@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES, spec_from_yaml
 
-from aifactory import catalog
-from aifactory.facts import GCP_ENVIRONMENT
+import catalog
 from aifactory.plan.document import plan_blueprint
-from aifactory.policies import BY_NAME, evaluate
-from aifactory.spec import BlueprintError, load
-from aifactory.spec.models import GcpEnvironment
+from blueprints.facts import GCP_ENVIRONMENT
+from blueprints.spec import BlueprintError, load
+from blueprints.spec.models import GcpEnvironment
+from policies import BY_NAME, evaluate
 
 GCP_PROVIDER = "pulumi:providers:gcp"
 LABELLED = {  # type -> where its labels are

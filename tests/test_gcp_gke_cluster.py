@@ -8,10 +8,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from aifactory.components.gcp import GkeCluster, GkeClusterArgs, kubeconfig
-from aifactory.errors import ComponentArgsError
 from aifactory.plan import recorder
 from aifactory.plan.recorder import mock_outputs
+from blueprints.errors import ComponentArgsError
+from components.gcp import GkeCluster, GkeClusterArgs, kubeconfig
 
 CLUSTER = "gcp:container/cluster:Cluster"
 SECRETS_KEY = "projects/acme-ml-prod/locations/europe-west4/keyRings/r/cryptoKeys/gke"
@@ -176,7 +176,7 @@ def test_kubeconfig_uses_the_gke_auth_plugin_and_holds_no_token() -> None:
     ({"release_channel": "EXTENDED"}, "GkeCluster gke: release_channel ('EXTENDED') must be "
      "RAPID, REGULAR or STABLE: use REGULAR"),
     ({"node_account_id": "nodes"}, "GkeCluster gke: node_account_id ('nodes') must have 6-30 "
-     "characters: use aifactory.naming.gcp_service_account_id"),
+     "characters: use components.naming.gcp_service_account_id"),
 ])
 def test_bad_args_are_refused(run, overrides, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ComponentArgsError) as e:

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from aifactory.components.gcp import GpuNodePool, GpuNodePoolArgs, NodeTaint
-from aifactory.components.gcp.accelerators import accelerator_type, boot_disk_type
-from aifactory.components.gcp.gpu_node_pool import initial_per_zone
-from aifactory.errors import ComponentArgsError
-from aifactory.facts import PoolFacts
+from blueprints.errors import ComponentArgsError
+from blueprints.facts import PoolFacts
+from components.gcp import GpuNodePool, GpuNodePoolArgs, NodeTaint
+from components.gcp.accelerators import accelerator_type, boot_disk_type
+from components.gcp.gpu_node_pool import initial_per_zone
 
 POOL = "gcp:container/nodePool:NodePool"
 ZONES = ["europe-west4-a", "europe-west4-b", "europe-west4-c"]

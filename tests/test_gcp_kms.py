@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from aifactory.components.gcp import KmsKeys, KmsKeysArgs, service_agents
-from aifactory.errors import ComponentArgsError
+from blueprints.errors import ComponentArgsError
+from components.gcp import KmsKeys, KmsKeysArgs, service_agents
 
 NUMBER = "314159265358"
 LABELS = {"factory": "acme", "data-residency": "eu"}

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from aifactory.components.gcp import BucketZone, Lakehouse, LakehouseArgs
-from aifactory.errors import ComponentArgsError
+from blueprints.errors import ComponentArgsError
+from components.gcp import BucketZone, Lakehouse, LakehouseArgs
 
 BUCKET = "gcp:storage/bucket:Bucket"
 KEY = "projects/p/locations/europe-west4/keyRings/r/cryptoKeys/lakehouse"

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from aifactory.components.gcp import Network, NetworkArgs
-from aifactory.errors import ComponentArgsError
+from blueprints.errors import ComponentArgsError
+from components.gcp import Network, NetworkArgs
 
 
 def args(**overrides: Any) -> NetworkArgs:

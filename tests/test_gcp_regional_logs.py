@@ -7,9 +7,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from aifactory.components.gcp import RegionalLogs, RegionalLogsArgs, service_agents
-from aifactory.components.gcp.regional_logs import log_bucket_destination
-from aifactory.errors import ComponentArgsError
+from blueprints.errors import ComponentArgsError
+from components.gcp import RegionalLogs, RegionalLogsArgs, service_agents
+from components.gcp.regional_logs import log_bucket_destination
 
 BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
 SINK = "gcp:logging/projectSink:ProjectSink"
@@ -98,7 +98,7 @@ def test_destination_and_logging_agent_are_derived_without_look_ups() -> None:
      "Cloud Logging keeps entries at most ten years"),
     ({"bucket_id": "_Default"}, "RegionalLogs logs: bucket_id ('_Default') must have 1-100 "
      "letters, digits, '_', '-' or '.' and not start with '_' (reserved for _Default and "
-     "_Required): use aifactory.naming.fit(name, 100)"),
+     "_Required): use components.naming.fit(name, 100)"),
     ({"location": "global"}, "RegionalLogs logs: location ('global') must be a region such as "
      "europe-west4: a global or multi-region bucket does not keep logs in one region"),
     ({"audited_services": ["container"]}, "RegionalLogs logs: audited_services ['container'] "

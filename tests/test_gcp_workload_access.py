@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aifactory.components.gcp import WorkloadAccess, WorkloadAccessArgs
-from aifactory.errors import ComponentArgsError
+from blueprints.errors import ComponentArgsError
+from components.gcp import WorkloadAccess, WorkloadAccessArgs
 
 MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
 

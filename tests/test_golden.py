@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aifactory.plan.document import dumps, plan_blueprint
-from aifactory.spec import load
+from blueprints.spec import load
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "blueprints" / "examples").glob("*.yaml"))

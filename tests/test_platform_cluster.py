@@ -10,11 +10,11 @@ import pulumi_kubernetes as k8s
 import pytest
 from conftest import spec_from_yaml
 
-from aifactory.build import Built, EnvironmentBuild
-from aifactory.build.platform import build_platform, platform_args
-from aifactory.components.base import FactoryComponent
-from aifactory.components.platform import ClusterPlatform, ClusterPlatformArgs
-from aifactory.errors import ComponentArgsError
+from blueprints.compose import Built, EnvironmentBuild
+from blueprints.compose.platform import build_platform, platform_args
+from blueprints.errors import ComponentArgsError
+from components.base import FactoryComponent
+from components.platform import ClusterPlatform, ClusterPlatformArgs
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 MONITORING = "kubernetes:monitoring.coreos.com/v1"
@@ -183,8 +183,8 @@ def test_gpu_operator_leaves_driver_and_toolkit_to_the_node_image(run, spec, env
 
 
 def test_gke_operator_uses_the_driver_gke_installs() -> None:
-    from aifactory.components.platform.common import NodeTaint
-    from aifactory.components.platform.gpu_operator import GpuOperatorArgs, gpu_operator_values
+    from components.platform.common import NodeTaint
+    from components.platform.gpu_operator import GpuOperatorArgs, gpu_operator_values
 
     values = gpu_operator_values(GpuOperatorArgs("gcp", (NodeTaint("nvidia.com/gpu"),)), "m")
     assert values["driver"] == {"enabled": False}

@@ -7,12 +7,12 @@ import pulumi_kubernetes as k8s
 import pytest
 from conftest import EXAMPLES, spec_from_yaml
 
-from aifactory.build.platform import mirror_of, platform_args
-from aifactory.catalog.charts import CHART_IMAGES
-from aifactory.components.platform import ClusterPlatform
-from aifactory.errors import ComponentArgsError
-from aifactory.policies.images import images_in
-from aifactory.spec import load
+from blueprints.compose.platform import mirror_of, platform_args
+from blueprints.errors import ComponentArgsError
+from blueprints.spec import load
+from catalog.charts import CHART_IMAGES
+from components.platform import ClusterPlatform
+from policies.images import images_in
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 MIRROR = "europe-west4-docker.pkg.dev/acme-ml-eu/acme-eu-mirror"
@@ -85,7 +85,7 @@ def _sovereign_with_lock(lock: str) -> str:
 
 
 def test_a_missing_lock_entry_fails_at_load_time_naming_image_and_fix(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from aifactory.errors import InputError
+    from blueprints.errors import InputError
 
     text = (EXAMPLES / "sovereign-eu.yaml").read_text()
     path = tmp_path / "eu.yaml"
@@ -110,7 +110,7 @@ def test_a_missing_lock_entry_fails_at_load_time_naming_image_and_fix(tmp_path) 
      "give the digest of the mirrored image"),
 ])
 def test_malformed_lock_entries_are_refused(entry, message) -> None:  # type: ignore[no-untyped-def]
-    from aifactory.errors import InputError
+    from blueprints.errors import InputError
 
     with pytest.raises(InputError) as err:
         spec_from_yaml(_sovereign_with_lock(f"      {entry}\n"))
@@ -118,8 +118,8 @@ def test_malformed_lock_entries_are_refused(entry, message) -> None:  # type: ig
 
 
 def test_a_component_given_no_digest_for_an_image_says_which(run) -> None:  # type: ignore[no-untyped-def]
-    from aifactory.catalog.charts import KUEUE
-    from aifactory.components.platform.mirror import image_mirror, mirrored_values
+    from catalog.charts import KUEUE
+    from components.platform.mirror import image_mirror, mirrored_values
 
     mirror = image_mirror("registry.example.eu/m", None, {"quay.io/x/y:v1": "sha256:" + "1" * 64})
     with pytest.raises(ComponentArgsError) as err:

@@ -8,15 +8,15 @@ import pytest
 import yaml
 from conftest import spec_from_yaml
 
-from aifactory.build.platform import platform_args, pool_capacity
-from aifactory.components.platform import (
+from blueprints.compose.platform import platform_args, pool_capacity
+from blueprints.errors import ComponentArgsError
+from components.platform import (
     GpuPoolCapacity,
     JobQueue,
     JobQueueArgs,
     NodeTaint,
     QueueTeam,
 )
-from aifactory.errors import ComponentArgsError
 
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2"
 GPU_TAINT = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present",
@@ -287,7 +287,7 @@ def test_bad_arguments_are_refused_before_any_resource(run, args, message) -> No
 
 
 def test_worker_cluster_mirrors_the_remote_queue_and_grants_the_manager_access(run) -> None:  # type: ignore[no-untyped-def]
-    from aifactory.components.platform.kueue_worker import KueueWorker, KueueWorkerArgs
+    from components.platform.kueue_worker import KueueWorker, KueueWorkerArgs
 
     pools = (_pool("burst-spot", capacity="spot"), _pool("burst-od"))
     args = KueueWorkerArgs(environment="aws", pools=pools, teams=TEAMS, cohort="c",
@@ -322,7 +322,7 @@ def test_worker_kubeconfig_uses_the_service_account_token() -> None:
     import base64
     import json
 
-    from aifactory.components.platform.kueue_worker import worker_kubeconfig
+    from components.platform.kueue_worker import worker_kubeconfig
 
     config = json.loads(worker_kubeconfig("aws", "https://eks.example:443", {
         "token": base64.b64encode(b"t0k3n").decode(), "ca.crt": "Q0EK"}))

@@ -21,8 +21,8 @@ import pytest
 import yaml
 from conftest import SHARED, spec_from_yaml
 
-from aifactory.build.platform import platform_args
-from aifactory.components.platform import ClusterPlatform
+from blueprints.compose.platform import platform_args
+from components.platform import ClusterPlatform
 
 CRDS = SHARED / "crds"
 VALIDATE_CRS = SHARED / "tools" / "validate_crs.py"
@@ -209,16 +209,16 @@ def test_multikueue_objects_follow_the_v1beta2_types(objects) -> None:  # type: 
 
 
 def test_gpu_operator_values_are_cluster_policy_fields() -> None:
-    from aifactory.components.platform.common import NodeTaint
-    from aifactory.components.platform.gpu_operator import GpuOperatorArgs, gpu_operator_values
+    from components.platform.common import NodeTaint
+    from components.platform.gpu_operator import GpuOperatorArgs, gpu_operator_values
 
     module = _validator_module()
     schema = module.strictify(module.load_crds()[("nvidia.com", "ClusterPolicy")]["v1"])
     validator = jsonschema.Draft7Validator(schema)
     chart_only = {"node-feature-discovery"}  # values of the chart's NFD subchart
-    from aifactory.catalog.charts import CHART_IMAGES, GPU_OPERATOR
-    from aifactory.components.platform.common import Substrate
-    from aifactory.components.platform.mirror import image_mirror, mirrored_values
+    from catalog.charts import CHART_IMAGES, GPU_OPERATOR
+    from components.platform.common import Substrate
+    from components.platform.mirror import image_mirror, mirrored_values
 
     lock = {f"{i.upstream}:v1": "sha256:" + "0" * 64 for i in CHART_IMAGES["gpu-operator"]}
     mirror = image_mirror("registry.example.eu/mirror", None, lock)

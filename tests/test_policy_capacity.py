@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from policy_fixtures import inputs, load
 
-from aifactory.policies import BY_NAME, PlanView, evaluate
-from aifactory.policies.envelope import gcp_gpu_metric, quota_use
+from policies import BY_NAME, PlanView, evaluate
+from policies.envelope import gcp_gpu_metric, quota_use
 
 TODAY = date(2026, 1, 15)
 

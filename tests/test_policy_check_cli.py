@@ -12,10 +12,10 @@ import pytest
 from policy_fixtures import inputs, load, resource
 
 from aifactory.cli import main
-from aifactory.errors import InputError
-from aifactory.policies import evaluate
-from aifactory.policies.checkov_runner import checkov_path
-from aifactory.policies.crd_schemas import crds_dir
+from blueprints.errors import InputError
+from policies import evaluate
+from policies.checkov_runner import checkov_path
+from policies.crd_schemas import crds_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = sorted((ROOT / "tests" / "golden").glob("*.plan.json"))

@@ -16,8 +16,9 @@ import pytest
 import yaml
 from policy_fixtures import inputs, load
 
-from aifactory.policies import BY_NAME, PlanView, evaluate
-from aifactory.policies.checkov_runner import (
+from aifactory.render import render_manifests
+from policies import BY_NAME, PlanView, evaluate
+from policies.checkov_runner import (
     CHECKS_DIR,
     CUSTOM_CHECKS,
     checkov_path,
@@ -25,9 +26,8 @@ from aifactory.policies.checkov_runner import (
     run_manifest_checks,
     validate_schemas,
 )
-from aifactory.policies.crd_schemas import CRDS_ENV, crds_dir, go_pattern
-from aifactory.policies.registries import allowed_registries, image_policy_registries
-from aifactory.render import render_manifests
+from policies.crd_schemas import CRDS_ENV, crds_dir, go_pattern
+from policies.registries import allowed_registries, image_policy_registries
 
 FIXTURES = CHECKS_DIR.parent / "fixtures"
 TODAY = date(2026, 1, 15)

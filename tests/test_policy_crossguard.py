@@ -28,8 +28,8 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from aifactory.policies import RULES, evaluate
-from aifactory.policies.crossguard import FACTS_POLICY, PACK_NAME, plain, policies
+from policies import RULES, evaluate
+from policies.crossguard import FACTS_POLICY, PACK_NAME, plain, policies
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 1, 15)

@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 from policy_fixtures import inputs, load
 
-import aifactory.policies.rules as rules_pkg
-from aifactory.policies import BY_NAME, RULES, Finding, Rule, evaluate
-from aifactory.policies.kinds import tag_field
-from aifactory.policies.view import DEFAULT_SETTINGS
-from aifactory.spec.models import PolicySettings
+import policies.rules as rules_pkg
+from blueprints.spec.models import PolicySettings
+from policies import BY_NAME, RULES, Finding, Rule, evaluate
+from policies.kinds import tag_field
+from policies.view import DEFAULT_SETTINGS
 
 TODAY = date(2026, 1, 15)
 

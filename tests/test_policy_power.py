@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from policy_fixtures import inputs, load, resource
 
-from aifactory.policies import BY_NAME, PlanView, evaluate
-from aifactory.policies.envelope import site_power
+from policies import BY_NAME, PlanView, evaluate
+from policies.envelope import site_power
 
 TODAY = date(2026, 1, 15)
 

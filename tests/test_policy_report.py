@@ -11,9 +11,9 @@ import jsonschema
 import pytest
 from policy_fixtures import inputs, load
 
-from aifactory.policies import evaluate
-from aifactory.policies.model import Result
-from aifactory.policies.report import markdown, render, sarif, spec_line, text
+from policies import evaluate
+from policies.model import Result
+from policies.report import markdown, render, sarif, spec_line, text
 
 TODAY = date(2026, 1, 15)
 BLUEPRINT = """\

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from policy_fixtures import add, inputs, load, resource
 
-from aifactory.policies import BY_NAME, RULES, evaluate
-from aifactory.policies.rules.security_iam_no_wildcard import wildcard_statements
+from policies import BY_NAME, RULES, evaluate
+from policies.rules.security_iam_no_wildcard import wildcard_statements
 
 TODAY = date(2026, 1, 15)
 SECURITY = [r.name for r in RULES if r.domain == "security"]

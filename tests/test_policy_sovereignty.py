@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from policy_fixtures import add, inputs, load, resource
 
-from aifactory.policies import BY_NAME, RULES, evaluate
+from policies import BY_NAME, RULES, evaluate
 
 TODAY = date(2026, 1, 15)
 SOVEREIGNTY = [r.name for r in RULES if r.domain == "sovereignty"]

@@ -6,8 +6,8 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from aifactory.components.base import FactoryComponent
 from aifactory.plan.recorder import SECRET_MASK, normalise
+from components.base import FactoryComponent
 
 
 class Demo(FactoryComponent):

@@ -14,7 +14,7 @@ from aifactory.render import helm_release, render_manifests
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     from aifactory.plan.document import plan_blueprint
-    from aifactory.spec import load
+    from blueprints.spec import load
 
     path = EXAMPLES / "hybrid.yaml"
     out = tmp_path_factory.mktemp("render")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from aifactory import stacks
-from aifactory.errors import InputError
-from aifactory.spec import BlueprintError
+from blueprints import stacks
+from blueprints.errors import InputError
+from blueprints.spec import BlueprintError
 
 
 def test_every_stack_names_a_blueprint_that_loads() -> None:

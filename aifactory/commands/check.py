@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aifactory.commands.common import add_output_args, add_source_args, plan_for, write_output
-from aifactory.errors import InputError
+from blueprints.errors import InputError
 
 RENDER = "(render)"
 
@@ -29,7 +29,7 @@ def _today(value: str) -> date:
 
 def manifest_rule(check_id: str, check_name: str, custom: bool) -> Any:
     """The rule a manifest check's findings are reported (and waived) under."""
-    from aifactory.policies.model import (
+    from policies.model import (
         MANIFEST_CRD_RULE,
         MANIFEST_SCHEMA_RULE,
         Rule,
@@ -60,10 +60,10 @@ def manifest_rule(check_id: str, check_name: str, custom: bool) -> Any:
 
 def add_manifest_checks(result: Any, view: Any, directory: str | Path) -> None:
     """Run checkov and kubernetes-validate over `directory`; add their findings to `result`."""
-    from aifactory.policies.checkov_runner import CUSTOM_CHECKS, run_manifest_checks
-    from aifactory.policies.engine import add_findings
-    from aifactory.policies.model import Finding
-    from aifactory.policies.registries import image_policy_registries
+    from policies.checkov_runner import CUSTOM_CHECKS, run_manifest_checks
+    from policies.engine import add_findings
+    from policies.model import Finding
+    from policies.registries import image_policy_registries
 
     checks = run_manifest_checks(directory, image_policy_registries(view))
     objects = {}
@@ -93,9 +93,9 @@ def add_manifest_checks(result: Any, view: Any, directory: str | Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aifactory.policies.engine import evaluate_view
-    from aifactory.policies.report import render
-    from aifactory.policies.view import PlanView
+    from policies.engine import evaluate_view
+    from policies.report import render
+    from policies.view import PlanView
 
     plan = plan_for(args)
     view = PlanView.of_plan(plan)

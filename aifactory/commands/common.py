@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aifactory.errors import InputError
+from blueprints.errors import InputError
 
 
 def add_source_args(p: argparse.ArgumentParser, *, plan_json: bool = False) -> None:
@@ -44,7 +44,8 @@ def write_output(text: str, out: str | None) -> None:
 def plan_for(args: argparse.Namespace) -> dict[str, Any]:
     """The plan for a command line: read a plan JSON, or plan a blueprint (with --stack)."""
     from aifactory.plan.document import load_plan, plan_blueprint
-    from aifactory.stacks import load_for_stack
+    from blueprints.stacks import load_for_stack
+    from policies.rules import KNOWN_RULES
 
     source = args.source
     if source is not None and source.endswith(".json"):
@@ -54,5 +55,5 @@ def plan_for(args: argparse.Namespace) -> dict[str, Any]:
             raise InputError(f"{source}: no such plan file") from None
         except ValueError as e:
             raise InputError(str(e)) from None
-    spec, path = load_for_stack(source, args.stack)
+    spec, path = load_for_stack(source, args.stack, rules=KNOWN_RULES)
     return plan_blueprint(spec, path, stack=args.stack or "offline")

@@ -12,13 +12,14 @@ from aifactory.commands.common import add_source_args
 def run(args: argparse.Namespace) -> int:
     from aifactory import render
     from aifactory.plan.document import plan_blueprint
-    from aifactory.stacks import load_for_stack
+    from blueprints.stacks import load_for_stack
+    from policies.rules import KNOWN_RULES
 
-    spec, path = load_for_stack(args.source, args.stack)
+    spec, path = load_for_stack(args.source, args.stack, rules=KNOWN_RULES)
     plan = plan_blueprint(spec, path, stack=args.stack or "offline")
     written = render.render_manifests(plan, args.out)
     if any(env.kind == "onprem" for env in spec.environments.values()):
-        from aifactory.firstboot import render_site_files
+        from blueprints.compose.firstboot import render_site_files
 
         written += render.render_files(render_site_files(spec), args.out)
     print(f"wrote {len(written)} files to {args.out}", file=sys.stderr)

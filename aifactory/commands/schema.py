@@ -11,7 +11,7 @@ from aifactory.commands.common import write_output
 
 def blueprint_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of a blueprint file."""
-    from aifactory.spec.models import Blueprint
+    from blueprints.spec.models import Blueprint
 
     schema = Blueprint.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aifactory import catalog, facts
+import catalog
 from aifactory.plan.recorder import Registration, few_full_collections, record
-from aifactory.spec.models import Blueprint
+from blueprints import facts
+from blueprints.spec.models import Blueprint
 
 PLAN_VERSION = 1
 
@@ -35,11 +36,11 @@ class PoolSummary:
 
 def run_program(spec: Blueprint, stack: str = "offline") -> list[Registration]:
     """Run the real program for `spec` under recording mocks."""
-    from aifactory.build import build  # deferred: loads the Pulumi SDKs
+    from blueprints.compose import build  # deferred: loads the Pulumi SDKs
 
     config: dict[str, str] | None = None
     if any(env.kind == "onprem" for env in spec.environments.values()):
-        from aifactory.build.onprem import offline_config  # masked stand-ins for stack secrets
+        from blueprints.compose.onprem import offline_config  # masked stand-ins for stack secrets
 
         config = offline_config(spec)
     return record(lambda: build(spec), project="ai-factory", stack=stack, config=config,
@@ -188,11 +189,11 @@ def dumps(plan: dict[str, Any]) -> str:
 def load_plan(path: str | Path) -> dict[str, Any]:
     """Read a plan JSON file written by `aifactory plan --format json`.
 
-    Raises FileNotFoundError for a missing file and aifactory.errors.InputError (a ValueError
+    Raises FileNotFoundError for a missing file and blueprints.errors.InputError (a ValueError
     too) naming the file, the line, the resource and the field for anything the policies
     could not read.
     """
-    from aifactory.policies.plan_shape import PlanError, check_plan
+    from aifactory.plan.shape import PlanError, check_plan
 
     text = Path(path).read_text(encoding="utf-8")
     try:

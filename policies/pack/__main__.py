@@ -6,10 +6,10 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository's aifactory
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from aifactory.policies.crossguard import PACK_NAME, policies
+from policies.crossguard import PACK_NAME, policies
 
 PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=policies())

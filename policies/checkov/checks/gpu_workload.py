@@ -34,7 +34,7 @@ def pod_spec(conf: dict[str, Any], kind: str) -> dict[str, Any] | None:
 
 def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Containers and init containers."""
-    out = []
+    out: list[dict[str, Any]] = []
     for key in ("containers", "initContainers"):
         items = spec.get(key) or []
         if isinstance(items, list):

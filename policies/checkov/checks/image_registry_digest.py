@@ -2,7 +2,7 @@
 
 The same rule, with the same applicability, as the plan's sovereignty-image-registry-digest:
 allowed registries (hosts, or host/path prefixes) come from the environment variable
-AIFACTORY_ALLOWED_REGISTRIES (comma-separated), which aifactory.policies.checkov_runner sets
+AIFACTORY_ALLOWED_REGISTRIES (comma-separated), which policies.checkov_runner sets
 from the plan (the factory's own in-jurisdiction registries plus the in-jurisdiction entries of
 sovereignty.allowed_registries) when the factory declares a jurisdiction.
 Unset: no jurisdiction, so the check does not apply (UNKNOWN, not reported). Set but empty: no

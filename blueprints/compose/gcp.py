@@ -1,0 +1,250 @@
+"""Build one GCP environment: provider, keys, logs, network, GKE, GPU pools, lakehouse, registry.
+
+Every value comes from the blueprint (the project number names the service agents that use
+the keys), so the plan needs no live look-up. Keys live in the environment's region, next to
+the cluster, disks, buckets and repositories they encrypt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+import catalog
+from blueprints.compose import EnvironmentBuild
+from blueprints.compose.facts import gcp_environment_facts, pool_facts
+from blueprints.compose.tagging import gcp_labels
+from blueprints.errors import ComponentArgsError
+from blueprints.spec.models import Blueprint, GcpEnvironment, GpuPool
+from components import naming
+from components.factory import Factory
+from components.gcp import service_agents
+from components.gcp.accelerators import accelerator_type, boot_disk_type
+from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.gcp.environment import GcpEnvironment as GcpEnvironmentComponent
+from components.gcp.environment import GcpEnvironmentArgs
+from components.gcp.gke_cluster import GkeCluster, GkeClusterArgs
+from components.gcp.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, NodeTaint
+from components.gcp.kms import KmsKeys, KmsKeysArgs
+from components.gcp.lakehouse import BucketZone, Lakehouse, LakehouseArgs
+from components.gcp.network import Network, NetworkArgs
+from components.gcp.regional_logs import RegionalLogs, RegionalLogsArgs
+from components.gcp.workload_access import WorkloadAccess, WorkloadAccessArgs
+
+GKE_KEY, DISK_KEY, LAKEHOUSE_KEY, REGISTRY_KEY = "gke", "disks", "lakehouse", "registry"
+LOGS_KEY = "logs"
+AUDITED_SERVICES = ("container.googleapis.com", "cloudkms.googleapis.com")
+"""Services every GCP environment uses, whose Data Access audit logs are turned on."""
+# The same job identity as on AWS (blueprints.compose.aws), so the platform layer makes one
+# service account name in each team namespace whatever the cloud.
+TRAINING_SERVICE_ACCOUNT = "training"
+"""Kubernetes service account, in each team namespace, that training jobs run as."""
+DEFAULT_TRAINING_NAMESPACE = "training"
+"""Namespace of that service account when no queueing teams run in the environment."""
+
+
+@dataclass
+class GcpEnvironmentBuild(EnvironmentBuild):
+    """What the GCP builder made, with the GCP building blocks for callers that compose on."""
+
+    provider: gcp.Provider | None = None
+    """The environment's GCP provider (project, region, default labels)."""
+    keys: KmsKeys | None = None
+    """The key ring and its keys."""
+    logs: RegionalLogs | None = None
+    """The regional log bucket, the _Default sink pointed at it, the audit configs."""
+    network: Network | None = None
+    """VPC, subnet, NAT."""
+    cluster: GkeCluster | None = None
+    """The GKE cluster."""
+    lakehouse: Lakehouse | None = None
+    """The lakehouse, when it lives in this environment."""
+    registry: ArtifactRegistry | None = None
+    """The registry, when it lives in this environment."""
+    workload_access: WorkloadAccess | None = None
+    """Lakehouse grants of the training jobs' Kubernetes identities, when there is data here."""
+
+
+def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
+                      factory: Factory) -> GcpEnvironmentBuild:
+    """Create the components of one GCP environment under `factory`."""
+    if env.project_number is None:  # the spec requires it; kept for callers that bypass it
+        raise ComponentArgsError(f"environment {env_name}: project_number is required")
+    labels = gcp_labels(spec, environment=env_name)
+    provider = gcp.Provider(
+        naming.child(env_name, "gcp"),
+        project=env.project,
+        region=env.region,
+        default_labels=labels,
+    )
+    environment = GcpEnvironmentComponent(
+        env_name, GcpEnvironmentArgs(facts=gcp_environment_facts(env_name, env)),
+        pulumi.ResourceOptions(parent=factory, providers=[provider]),
+    )
+    inside = pulumi.ResourceOptions(parent=environment)
+    has_lakehouse = spec.lakehouse is not None and spec.lakehouse.environment == env_name
+    has_registry = spec.registry is not None and spec.registry.environment == env_name
+
+    number = env.project_number
+    logging_agent = f"serviceAccount:{env.logging_service_agent}" \
+        if env.logging_service_agent else service_agents.logging(number)
+    key_users = {GKE_KEY: [service_agents.gke(number)],
+                 DISK_KEY: [service_agents.compute(number)],
+                 LOGS_KEY: [logging_agent]}
+    if has_lakehouse:
+        key_users[LAKEHOUSE_KEY] = [service_agents.storage(number)]
+    if has_registry:
+        key_users[REGISTRY_KEY] = [service_agents.artifact_registry(number)]
+    keys = KmsKeys(naming.child(env_name, "kms"), KmsKeysArgs(
+        project=env.project, location=env.region,
+        ring_name=naming.fit(naming.child(spec.name, env_name), 63),
+        keys=key_users, labels=labels,
+    ), inside)
+
+    audited = [*AUDITED_SERVICES]
+    if has_lakehouse:
+        audited.append("storage.googleapis.com")
+    if has_registry:
+        audited.append("artifactregistry.googleapis.com")
+    logs = RegionalLogs(naming.child(env_name, "logs"), RegionalLogsArgs(
+        project=env.project, location=env.region,
+        bucket_id=naming.fit(naming.child(spec.name, env_name, "logs"), 100),
+        kms_key_id=keys.key_id(LOGS_KEY),
+        retention_days=env.log_retention_days, locked=env.log_bucket_locked,
+        audited_services=audited if env.data_access_audit_logs else [],
+        key_grants=keys.grants_for(LOGS_KEY),
+    ), inside)
+
+    network = Network(naming.child(env_name, "network"), NetworkArgs(
+        region=env.region, subnet_cidr=env.subnet_cidr, pods_cidr=env.pods_cidr,
+        services_cidr=env.services_cidr,
+    ), inside)
+
+    cluster = GkeCluster(naming.child(env_name, "gke"), GkeClusterArgs(
+        project=env.project, region=env.region,
+        cluster_name=naming.cluster_name(spec.name, env_name),
+        node_account_id=naming.gcp_service_account_id(spec.name, f"{env_name}-nodes"),
+        network_id=network.network_id, subnetwork_id=network.subnetwork_id,
+        pods_range_name=network.pods_range_name,
+        services_range_name=network.services_range_name,
+        master_cidr=env.master_cidr, subnet_cidr=env.subnet_cidr,
+        secrets_key_id=keys.key_id(GKE_KEY), disk_key_id=keys.key_id(DISK_KEY),
+        release_channel=env.release_channel, endpoint_public_access=env.endpoint_public_access,
+        authorized_networks=list(env.master_authorized_networks),
+        dns_endpoint=env.control_plane_dns_endpoint,
+        labels=labels,
+        key_grants=keys.grants_for(GKE_KEY) + keys.grants_for(DISK_KEY),
+    ), inside)
+
+    pools: dict[str, pulumi.ComponentResource] = {}
+    for pool_name, pool in spec.pools.items():
+        if pool.environment == env_name:
+            pools[pool_name] = GpuNodePool(
+                naming.child(env_name, pool_name),
+                _pool_args(spec, env_name, env, pool_name, pool, cluster, keys), inside)
+
+    lakehouse = _lakehouse(spec, env_name, env, keys, labels, inside) if has_lakehouse else None
+    registry = _registry(spec, env_name, env, keys, labels, inside) if has_registry else None
+    access = None
+    if lakehouse is not None:
+        access = WorkloadAccess(naming.child(env_name, "training-access"), WorkloadAccessArgs(
+            project=env.project, project_number=number,
+            namespaces=_team_namespaces(spec, env_name),
+            service_account=TRAINING_SERVICE_ACCOUNT, buckets=lakehouse.bucket_names,
+        ), inside)
+
+    kubernetes = k8s.Provider(
+        naming.child(env_name, "k8s"),
+        kubeconfig=cluster.kubeconfig,
+        opts=pulumi.ResourceOptions(parent=environment),
+    )
+    return GcpEnvironmentBuild(
+        environment=env_name, kind="gcp", component=environment, kubernetes=kubernetes,
+        pools=pools, provider=provider, keys=keys, logs=logs, network=network, cluster=cluster,
+        lakehouse=lakehouse, registry=registry, workload_access=access)
+
+
+def _team_namespaces(spec: Blueprint, env_name: str) -> list[str]:
+    q = spec.queueing
+    if q is not None and q.environment == env_name:
+        return sorted({t.namespace for t in q.teams.values()})
+    return [DEFAULT_TRAINING_NAMESPACE]
+
+
+def _pool_args(spec: Blueprint, env_name: str, env: GcpEnvironment, pool_name: str,
+               pool: GpuPool, cluster: GkeCluster, keys: KmsKeys) -> GpuNodePoolArgs:
+    assert pool.instance_type is not None  # the spec requires it for cloud pools
+    itype = catalog.instance(pool.instance_type)
+    sharing = pool.gpu_sharing
+    return GpuNodePoolArgs(
+        facts=pool_facts(spec, pool_name, pool),
+        cluster_id=cluster.cluster_id,
+        region=env.region,
+        # Compact placement puts the nodes in one zone: the environment's first.
+        node_locations=env.zones[:1] if pool.compact_placement else list(env.zones),
+        pool_name=naming.fit(pool_name, 40),
+        machine_type=itype.name,
+        accelerator_type=accelerator_type(itype.name),
+        accelerator_count=itype.gpus,
+        min_nodes=pool.min_nodes,
+        max_nodes=pool.max_nodes,
+        initial_nodes=pool.desired,
+        service_account=cluster.node_service_account,
+        boot_disk_key_id=keys.key_id(DISK_KEY),
+        disk_size_gb=pool.disk_size_gb,
+        disk_type=boot_disk_type(itype.name),
+        spot=pool.capacity == "spot",
+        reservation=pool.reservation,
+        compact_placement=pool.compact_placement,
+        mig_partition_size=sharing.partition_size.replace(" ", "")
+        if sharing and sharing.strategy == "mig" and sharing.partition_size else None,
+        time_sharing_clients=sharing.max_shared_clients_per_gpu
+        if sharing and sharing.strategy == "time-sharing" else None,
+        taints=[NodeTaint(t.key, t.value, t.effect) for t in pool.taints],
+        node_labels={"aifactory.io/pool": pool_name, "aifactory.io/gpu": itype.gpu,
+                     **pool.labels},
+        labels=gcp_labels(spec, environment=env_name, pool=pool_name),
+        key_grants=keys.grants_for(DISK_KEY),
+    )
+
+
+def _lakehouse(spec: Blueprint, env_name: str, env: GcpEnvironment, keys: KmsKeys,
+               labels: dict[str, str], opts: pulumi.ResourceOptions) -> Lakehouse:
+    lake = spec.lakehouse
+    assert lake is not None
+    if lake.replication is not None:
+        raise ComponentArgsError(
+            f"lakehouse.replication ({lake.replication.region}): replication of a GCS lakehouse "
+            "is not built yet; remove it (a regional bucket keeps its data in "
+            f"{env.region}) or host the lakehouse on AWS")
+    return Lakehouse(naming.child(env_name, "lakehouse"), LakehouseArgs(
+        region=env.region,
+        bucket_names={z: naming.bucket_name(spec.name, z, env.project) for z in lake.zones},
+        zones={z: BucketZone(retention_days=v.retention_days,
+                             noncurrent_retention_days=v.noncurrent_retention_days,
+                             archive_after_days=v.archive_after_days)
+               for z, v in lake.zones.items()},
+        kms_key_id=keys.key_id(LAKEHOUSE_KEY),
+        labels=labels,
+        key_grants=keys.grants_for(LAKEHOUSE_KEY),
+    ), opts)
+
+
+def _registry(spec: Blueprint, env_name: str, env: GcpEnvironment, keys: KmsKeys,
+              labels: dict[str, str], opts: pulumi.ResourceOptions) -> ArtifactRegistry:
+    registry = spec.registry
+    assert registry is not None
+    return ArtifactRegistry(naming.child(env_name, "registry"), ArtifactRegistryArgs(
+        region=env.region,
+        docker_repositories=[naming.fit(naming.child(spec.name, r), 63)
+                             for r in registry.repositories],
+        python_repository=naming.fit(naming.child(spec.name, "pypi"), 63),
+        kms_key_id=keys.key_id(REGISTRY_KEY),
+        immutable_tags=registry.immutable_tags,
+        scan_on_push=registry.scan_on_push,
+        labels=labels,
+        key_grants=keys.grants_for(REGISTRY_KEY),
+    ), opts)

@@ -1,0 +1,113 @@
+"""The facts components carry as their own inputs, so policies need no side channel.
+
+A policy rule reads these from the plan (offline) or from the resources a CrossGuard pack is
+shown (`pulumi preview --policy-pack`): the factory's settings, each environment's region,
+quotas or power envelope, each pool's GPUs and bounds, each bare-metal host's load. Keys are
+camelCase, like every other Pulumi input.
+
+This module is the contract between the components that carry facts and the policies that read
+them, so it imports nothing of the project's: the builders that turn a blueprint into facts are
+in blueprints.compose.facts, the one place that does it, so the plan, the pack and the report
+agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+# Type tokens of the components that carry facts.
+FACTORY = "aifactory:factory:Factory"
+AWS_ENVIRONMENT = "aifactory:aws:Environment"
+GCP_ENVIRONMENT = "aifactory:gcp:Environment"
+SITE = "aifactory:baremetal:Site"
+HOST = "aifactory:baremetal:Host"
+POOL_TYPES = ("aifactory:aws:GpuNodePool", "aifactory:gcp:GpuNodePool",
+              "aifactory:baremetal:GpuPool")
+
+
+class WaiverFacts(TypedDict):
+    rule: str
+    resource: str
+    reason: str
+    owner: str
+    expires: str
+
+
+class FactoryFacts(TypedDict):
+    factory: str
+    jurisdiction: str | None
+    allowedRegistries: list[str]
+    tags: dict[str, str]
+    breakEvenUtilisation: float
+    plannedUtilisation: float | None
+    airCoolingLimitKw: float
+    rearDoorLimitKw: float
+    hostOverheadW: int
+    waivers: list[WaiverFacts]
+
+
+class AwsEnvironmentFacts(TypedDict):
+    environment: str
+    cloud: Literal["aws"]
+    accountId: str
+    region: str
+    partition: str
+    quotas: dict[str, int]
+
+
+class GcpEnvironmentFacts(TypedDict):
+    environment: str
+    cloud: Literal["gcp"]
+    project: str
+    region: str
+    gpuQuotas: dict[str, int]
+
+
+class RackFacts(TypedDict):
+    name: str
+    powerLimitKw: float
+    cooling: str
+
+
+class SiteFacts(TypedDict):
+    environment: str
+    cloud: Literal["onprem"]
+    country: str
+    powerBudgetKw: float
+    pue: float
+    feeds: dict[str, float] | None
+    racks: list[RackFacts]
+
+
+class HostFacts(TypedDict):
+    environment: str
+    hostname: str
+    rack: str
+    serverModel: str
+    gpuModel: str
+    gpus: int
+    itLoadKw: float
+    serverCooling: str
+
+
+class PoolFacts(TypedDict):
+    pool: str
+    environment: str
+    cloud: str
+    region: str
+    instanceType: str | None
+    gpuModel: str
+    gpusPerNode: int
+    vcpusPerNode: int
+    quotaClass: str | None
+    minNodes: int
+    desiredNodes: int
+    maxNodes: int
+    capacity: str
+    interruptionTolerant: bool
+    onDemandUsdPerHour: float | None
+
+
+def as_inputs(facts: Any) -> dict[str, Any]:
+    """Facts as component inputs (a plain dict)."""
+    return dict(facts)

@@ -1,0 +1,244 @@
+"""The blueprint spec: pydantic v2 models, one reviewed YAML file describes a whole AI factory.
+
+Pydantic stops here: `blueprints.compose` turns a validated `Blueprint` into component args.
+Catalog look-ups (instance types, server and GPU models) are validated here too, so that a
+blueprint naming something the catalog does not know fails at load time, with its line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+
+import catalog
+from blueprints.spec.base import NAME_PATTERN, Name, Strict, check_cidr, fail
+from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
+from blueprints.spec.policy import ImageMirror, PolicySettings, Sovereignty, Tags, Waiver
+from blueprints.spec.pools import GPU_TAINT, GpuPool, GpuSharing, Taint
+from blueprints.spec.site import (
+    BootNetwork,
+    CommandHook,
+    Feeds,
+    Host,
+    Netboot,
+    OnPremSite,
+    Provisioning,
+    Rack,
+    SiteCluster,
+)
+from catalog.charts import CHART_IMAGES, upstream_images
+
+__all__ = [
+    "GPU_TAINT", "NAME_PATTERN", "AwsEnvironment", "AwsQuotas", "Blueprint", "BootNetwork",
+    "CommandHook", "Environment", "Feeds", "GcpEnvironment", "GpuPool", "GpuSharing", "Host",
+    "ImageMirror", "Lakehouse", "LakehouseZone", "Name", "Netboot", "OnPremSite",
+    "PolicySettings", "Provisioning", "Queueing", "Rack", "Registry", "Replication",
+    "SiteCluster", "Sovereignty", "Strict", "Tags", "Taint", "Team", "Waiver", "check_cidr",
+    "fail",
+]
+
+Environment = Annotated[
+    AwsEnvironment | GcpEnvironment | OnPremSite, Field(discriminator="kind")
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# The lakehouse, registries, queueing, and the blueprint that holds them all
+
+
+class LakehouseZone(Strict):
+    """One zone of the lakehouse (raw, curated, features, ...): a bucket of its own."""
+
+    retention_days: int | None = Field(
+        None, ge=1, le=36500, description="Delete objects after this many days (none: keep)."
+    )
+    noncurrent_retention_days: int = Field(
+        30, ge=1, le=3650, description="Delete superseded object versions after this many days."
+    )
+    archive_after_days: int | None = Field(
+        None, ge=1, le=36500, description="Move objects to archive storage after this many days."
+    )
+
+    @model_validator(mode="after")
+    def _archive_before_expiry(self) -> LakehouseZone:
+        if self.retention_days is not None and self.archive_after_days is not None \
+                and self.archive_after_days >= self.retention_days:
+            fail([("archive_after_days", f"archive_after_days ({self.archive_after_days}) is "
+                   f"not below retention_days ({self.retention_days}): objects would be deleted "
+                   "before they are archived; lower archive_after_days or raise retention_days")])
+        return self
+
+
+class Replication(Strict):
+    """Copy every zone to a second region."""
+
+    region: str = Field(description="Destination region (same cloud as the lakehouse).")
+
+
+class Lakehouse(Strict):
+    """The object-storage lakehouse: a bucket per zone."""
+
+    environment: str = Field(description="Cloud environment holding the buckets.")
+    zones: dict[str, LakehouseZone] = Field(min_length=1, description="Zones by name.")
+    replication: Replication | None = Field(None, description="Cross-region replication.")
+
+
+class Registry(Strict):
+    """Container (and model) registry."""
+
+    environment: str = Field(description="Cloud environment holding the registry.")
+    repositories: list[Name] = Field(min_length=1, description="Repositories to create.")
+    immutable_tags: bool = Field(True, description="Tags cannot be moved once pushed.")
+    scan_on_push: bool = Field(True, description="Scan images for vulnerabilities on push.")
+
+    @field_validator("repositories")
+    @classmethod
+    def _each_once(cls, v: list[str]) -> list[str]:
+        first: dict[str, int] = {}
+        problems = [(f"{i}", f"{r!r} repeats repositories[{first[r]}]: list each repository "
+                     "once") for i, r in enumerate(v) if first.setdefault(r, i) != i]
+        fail(problems)
+        return v
+
+
+class Team(Strict):
+    """A team that submits jobs: gets a namespace and a LocalQueue."""
+
+    namespace: str = Field(pattern=NAME_PATTERN, description="Kubernetes namespace of the team.")
+
+
+class Queueing(Strict):
+    """Kueue job queueing across pools."""
+
+    environment: str = Field(description="Cluster where Kueue runs (the management cluster).")
+    teams: dict[Name, Team] = Field(min_length=1, description="Teams by name.")
+    cohort: Name = Field("ai-factory", description="Cohort the ClusterQueue belongs to.")
+
+
+class Blueprint(Strict):
+    """An AI factory: environments, GPU pools, the lakehouse, registries and policies."""
+
+    name: Name = Field(description="Factory name; prefixes every resource name.")
+    description: str = Field("", max_length=500, description="What this factory is for.")
+    tags: Tags = Field(description="Tags put on every taggable resource.")
+    environments: dict[Name, Environment] = Field(
+        min_length=1, description="Clouds and sites by name."
+    )
+    pools: dict[Name, GpuPool] = Field(default_factory=dict, description="GPU pools by name.")
+    lakehouse: Lakehouse | None = Field(None, description="Object-storage lakehouse.")
+    registry: Registry | None = Field(None, description="Container registry.")
+    queueing: Queueing | None = Field(None, description="Kueue job queueing.")
+    sovereignty: Sovereignty | None = Field(None, description="Declared jurisdiction.")
+    policy: PolicySettings = Field(
+        default_factory=lambda: PolicySettings(), description="Policy settings and waivers."
+    )
+
+    @model_validator(mode="after")
+    def _references(self) -> Blueprint:
+        problems: list[tuple[str, str]] = []
+        for name, pool in self.pools.items():
+            env = self.environments.get(pool.environment)
+            where = f"pools.{name}"
+            if env is None:
+                problems.append((f"{where}.environment", f"{pool.environment!r} is not an "
+                                 f"environment: declared are {sorted(self.environments)}"))
+                continue
+            problems.extend(_pool_fits_environment(where, pool, env))
+        claimed: dict[tuple[str, str], str] = {}
+        for name, pool in self.pools.items():
+            env = self.environments.get(pool.environment)
+            if not isinstance(env, OnPremSite):
+                continue
+            listed = pool.hosts is not None
+            names = pool.hosts if pool.hosts is not None else [x.hostname for x in env.hosts]
+            for i, h in enumerate(names):
+                owner = claimed.setdefault((pool.environment, h), name)
+                if owner != name:
+                    problems.append((f"pools.{name}.hosts" + (f".{i}" if listed else ""),
+                                     f"{h!r} is already in pool {owner!r}: a host belongs to "
+                                     "one pool; list the hosts of each pool"))
+        for section, ref, allowed in (
+            ("lakehouse", self.lakehouse, ("aws", "gcp")),
+            ("registry", self.registry, ("aws", "gcp")),
+            ("queueing", self.queueing, ("aws", "gcp", "onprem")),
+        ):
+            if ref is None:
+                continue
+            env = self.environments.get(ref.environment)
+            if env is None:
+                problems.append((f"{section}.environment", f"{ref.environment!r} is not an "
+                                 f"environment: declared are {sorted(self.environments)}"))
+            elif env.kind not in allowed:
+                problems.append((f"{section}.environment", f"{ref.environment!r} is "
+                                 f"{env.kind}: {section} needs one of {', '.join(allowed)}"))
+        fail(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _mirror_lock_complete(self) -> Blueprint:
+        mirror = self.sovereignty.mirror if self.sovereignty else None
+        if mirror is None:
+            return self
+        charts = ["kube-prometheus-stack"]
+        if self.pools:
+            charts.append("gpu-operator")
+        if self.queueing is not None:
+            charts.append("kueue")
+        locked = {ref.rpartition(":")[0] for ref in mirror.images}
+        problems = []
+        for repo in upstream_images(charts):
+            if repo not in locked:
+                chart = next(c for c in charts if any(i.upstream == repo
+                                                      for i in CHART_IMAGES[c]))
+                problems.append(("sovereignty.mirror.images", f"no entry for {repo} (chart "
+                                 f"{chart}): mirror it to {mirror.registry}/{repo} and add "
+                                 f"'{repo}:<tag>: sha256:<digest>'"))
+        fail(problems)
+        return self
+
+    def environment_of(self, pool: GpuPool) -> AwsEnvironment | GcpEnvironment | OnPremSite:
+        """The environment a pool runs in."""
+        return self.environments[pool.environment]
+
+
+def _pool_fits_environment(
+    where: str, pool: GpuPool, env: AwsEnvironment | GcpEnvironment | OnPremSite
+) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if isinstance(env, OnPremSite):
+        if pool.instance_type is not None:
+            problems.append((f"{where}.instance_type",
+                             "on-prem pools take `hosts`, not instance types"))
+        known = {h.hostname for h in env.hosts}
+        for i, h in enumerate(pool.hosts or []):
+            if h not in known:
+                problems.append((f"{where}.hosts.{i}",
+                                 f"{h!r} is not in the inventory of {pool.environment!r}"))
+        if pool.capacity != "on-demand":
+            problems.append((f"{where}.capacity", "owned hosts are always on-demand"))
+        if pool.accelerator is not None:
+            chosen = set(pool.hosts) if pool.hosts is not None else known
+            for host in env.hosts:
+                gpu = catalog.server(host.server_model).gpu
+                if host.hostname in chosen and gpu != pool.accelerator:
+                    problems.append((f"{where}.accelerator", f"{pool.accelerator!r} does not "
+                                     f"match host {host.hostname} ({host.server_model}, {gpu})"))
+        return problems
+    if pool.instance_type is None:
+        return [(f"{where}.instance_type", f"required for a {env.kind} pool")]
+    if pool.hosts is not None:
+        return [(f"{where}.hosts", "only on-prem pools take hosts")]
+    itype = catalog.instance(pool.instance_type)
+    if itype.cloud != env.kind:
+        return [(f"{where}.instance_type", f"{pool.instance_type!r} is a {itype.cloud} type, but "
+                 f"environment {pool.environment!r} is {env.kind}")]
+    # Whether the type is offered in the region is the policy rule
+    # capacity-instance-availability's to report (waivable, named in the check report).
+    if pool.accelerator is not None and pool.accelerator != itype.gpu:
+        problems.append((f"{where}.accelerator", f"{pool.accelerator!r} does not match "
+                         f"{pool.instance_type}, which has {itype.gpus} x {itype.gpu}"))
+    if pool.capacity == "capacity-block" and env.kind != "aws":
+        problems.append((f"{where}.capacity", "'capacity-block' is an AWS purchase option; "
+                         "on GCP use `reservation` with on-demand"))
+    return problems

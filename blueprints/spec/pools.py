@@ -1,0 +1,124 @@
+"""Blueprint spec: GPU pools (cloud instances or on-prem hosts), their taints and sharing."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+import catalog
+from blueprints.spec.base import Strict, fail
+
+
+class Taint(Strict):
+    """A Kubernetes node taint."""
+
+    key: str = Field(min_length=1, description="Taint key.")
+    value: str = Field("", description="Taint value.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(
+        "NoSchedule", description="Taint effect."
+    )
+
+
+GPU_TAINT = Taint(key="nvidia.com/gpu", value="present", effect="NoSchedule")
+
+
+class GpuSharing(Strict):
+    """GPU sharing on GKE: MIG partitions or time-sharing."""
+
+    strategy: Literal["mig", "time-sharing"] = Field(description="Sharing strategy.")
+    partition_size: str | None = Field(
+        None, pattern=r"^\d g\.\d+gb$|^\dg\.\d+gb$", description="MIG partition, e.g. 1g.10gb."
+    )
+    max_shared_clients_per_gpu: int = Field(2, ge=2, le=48, description="For time-sharing.")
+
+    @model_validator(mode="after")
+    def _mig_needs_partition(self) -> GpuSharing:
+        if self.strategy == "mig" and self.partition_size is None:
+            fail([("strategy", "strategy 'mig' needs partition_size, e.g. 1g.10gb")])
+        return self
+
+
+class GpuPool(Strict):
+    """A pool of GPU nodes: cloud instances, or on-prem hosts of a site."""
+
+    environment: str = Field(description="Environment the pool runs in (a key of environments).")
+    instance_type: str | None = Field(
+        None, description="Cloud instance/machine type from the catalog, e.g. p5.48xlarge."
+    )
+    accelerator: str | None = Field(
+        None, description="GPU model expected (e.g. h100-sxm5): checked against the type/server."
+    )
+    hosts: list[str] | None = Field(
+        None, description="On-prem: hostnames from the site inventory (all hosts when omitted)."
+    )
+    min_nodes: int = Field(0, ge=0, le=1000, description="Fewest nodes.")
+    desired_nodes: int | None = Field(None, ge=0, le=1000, description="Nodes at creation.")
+    max_nodes: int = Field(ge=1, le=1000, description="Most nodes the pool may scale to.")
+    capacity: Literal["on-demand", "spot", "capacity-block"] = Field(
+        "on-demand", description="How cloud capacity is bought."
+    )
+    interruption_tolerant: bool = Field(
+        False, description="The workloads survive losing a node (checkpointing, retries)."
+    )
+    reservation: str | None = Field(
+        None, description="Capacity reservation/block id (AWS) or specific reservation (GCP)."
+    )
+    compact_placement: bool = Field(False, description="Place nodes close (multi-node training).")
+    gpu_sharing: GpuSharing | None = Field(None, description="GKE GPU sharing.")
+    disk_size_gb: int = Field(200, ge=50, le=16000, description="Root disk per node, GiB.")
+    taints: list[Taint] = Field(
+        default_factory=list, validate_default=True,
+        description="Node taints besides the nvidia.com/gpu NoSchedule taint every GPU pool "
+        "carries (it keeps other workloads off the GPU nodes).",
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="Node labels.")
+
+    @field_validator("instance_type")
+    @classmethod
+    def _known_instance(cls, v: str | None) -> str | None:
+        if v is not None:
+            catalog.instance(v)
+        return v
+
+    @field_validator("accelerator")
+    @classmethod
+    def _known_gpu(cls, v: str | None) -> str | None:
+        if v is not None:
+            catalog.gpu(v)
+        return v
+
+    @field_validator("taints")
+    @classmethod
+    def _keep_gpu_taint(cls, v: list[Taint]) -> list[Taint]:
+        """The GPU taint always comes first; the blueprint's taints are added beside it."""
+        problems = [(f"{i}", f"taint {t.key}:{t.effect} is the pool's own GPU taint (value "
+                     f"{GPU_TAINT.value!r}): remove it from taints, or give it another effect")
+                    for i, t in enumerate(v)
+                    if (t.key, t.effect) == (GPU_TAINT.key, GPU_TAINT.effect) and t != GPU_TAINT]
+        fail(problems)
+        return [GPU_TAINT, *(t for t in v if t != GPU_TAINT)]
+
+    @model_validator(mode="after")
+    def _bounds(self) -> GpuPool:
+        problems: list[tuple[str, str]] = []
+        if self.min_nodes > self.max_nodes:
+            problems.append(("max_nodes", f"max_nodes ({self.max_nodes}) is below min_nodes "
+                             f"({self.min_nodes}): raise max_nodes or lower min_nodes"))
+        elif not self.min_nodes <= self.desired <= self.max_nodes:
+            problems.append(("desired_nodes", f"desired_nodes ({self.desired}) must lie between "
+                             f"min_nodes ({self.min_nodes}) and max_nodes ({self.max_nodes})"))
+        if self.capacity == "spot" and not self.interruption_tolerant:
+            problems.append(("capacity", "spot capacity can be reclaimed at any time: set "
+                             "interruption_tolerant: true if the workloads checkpoint, or use "
+                             "on-demand"))
+        if self.capacity == "capacity-block" and not self.reservation:
+            problems.append(("reservation", "capacity 'capacity-block' needs the capacity "
+                             "block's reservation id here"))
+        fail(problems)
+        return self
+
+    @property
+    def desired(self) -> int:
+        """Nodes at creation: desired_nodes, or min_nodes when not given."""
+        return self.desired_nodes if self.desired_nodes is not None else self.min_nodes

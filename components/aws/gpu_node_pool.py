@@ -1,0 +1,210 @@
+"""A pool of GPU nodes: an EKS managed node group on the NVIDIA AL2023 AMI.
+
+On-demand, spot or an EC2 Capacity Block for ML; tainted so only GPU workloads land there;
+IMDSv2 only; root volume encrypted with the environment's key. The cluster autoscaler owns the
+node count once the pool exists, so later plans leave the desired size alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import pulumi
+from pulumi_aws import ec2, eks
+
+from blueprints.errors import ComponentArgsError
+from blueprints.facts import POOL_TYPES, PoolFacts, as_inputs
+from components import naming
+from components.aws.location import AwsLocation
+from components.aws.nodes import (
+    LaunchTemplateSpec,
+    launch_template,
+    node_role,
+    template_version,
+)
+from components.base import FactoryComponent
+
+TYPE = "aifactory:aws:GpuNodePool"
+assert TYPE in POOL_TYPES  # the plan summary and the policies find pools by this token
+
+AMI_TYPE = "AL2023_x86_64_NVIDIA"
+CAPACITY_TYPES = {"on-demand": "ON_DEMAND", "spot": "SPOT", "capacity-block": "CAPACITY_BLOCK"}
+TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+                 "NoExecute": "NO_EXECUTE"}
+
+
+@dataclass(frozen=True)
+class NodeTaint:
+    """A Kubernetes taint on every node of the pool."""
+
+    key: str
+    """Taint key, e.g. nvidia.com/gpu."""
+    value: str
+    """Taint value ('' for none)."""
+    effect: str
+    """NoSchedule, PreferNoSchedule or NoExecute."""
+
+
+GPU_TAINT = NodeTaint("nvidia.com/gpu", "present", "NoSchedule")
+"""The taint every GPU node carries, so only pods that tolerate it (GPU workloads) land there."""
+
+
+@dataclass(frozen=True)
+class GpuNodePoolArgs:
+    """Arguments of `GpuNodePool`."""
+
+    facts: PoolFacts
+    """The pool's facts (GPUs, bounds, purchase option): the component's own inputs."""
+    location: AwsLocation
+    """Partition, region and account."""
+    pool_name: str
+    """Pool name from the blueprint."""
+    name_prefix: str
+    """Prefix of physical names (the cluster name)."""
+    cluster_name: pulumi.Input[str]
+    """Cluster to join (an output of the cluster, so the pool waits for it)."""
+    kubernetes_version: pulumi.Input[str]
+    """Kubelet version: the cluster's, so control-plane upgrades roll the pool."""
+    subnet_ids: pulumi.Input[Sequence[str]]
+    """Private subnets the nodes may launch in."""
+    kms_key_arn: pulumi.Input[str]
+    """Customer-managed key for the root volumes."""
+    instance_type: str
+    """EC2 instance type, e.g. p5.48xlarge."""
+    gpu_model: str
+    """GPU model the instance type carries, for the aifactory.io/gpu label."""
+    min_nodes: int
+    """Fewest nodes."""
+    desired_nodes: int
+    """Nodes at creation; afterwards the cluster autoscaler decides."""
+    max_nodes: int
+    """Most nodes."""
+    capacity: str = "on-demand"
+    """on-demand, spot or capacity-block."""
+    reservation_id: str | None = None
+    """Capacity Block id (capacity-block) or On-Demand Capacity Reservation id (on-demand)."""
+    disk_size_gb: int = 200
+    """Root volume per node, GiB."""
+    compact_placement: bool = False
+    """Place nodes in a cluster placement group (one zone) for multi-node training."""
+    taints: Sequence[NodeTaint] = ()
+    """Taints on every node besides GPU_TAINT, which the pool always sets."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Node labels from the blueprint (the pool's own labels are added)."""
+    after: Sequence[pulumi.Resource] = ()
+    """Resources the node group waits for (the cluster's network add-ons)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Extra tags for the pool's resources (the provider adds the factory's default tags)."""
+    node_tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for instances and volumes (provider default tags do not reach them)."""
+
+
+def pool_labels(args: GpuNodePoolArgs) -> dict[str, str]:
+    """The blueprint's labels plus the labels schedulers and dashboards select GPU nodes by."""
+    return {**args.labels, "aifactory.io/pool": args.pool_name,
+            "aifactory.io/gpu": args.gpu_model, "nvidia.com/gpu.present": "true"}
+
+
+def pool_taints(args: GpuNodePoolArgs) -> list[NodeTaint]:
+    """The GPU taint, then the blueprint's taints (a repeat of the GPU taint is dropped)."""
+    return [GPU_TAINT, *(t for t in args.taints if t != GPU_TAINT)]
+
+
+def _validate(name: str, args: GpuNodePoolArgs) -> None:
+    where = f"GpuNodePool {name}"
+    if not 0 <= args.min_nodes <= args.desired_nodes <= args.max_nodes or args.max_nodes < 1:
+        raise ComponentArgsError(
+            f"{where}: min_nodes ({args.min_nodes}) <= desired_nodes ({args.desired_nodes}) <= "
+            f"max_nodes ({args.max_nodes}) does not hold: max_nodes must be at least 1 and "
+            "desired_nodes between the bounds")
+    if args.capacity not in CAPACITY_TYPES:
+        raise ComponentArgsError(f"{where}: capacity ({args.capacity!r}) must be one of "
+                                 f"{', '.join(CAPACITY_TYPES)}")
+    if args.capacity == "capacity-block" and not args.reservation_id:
+        raise ComponentArgsError(f"{where}: capacity 'capacity-block' needs reservation_id, "
+                                 "the id of the purchased Capacity Block (cr-...)")
+    if args.capacity == "spot" and args.reservation_id:
+        raise ComponentArgsError(
+            f"{where}: reservation_id ({args.reservation_id}) cannot be used with spot "
+            "capacity: use on-demand to consume a capacity reservation")
+    if args.reservation_id and not args.reservation_id.startswith("cr-"):
+        raise ComponentArgsError(f"{where}: reservation_id ({args.reservation_id!r}) is not a "
+                                 "capacity reservation id such as cr-0123456789abcdef0")
+    if args.disk_size_gb < 20:
+        raise ComponentArgsError(f"{where}: disk_size_gb ({args.disk_size_gb}) is below the "
+                                 "20 GiB the NVIDIA AMI needs: use 100 or more for GPU images")
+    for taint in args.taints:
+        if taint.effect not in TAINT_EFFECTS:
+            raise ComponentArgsError(f"{where}: taint {taint.key} has effect {taint.effect!r}: "
+                                     f"use one of {', '.join(TAINT_EFFECTS)}")
+        if (taint.key, taint.effect) == (GPU_TAINT.key, GPU_TAINT.effect) and taint != GPU_TAINT:
+            raise ComponentArgsError(f"{where}: taint {taint.key}:{taint.effect} (value "
+                                     f"{taint.value!r}) clashes with the pool's own GPU taint: "
+                                     "remove it from taints")
+    own = pool_labels(replace(args, labels={}))
+    clashes = sorted(k for k in own if k in args.labels and args.labels[k] != own[k])
+    if clashes:
+        raise ComponentArgsError(f"{where}: labels {clashes} are set by the pool itself: "
+                                 "remove them from the blueprint's labels")
+
+
+class GpuNodePool(FactoryComponent):
+    """EKS managed node group of GPU instances with its role and launch template."""
+
+    def __init__(self, name: str, args: GpuNodePoolArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        _validate(name, args)
+        super().__init__(TYPE, name, as_inputs(args.facts), opts)
+        physical = naming.fit(f"{args.name_prefix}-{args.pool_name}", 63)
+        tags = {**args.tags, "aifactory.io/pool": args.pool_name}
+
+        role = node_role(self, name, args.location,
+                         naming.iam_role_name(args.name_prefix, args.pool_name, "nodes"), tags)
+        placement = None
+        subnets: pulumi.Input[Sequence[str]] = args.subnet_ids
+        if args.compact_placement:
+            group = ec2.PlacementGroup(naming.child(name, "placement"), name=physical,
+                                       strategy="cluster", tags={**tags, "Name": physical},
+                                       opts=self.child_opts())
+            placement = group.name
+            # A cluster placement group lives in one zone: give the node group one subnet.
+            subnets = pulumi.Output.from_input(args.subnet_ids).apply(lambda ids: list(ids)[:1])
+        template = launch_template(self, name, LaunchTemplateSpec(
+            template_name=physical, disk_size_gb=args.disk_size_gb,
+            kms_key_arn=args.kms_key_arn, tags={**args.node_tags, **tags, "Name": physical},
+            capacity_block=args.capacity == "capacity-block",
+            reservation_id=args.reservation_id, placement_group=placement))
+
+        group_ = eks.NodeGroup(
+            naming.child(name, "nodes"),
+            cluster_name=args.cluster_name,
+            node_group_name=physical,
+            node_role_arn=role.arn,
+            subnet_ids=subnets,
+            version=args.kubernetes_version,
+            ami_type=AMI_TYPE,
+            instance_types=[args.instance_type],
+            capacity_type=CAPACITY_TYPES[args.capacity],
+            launch_template=eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template_version(template)),
+            scaling_config=eks.NodeGroupScalingConfigArgs(
+                min_size=args.min_nodes, desired_size=args.desired_nodes,
+                max_size=args.max_nodes),
+            taints=[eks.NodeGroupTaintArgs(key=t.key, value=t.value or None,
+                                           effect=TAINT_EFFECTS[t.effect])
+                    for t in pool_taints(args)],
+            labels=pool_labels(args),
+            # One node at a time: a GPU node is expensive to lose and slow to replace.
+            update_config=eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            tags=tags,
+            opts=self.child_opts(depends_on=list(args.after),
+                                 ignore_changes=["scalingConfig.desiredSize"]),
+        )
+        self.node_group = group_
+        self.node_group_name: pulumi.Output[str] = group_.node_group_name
+        self.node_role_arn: pulumi.Output[str] = role.arn
+        self.launch_template_id: pulumi.Output[str] = template.id
+        self.register_outputs({"node_group_name": self.node_group_name,
+                               "node_role_arn": self.node_role_arn,
+                               "launch_template_id": self.launch_template_id})

@@ -1,0 +1,47 @@
+"""The Kubernetes platform layer that runs on every cluster of a factory.
+
+Upstream operators (NVIDIA GPU operator, kube-prometheus-stack, Kueue) are pinned Helm charts;
+everything of our own (namespaces, quotas, network policies, Kueue flavors and queues, the
+DCGM ServiceMonitor and GPU alert rules) is a real Kubernetes object, visible in the plan.
+"""
+
+from components.platform.cluster_platform import ClusterPlatform, ClusterPlatformArgs
+from components.platform.common import (
+    GPU_RESOURCE,
+    POOL_LABEL,
+    TEAM_LABEL,
+    GpuPoolCapacity,
+    NodeTaint,
+)
+from components.platform.gpu_operator import GpuOperator, GpuOperatorArgs
+from components.platform.gpu_telemetry import GpuTelemetry, GpuTelemetryArgs
+from components.platform.job_queue import (
+    JobQueue,
+    JobQueueArgs,
+    PriorityClass,
+    QueueTeam,
+)
+from components.platform.monitoring import Monitoring, MonitoringArgs
+from components.platform.team_namespace import TeamNamespace, TeamNamespaceArgs
+
+__all__ = [
+    "GPU_RESOURCE",
+    "POOL_LABEL",
+    "TEAM_LABEL",
+    "ClusterPlatform",
+    "ClusterPlatformArgs",
+    "GpuOperator",
+    "GpuOperatorArgs",
+    "GpuPoolCapacity",
+    "GpuTelemetry",
+    "GpuTelemetryArgs",
+    "JobQueue",
+    "JobQueueArgs",
+    "Monitoring",
+    "MonitoringArgs",
+    "NodeTaint",
+    "PriorityClass",
+    "QueueTeam",
+    "TeamNamespace",
+    "TeamNamespaceArgs",
+]

@@ -1,0 +1,127 @@
+"""The Kubernetes platform layer of one cluster: what runs on every cluster of the factory.
+
+Monitoring on every cluster; the GPU operator and GPU telemetry where the cluster has GPU pools;
+the teams' namespaces; in the cluster named by the blueprint's queueing.environment, Kueue with a
+flavor for every GPU pool of the factory (the MultiKueue manager); in every other cluster with
+GPU pools, Kueue as a MultiKueue worker. With a sovereign mirror, every chart and image comes
+from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import pulumi
+
+from blueprints.errors import ComponentArgsError
+from components.base import FactoryComponent
+from components.naming import child
+from components.platform.common import (
+    GpuPoolCapacity,
+    NodeTaint,
+    Substrate,
+    validate_pools,
+)
+from components.platform.gpu_operator import GpuOperator, GpuOperatorArgs
+from components.platform.gpu_telemetry import GpuTelemetry, GpuTelemetryArgs
+from components.platform.job_queue import JobQueue, JobQueueArgs, QueueTeam
+from components.platform.kueue_worker import KueueWorker, KueueWorkerArgs
+from components.platform.mirror import ImageMirror
+from components.platform.monitoring import Monitoring, MonitoringArgs
+from components.platform.team_namespace import TeamNamespace, TeamNamespaceArgs
+
+
+@dataclass(frozen=True)
+class ClusterPlatformArgs:
+    """Arguments of `ClusterPlatform`."""
+
+    environment: str
+    """Environment (cluster) name."""
+    substrate: Substrate
+    """aws, gcp or onprem (decides whether the GPU operator installs drivers)."""
+    pools: tuple[GpuPoolCapacity, ...]
+    """GPU pools whose nodes are in this cluster."""
+    teams: tuple[QueueTeam, ...] = ()
+    """Teams: each gets a namespace here."""
+    queue: JobQueueArgs | None = None
+    """Kueue, for the one cluster that manages the queues (None elsewhere)."""
+    worker: KueueWorkerArgs | None = None
+    """Kueue as a MultiKueue worker, for the other clusters with GPU pools (None elsewhere)."""
+    mirror: ImageMirror | None = None
+    """In-jurisdiction mirror every chart and image comes from (None: upstream)."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels on every object created."""
+    monitoring: MonitoringArgs = field(default_factory=MonitoringArgs)
+    """Prometheus stack settings (its labels are replaced by `labels`)."""
+
+
+class ClusterPlatform(FactoryComponent):
+    """Operators, team namespaces, queueing and GPU monitoring of one cluster."""
+
+    def __init__(self, name: str, args: ClusterPlatformArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        validate_pools("pools", args.pools)
+        foreign = sorted(p.pool for p in args.pools if p.environment != args.environment)
+        if foreign:
+            raise ComponentArgsError(f"`pools` {foreign} run in other environments than "
+                                     f"{args.environment!r}: give only this cluster's pools")
+        for role, kueue in (("queue", args.queue), ("worker", args.worker)):
+            if kueue is not None and kueue.teams != args.teams:
+                raise ComponentArgsError(f"`{role}.teams` differ from `teams`: every team with "
+                                         "a LocalQueue needs its namespace in this cluster")
+        if args.queue is not None and args.worker is not None:
+            raise ComponentArgsError(f"{args.environment!r} has both `queue` and `worker`: a "
+                                     "cluster is either the MultiKueue manager or a worker")
+        cluster_gpus = sum(p.quota_gpus for p in args.pools)
+        super().__init__("aifactory:platform:ClusterPlatform", name, {
+            "environment": args.environment, "substrate": args.substrate,
+            "pools": [p.pool for p in args.pools], "clusterGpus": cluster_gpus,
+            "teams": [t.team for t in args.teams], "queueing": args.queue is not None,
+            "multikueueWorker": args.worker is not None,
+            "mirror": args.mirror.registry if args.mirror else None}, opts)
+
+        labels = dict(args.labels)
+        monitoring_args = replace(args.monitoring, labels=labels, mirror=args.mirror)
+        monitoring = Monitoring(child(name, "monitoring"), monitoring_args,
+                                pulumi.ResourceOptions(parent=self))
+
+        if args.pools:
+            taints: tuple[NodeTaint, ...] = tuple(
+                sorted({t for p in args.pools for t in p.taints},
+                       key=lambda t: (t.key, t.value, t.effect)))
+            operator_args = GpuOperatorArgs(substrate=args.substrate, taints=taints,
+                                            labels=labels, mirror=args.mirror)
+            operator = GpuOperator(child(name, "gpu-operator"), operator_args,
+                                   pulumi.ResourceOptions(parent=self))
+            GpuTelemetry(child(name, "gpu-telemetry"), GpuTelemetryArgs(
+                pools=args.pools, monitoring_namespace=monitoring_args.namespace,
+                gpu_operator_namespace=operator_args.namespace, labels=labels,
+                depends_on=(monitoring.chart, operator.chart)),
+                pulumi.ResourceOptions(parent=self))
+
+        team_namespaces = [
+            TeamNamespace(child(name, "team", t.team), TeamNamespaceArgs(
+                team=t.team, namespace=t.namespace, gpu_quota=cluster_gpus, labels=labels,
+                monitoring_namespace=monitoring_args.namespace),
+                pulumi.ResourceOptions(parent=self))
+            for t in args.teams
+        ]
+
+        after = (monitoring.chart, *(t.namespace_resource for t in team_namespaces))
+        if args.queue is not None:
+            queue_args = replace(
+                args.queue, labels={**labels, **args.queue.labels}, mirror=args.mirror,
+                depends_on=(*args.queue.depends_on, *after))
+            JobQueue(child(name, "kueue"), queue_args, pulumi.ResourceOptions(parent=self))
+        self.multikueue_kubeconfig: pulumi.Output[str] | None = None
+        if args.worker is not None:
+            worker_args = replace(
+                args.worker, labels={**labels, **args.worker.labels}, mirror=args.mirror,
+                depends_on=(*args.worker.depends_on, *after))
+            worker = KueueWorker(child(name, "kueue-worker"), worker_args,
+                                 pulumi.ResourceOptions(parent=self))
+            self.multikueue_kubeconfig = worker.kubeconfig
+
+        self.cluster_gpus = pulumi.Output.from_input(cluster_gpus)
+        self.register_outputs({"cluster_gpus": self.cluster_gpus})

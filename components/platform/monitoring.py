@@ -1,0 +1,89 @@
+"""Cluster monitoring: the Prometheus operator stack (kube-prometheus-stack), pinned.
+
+Prometheus picks up every ServiceMonitor and PrometheusRule in the cluster, not only those
+carrying the chart's release label, so the GPU telemetry objects of ours (GpuTelemetry) and the
+Kueue metrics are scraped without knowing the release name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from blueprints.errors import ComponentArgsError
+from catalog.charts import KUBE_PROMETHEUS_STACK
+from components.base import FactoryComponent
+from components.naming import child
+from components.platform.common import chart, namespace
+from components.platform.mirror import ImageMirror
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    """Arguments of `Monitoring`."""
+
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels on the objects we create."""
+    namespace: str = "monitoring"
+    """Namespace of the stack (privileged: node-exporter reads the host)."""
+    retention_days: int = 15
+    """Days Prometheus keeps samples."""
+    storage_gb: int = 100
+    """Size of Prometheus' volume, GiB; samples are dropped at 90% of it, before it fills."""
+    storage_class: str | None = None
+    """StorageClass of the volume (None: the cluster's default class)."""
+    grafana: bool = False
+    """Install the chart's Grafana (off: its default admin password is public knowledge)."""
+    mirror: ImageMirror | None = None
+    """In-jurisdiction mirror the chart and its images come from (None: upstream)."""
+
+
+def monitoring_values(args: MonitoringArgs) -> dict[str, Any]:
+    """Chart values: retention, a persistent volume, and select every monitor and rule."""
+    claim: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": f"{args.storage_gb}Gi"}},
+    }
+    if args.storage_class:
+        claim["storageClassName"] = args.storage_class
+    return {
+        "prometheus": {"prometheusSpec": {
+            "retention": f"{args.retention_days}d",
+            "retentionSize": f"{args.storage_gb * 9 // 10}GB",
+            "serviceMonitorSelectorNilUsesHelmValues": False,
+            "podMonitorSelectorNilUsesHelmValues": False,
+            "ruleSelectorNilUsesHelmValues": False,
+            "storageSpec": {"volumeClaimTemplate": {"spec": claim}},
+        }},
+        "grafana": {"enabled": args.grafana},
+    }
+
+
+class Monitoring(FactoryComponent):
+    """kube-prometheus-stack in a namespace of ours."""
+
+    def __init__(self, name: str, args: MonitoringArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        if not 1 <= args.retention_days <= 3650:
+            raise ComponentArgsError(f"`retention_days` ({args.retention_days}) must lie "
+                                     "between 1 and 3650")
+        if args.storage_gb < 10:
+            raise ComponentArgsError(f"`storage_gb` ({args.storage_gb}) is too small for "
+                                     "Prometheus: give at least 10")
+        if args.grafana and args.mirror is not None:
+            raise ComponentArgsError("`grafana` is on with a `mirror`: Grafana's images are not "
+                                     "in the mirror's lock; leave grafana off")
+        super().__init__("aifactory:platform:Monitoring", name, {
+            "namespace": args.namespace, "retentionDays": args.retention_days,
+            "storageGb": args.storage_gb, "chartVersion": KUBE_PROMETHEUS_STACK.version}, opts)
+
+        ns = namespace(child(name, "ns"), args.namespace, args.labels, "privileged",
+                       self.child_opts())
+        self.chart = chart(child(name, "chart"), KUBE_PROMETHEUS_STACK, "kube-prometheus-stack",
+                           args.namespace, monitoring_values(args),
+                           self.child_opts(depends_on=[ns]), args.mirror)
+        self.namespace = pulumi.Output.from_input(args.namespace)
+        self.register_outputs({"namespace": self.namespace})

@@ -1,0 +1,52 @@
+"""security-registry-immutable-scanned: registry tags cannot move and images are scanned."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policies.model import Finding, Rule
+from policies.view import PlanView, dig, truthy
+
+ECR_SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+
+
+def check(view: PlanView) -> Iterator[Finding]:
+    enhanced = any(str(r["inputs"].get("scanType", "")).upper() == "ENHANCED"
+                   for r in view.of_type(ECR_SCANNING))
+    for r in view.of_type("aws:ecr/repository:Repository"):
+        i = r["inputs"]
+        mutability = i.get("imageTagMutability", "MUTABLE")
+        if mutability not in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "[unknown]"):
+            yield view.finding(r, f"ECR repository {r['name']} lets tags move "
+                               f"(imageTagMutability {mutability})",
+                               spec_path="registry.immutable_tags")
+        if not enhanced and not truthy(dig(i, "imageScanningConfiguration", "scanOnPush",
+                                           default=False)):
+            yield view.finding(r, f"ECR repository {r['name']} does not scan images on push",
+                               spec_path="registry.scan_on_push")
+    for r in view.of_type("gcp:artifactregistry/repository:Repository"):
+        i = r["inputs"]
+        if str(i.get("format", "DOCKER")).upper() != "DOCKER":
+            continue
+        if not truthy(dig(i, "dockerConfig", "immutableTags", default=False)):
+            yield view.finding(r, f"Artifact Registry repository {r['name']} lets tags move "
+                               "(dockerConfig.immutableTags is not true)",
+                               spec_path="registry.immutable_tags")
+        if str(dig(i, "vulnerabilityScanningConfig", "enablementConfig", default="")).upper() \
+                == "DISABLED":
+            yield view.finding(r, f"Artifact Registry repository {r['name']} disables "
+                               "vulnerability scanning", spec_path="registry.scan_on_push")
+
+
+RULE = Rule(
+    name="security-registry-immutable-scanned",
+    domain="security",
+    severity="medium",
+    description="Container repositories keep tags immutable (a tag always names the image "
+    "that was reviewed) and scan every pushed image for vulnerabilities.",
+    remediation="Keep registry.immutable_tags and registry.scan_on_push true (ECR: "
+    "image_tag_mutability IMMUTABLE, image_scanning_configuration.scan_on_push; Artifact "
+    "Registry: docker_config.immutable_tags, scanning not DISABLED).",
+    enforcement="mandatory",
+    check=check,
+)

@@ -1,0 +1,64 @@
+"""sovereignty-chart-image-source: helm charts of a sovereign factory come from, and pull
+images from, allowed registries.
+
+Mandatory with a declared jurisdiction: a chart that sets no image in its values runs its
+upstream defaults, by tag, from registries outside the jurisdiction. The plan sees only what
+the values override, so the images a chart does set are judged (registry and digest) by
+sovereignty-image-registry-digest; this rule judges where the chart comes from and that it
+overrides its images at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+from policies.images import images_in, registry_allowed
+from policies.kinds import HELM_TYPES
+from policies.model import Finding, Rule
+from policies.registries import allowed_registries
+from policies.view import PlanView, dig
+
+
+def chart_source(inputs: dict) -> str | None:
+    """Where a chart is fetched from: its OCI reference or repository URL, without scheme."""
+    chart = str(inputs.get("chart") or "")
+    if chart.startswith("oci://"):
+        return chart.removeprefix("oci://")
+    repo = dig(inputs, "repositoryOpts", "repo")
+    if isinstance(repo, str) and repo:
+        parsed = urlparse(repo)
+        return (parsed.netloc + parsed.path).rstrip("/") if parsed.netloc else repo
+    return None
+
+
+def check(view: PlanView) -> Iterator[Finding]:
+    allowed = allowed_registries(view)
+    for r in view.of_type(*HELM_TYPES):
+        problems = []
+        source = chart_source(r["inputs"])
+        if source and not registry_allowed(source, allowed):
+            problems.append(f"is fetched from {source}")
+        if not list(images_in(r["inputs"].get("values") or {})):
+            problems.append("sets no image in its values, so it runs the chart's default "
+                            "images from their upstream registries, by tag")
+        if problems:
+            yield view.finding(r, f"chart {r['name']} ({r['inputs'].get('chart')}) "
+                               f"{' and '.join(problems)}", source=source,
+                               spec_path="sovereignty.allowed_registries")
+
+
+RULE = Rule(
+    name="sovereignty-chart-image-source",
+    domain="sovereignty",
+    severity="high",
+    description="With a declared jurisdiction, helm charts are fetched from an allowed "
+    "registry and override their images, so no upstream registry outside the jurisdiction "
+    "serves the factory's software.",
+    remediation="Mirror the chart and its images into the factory's registry (or one in "
+    "sovereignty.allowed_registries) and set the chart's image values to the mirrored "
+    "images by digest.",
+    enforcement="mandatory",
+    check=check,
+    applies=lambda view: view.jurisdiction is not None,
+)

@@ -1,0 +1,52 @@
+"""sovereignty-image-registry-digest: images come from in-jurisdiction registries, by digest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policies.model import Finding, Rule
+from policies.registries import (
+    allowed_registries,
+    declared_outside,
+    scanned_images,
+)
+from policies.view import PlanView
+
+
+def check(view: PlanView) -> Iterator[Finding]:
+    factory = view.factory
+    for entry, why in declared_outside(view):
+        if factory is not None:
+            yield view.finding(factory, f"sovereignty.allowed_registries lists {entry}, {why}: "
+                               "images from it are not allowed", subject=entry, registry=entry,
+                               spec_path="sovereignty.allowed_registries")
+    allowed = allowed_registries(view)
+    for r, image in scanned_images(view):
+        problems = []
+        if not image.pinned:
+            problems.append("is not pinned by digest (@sha256:...)")
+        if not image.registry_allowed(allowed):
+            problems.append(f"comes from {image.registry}, not an allowed registry "
+                            f"({', '.join(allowed) or 'none declared'})")
+        if problems:
+            yield view.finding(
+                r, f"{r['type'].rsplit(':', 1)[-1]} {r['name']}: image {image.ref} at "
+                f"{image.path} {' and '.join(problems)}", image=image.ref, path=image.path,
+                spec_path="sovereignty.allowed_registries")
+
+
+RULE = Rule(
+    name="sovereignty-image-registry-digest",
+    domain="sovereignty",
+    severity="high",
+    description="With a declared jurisdiction, every container image a Kubernetes object or "
+    "helm release of the factory runs comes from the factory's own in-jurisdiction registry or "
+    "one listed in sovereignty.allowed_registries (which must itself lie in the jurisdiction), "
+    "and is pinned by sha256 digest.",
+    remediation="Mirror the image into the factory's registry (or an allowed one) and "
+    "reference it as registry/repository@sha256:<digest>; in helm values set the chart's "
+    "image digest field.",
+    enforcement="mandatory",
+    check=check,
+    applies=lambda view: view.jurisdiction is not None,
+)

@@ -1,0 +1,114 @@
+"""sovereignty-network-no-public-exposure: no public buckets, IPs, LBs or open ingress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policies.kinds import AWS_BUCKET_PAB, AWS_BUCKETS
+from policies.model import Finding, Rule
+from policies.view import PlanView, Resource, dig, truthy
+
+OPEN = ("0.0.0.0/0", "::/0")
+PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
+INTERNAL_LB_ANNOTATIONS = {
+    "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+    "networking.gke.io/load-balancer-type": "Internal",
+    "cloud.google.com/load-balancer-type": "Internal",
+}
+
+
+def _open(cidrs: object) -> list[str]:
+    return [c for c in (cidrs or []) if c in OPEN] if isinstance(cidrs, list) else []
+
+
+def _exposures(view: PlanView, r: Resource) -> Iterator[str]:
+    t, i = r["type"], r["inputs"]
+    if t in AWS_BUCKETS:
+        blocks = view.linked(r, *AWS_BUCKET_PAB, key="bucket")
+        if not blocks:
+            yield "has no public access block"
+        for b in blocks:
+            off = [f for f in PAB_FLAGS if not truthy(b["inputs"].get(f, False))]
+            if off:
+                yield f"has a public access block that leaves {', '.join(off)} off"
+    elif t == "aws:ec2/securityGroup:SecurityGroup":
+        for n, rule in enumerate(i.get("ingress") or []):
+            cidrs = _open(rule.get("cidrBlocks")) + _open(rule.get("ipv6CidrBlocks"))
+            if cidrs:
+                yield f"admits {', '.join(cidrs)} in ingress rule {n} (ports " \
+                    f"{rule.get('fromPort')}-{rule.get('toPort')})"
+    elif t == "aws:ec2/securityGroupRule:SecurityGroupRule" and i.get("type") == "ingress":
+        cidrs = _open(i.get("cidrBlocks")) + _open(i.get("ipv6CidrBlocks"))
+        if cidrs:
+            yield f"admits {', '.join(cidrs)}"
+    elif t == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        cidrs = [c for c in (i.get("cidrIpv4"), i.get("cidrIpv6")) if c in OPEN]
+        if cidrs:
+            yield f"admits {', '.join(cidrs)}"
+    elif t == "aws:ec2/subnet:Subnet" and truthy(i.get("mapPublicIpOnLaunch", False)):
+        yield "gives instances public IPs (mapPublicIpOnLaunch)"
+    elif t in ("aws:ec2/instance:Instance",) and truthy(i.get("associatePublicIpAddress", False)):
+        yield "has a public IP (associatePublicIpAddress)"
+    elif t == "aws:ec2/launchTemplate:LaunchTemplate":
+        for n, nic in enumerate(i.get("networkInterfaces") or []):
+            if truthy(nic.get("associatePublicIpAddress", False)):
+                yield f"gives network interface {n} a public IP"
+    elif t in ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer") \
+            and not truthy(i.get("internal", False)):
+        yield "is internet-facing (internal is not true)"
+    elif t == "gcp:storage/bucket:Bucket" and \
+            str(i.get("publicAccessPrevention", "")).lower() != "enforced":
+        yield "does not enforce public access prevention"
+    elif t.startswith("gcp:storage/bucketIAM"):
+        members = [i.get("member")] + list(i.get("members") or [])
+        public = [m for m in members if m in PUBLIC_MEMBERS]
+        if public:
+            yield f"grants access to {', '.join(public)}"
+    elif t == "gcp:compute/firewall:Firewall" and \
+            str(i.get("direction", "INGRESS")).upper() == "INGRESS" and i.get("allows"):
+        # deny rules from 0.0.0.0/0 are what a closed network wants
+        cidrs = _open(i.get("sourceRanges"))
+        if cidrs and not truthy(i.get("disabled", False)):
+            yield f"admits {', '.join(cidrs)}"
+    elif t in ("gcp:compute/address:Address", "gcp:compute/globalAddress:GlobalAddress") and \
+            str(i.get("addressType", "EXTERNAL")).upper() == "EXTERNAL" and \
+            not view.dependents(r, "gcp:compute/routerNat:RouterNat"):
+        yield "reserves an external IP address"
+    elif t == "gcp:container/cluster:Cluster" and \
+            not truthy(dig(i, "privateClusterConfig", "enablePrivateNodes", default=False)):
+        yield "gives nodes public IPs (privateClusterConfig.enablePrivateNodes is not true)"
+    elif t == "gcp:container/nodePool:NodePool" and \
+            dig(i, "networkConfig", "enablePrivateNodes") is False:
+        yield "gives nodes public IPs (networkConfig.enablePrivateNodes false)"
+    elif t == "kubernetes:core/v1:Service" and dig(i, "spec", "type") == "LoadBalancer":
+        annotations = dig(i, "metadata", "annotations", default={}) or {}
+        if not any(str(annotations.get(k, "")).lower() == v.lower()
+                   for k, v in INTERNAL_LB_ANNOTATIONS.items()):
+            yield "is a LoadBalancer Service without an internal load-balancer annotation"
+
+
+def check(view: PlanView) -> Iterator[Finding]:
+    for r in view.resources:
+        if not r["type"].startswith(("aws:", "gcp:", "kubernetes:core/v1:Service")):
+            continue
+        for what in _exposures(view, r):
+            yield view.finding(r, f"{r['type'].rsplit(':', 1)[-1]} {r['name']} {what}")
+
+
+RULE = Rule(
+    name="sovereignty-network-no-public-exposure",
+    domain="sovereignty",
+    severity="critical",
+    description="With a declared jurisdiction, nothing is reachable from the internet: "
+    "buckets block public access, no security group or firewall admits 0.0.0.0/0, no node, "
+    "instance or address has a public IP, and load balancers are internal; cluster API "
+    "endpoints are judged by security-cluster-private-endpoint.",
+    remediation="Add the public access block / public access prevention, narrow ingress to "
+    "the VPC or corporate ranges, use private nodes and internal load balancers; reach the "
+    "factory over VPN, interconnect or a bastion.",
+    enforcement="mandatory",
+    check=check,
+    applies=lambda view: view.jurisdiction is not None,
+)
