@@ -2,7 +2,7 @@
 
 import pulumi
 
-from blueprints.compose import build
+from blueprints.compose import compose
 from blueprints.errors import InputError
 from blueprints.stacks import ROOT, load_with_overrides
 from policies.rules import KNOWN_RULES  # waivers name rules the policy pack knows
@@ -15,7 +15,7 @@ except InputError as e:  # a clear message, not a traceback, in `pulumi preview`
     raise pulumi.RunError(str(e)) from None
 
 try:
-    built = build(spec)
+    built = compose(spec)
 except InputError as e:  # arguments a component refuses: the same clear message
     raise pulumi.RunError(f"blueprint {config.require('blueprint')}: {e}") from None
 pulumi.export("factory", spec.name)

@@ -174,7 +174,7 @@ def child_program(path: str) -> dict[str, float]:
     from pulumi.runtime.sync_await import _sync_await
 
     from aifactory.plan.recorder import _discard
-    from blueprints.compose import build
+    from blueprints.compose import compose
     from blueprints.spec import load
 
     spec = load(path)
@@ -187,7 +187,7 @@ def child_program(path: str) -> dict[str, float]:
             return {}, None
 
     pulumi.runtime.set_mocks(Bare(), project="bench", stack="program", preview=False)
-    _sync_await(run_pulumi_func(lambda: _discard(build(spec))))
+    _sync_await(run_pulumi_func(lambda: _discard(compose(spec))))
     return {"seconds": time.perf_counter() - start, "resources": 0}
 
 

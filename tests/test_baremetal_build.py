@@ -13,7 +13,7 @@ from test_baremetal_spec import site_spec
 
 from aifactory.plan.document import plan_blueprint
 from aifactory.plan.recorder import record
-from blueprints.compose import build
+from blueprints.compose import compose
 from blueprints.compose.facts import host_facts
 from blueprints.compose.onprem import OFFLINE_SECRET, offline_config, secret_config_keys
 from blueprints.spec import Blueprint, load
@@ -49,7 +49,7 @@ def test_stack_secrets_a_site_needs() -> None:
 def test_a_missing_stack_secret_is_a_clear_error() -> None:
     spec = site_spec()
     with pytest.raises(pulumi.RunError) as e:
-        record(lambda: build(spec), project="test", stack="test", config={}, secret_keys=[])
+        record(lambda: compose(spec), project="test", stack="test", config={}, secret_keys=[])
     assert str(e.value) == (
         "Missing required configuration variable 'aifactory:dc1_kubeconfig'\n"
         "\tplease set a value using the command `pulumi config set --secret "
@@ -58,7 +58,7 @@ def test_a_missing_stack_secret_is_a_clear_error() -> None:
 
 def test_record_restores_the_config_it_was_given() -> None:
     spec = site_spec()
-    record(lambda: build(spec), project="test", stack="test", config=offline_config(spec),
+    record(lambda: compose(spec), project="test", stack="test", config=offline_config(spec),
            secret_keys=list(offline_config(spec)))
     assert pulumi.Config("aifactory").get("dc1_kubeconfig") is None
 

@@ -29,6 +29,7 @@ from components.baremetal import (
     TinkerbellTemplate,
     TinkerbellTemplateArgs,
 )
+from components.baremetal.boot import digest
 from components.baremetal.command import command_environment
 from components.factory import Factory, FactoryArgs
 
@@ -287,8 +288,8 @@ def test_command_hook_environment(run) -> None:  # type: ignore[no-untyped-def]
         "HOSTNAME": "gpu01", "BMC_ADDRESS": "redfish://10.20.8.11",
         "BOOT_MAC": "3c:fd:fe:b4:10:01", "IMAGE_URL": "https://images.example/u.img",
         "IMAGE_CHECKSUM": "sha256:" + "ab" * 32, "USER_DATA": args.user_data,
-        "USER_DATA_SHA256": firstboot.digest(args.user_data), "IPXE_SCRIPT": args.ipxe_script,
-        "IPXE_SCRIPT_SHA256": firstboot.digest(args.ipxe_script),
+        "USER_DATA_SHA256": digest(args.user_data), "IPXE_SCRIPT": args.ipxe_script,
+        "IPXE_SCRIPT_SHA256": digest(args.ipxe_script),
         "JOIN_TOKEN_PATH": "/etc/aifactory/join-token"}
     assert args.ipxe_script.startswith("#!ipxe\n")
     assert "kernel --name vmlinuz" in args.ipxe_script  # the site's netboot, per host

@@ -1,6 +1,6 @@
 """The plan: every resource the program registers, plus a summary of GPUs, power and cost.
 
-`plan_blueprint` is the main job: load a blueprint, run `build(spec)` under recording mocks,
+`plan_blueprint` is the main job: load a blueprint, run `compose(spec)` under recording mocks,
 and return the plan document (JSON-ready, byte-stable for the same blueprint).
 """
 
@@ -36,14 +36,14 @@ class PoolSummary:
 
 def run_program(spec: Blueprint, stack: str = "offline") -> list[Registration]:
     """Run the real program for `spec` under recording mocks."""
-    from blueprints.compose import build  # deferred: loads the Pulumi SDKs
+    from blueprints.compose import compose  # deferred: loads the Pulumi SDKs
 
     config: dict[str, str] | None = None
     if any(env.kind == "onprem" for env in spec.environments.values()):
         from blueprints.compose.onprem import offline_config  # masked stand-ins for stack secrets
 
         config = offline_config(spec)
-    return record(lambda: build(spec), project="ai-factory", stack=stack, config=config,
+    return record(lambda: compose(spec), project="ai-factory", stack=stack, config=config,
                   secret_keys=list(config or {}))
 
 

@@ -1,4 +1,4 @@
-"""build(spec): the one function that turns a validated blueprint into Pulumi components.
+"""compose(spec): the one function that turns a validated blueprint into Pulumi components.
 
 It runs unchanged under the real engine (`pulumi up`/`preview`), under recording mocks for the
 offline plan, and in tests. Each substrate has its own module; this one only dispatches.
@@ -52,7 +52,7 @@ def _builder(kind: str) -> Builder:
     return module.build_environment  # type: ignore[no-any-return]
 
 
-def build(spec: Blueprint, opts: pulumi.ResourceOptions | None = None) -> Built:
+def compose(spec: Blueprint, opts: pulumi.ResourceOptions | None = None) -> Built:
     """Create every component the blueprint describes."""
     from blueprints.compose import platform
 

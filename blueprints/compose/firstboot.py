@@ -10,7 +10,6 @@ The user data assumes an Ubuntu image (apt, Ubuntu's NVIDIA server driver packag
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -20,13 +19,9 @@ import jinja2
 
 import catalog
 from blueprints.spec.models import GPU_TAINT, Blueprint, GpuPool, Host, OnPremSite, Taint
+from components.baremetal.boot import JOIN_TOKEN_PATH, TOKEN_METADATA_KEY
 from components.naming import label_value
 
-JOIN_TOKEN_PATH = "/etc/aifactory/join-token"
-"""Where the provisioner puts the kubeadm bootstrap token on the host (mode 0600)."""
-"""Where the provisioner puts the discovery CA hash when the blueprint does not give it."""
-TOKEN_METADATA_KEY = "aifactory_join_token"
-"""Key of the join token in a Metal3 host's metaData secret (read with `cloud-init query`)."""
 NVIDIA_DRIVER_BRANCH = "570"
 """NVIDIA data-centre driver branch (R570 production branch: Hopper and Blackwell)."""
 
@@ -156,11 +151,6 @@ def render_ipxe(spec: Blueprint, site_name: str, hostname: str) -> str:
     """The iPXE script of one host."""
     ctx = host_context(spec, site_name, hostname)
     return _environment().get_template("boot.ipxe.j2").render(_variables(ctx))
-
-
-def digest(text: str) -> str:
-    """sha256 of a rendered file: what hooks trigger re-provisioning on."""
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def host_dir(site_name: str, hostname: str) -> str:

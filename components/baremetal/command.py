@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 
-from blueprints.compose.firstboot import digest
 from blueprints.errors import ComponentArgsError
+from components.baremetal.boot import digest
 from components.base import FactoryComponent
 from components.naming import child
 

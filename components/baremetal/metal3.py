@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from blueprints.compose.firstboot import TOKEN_METADATA_KEY
 from blueprints.errors import ComponentArgsError
+from components.baremetal.boot import TOKEN_METADATA_KEY
 from components.base import FactoryComponent
 from components.naming import child
 

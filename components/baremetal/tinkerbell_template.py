@@ -21,8 +21,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from blueprints.compose.firstboot import JOIN_TOKEN_PATH
 from blueprints.errors import ComponentArgsError
+from components.baremetal.boot import JOIN_TOKEN_PATH
 from components.base import FactoryComponent
 from components.naming import child
 
