@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ImageStyle = Literal["nvidia", "prometheus", "digest", "tagged"]
+ImageStyle = Literal["nvidia", "prometheus", "digest", "repository-digest", "tagged"]
 """How a chart spells an image in its values:
 
 - nvidia: `{repository, image, version}`; a `version` of `sha256:...` is used as a digest
   (the GPU operator's imagePath and the chart's fullimage helper).
 - prometheus: kube-prometheus-stack's `{registry, repository, tag, sha}`, `sha` the bare hex.
 - digest: `{registry, repository, tag, digest}` (prometheus-node-exporter).
+- repository-digest: `{repository, tag, digest}`, the repository a full path (karpenter).
 - tagged: `{repository, tag}` only (kueue, node-feature-discovery): the tag is written as
   `<tag>@sha256:<hex>`, which pulls by digest.
 """
@@ -82,6 +83,46 @@ KUEUE = ChartRef(
     "registry.k8s.io with the release; v1beta2 is the storage version of its CRDs",
 )
 
+KARPENTER_CRD = ChartRef(
+    chart="oci://public.ecr.aws/karpenter/karpenter-crd",
+    version="1.14.1",
+    repository=None,
+    source="aws/karpenter-provider-aws v1.14.1 (charts/karpenter-crd): the NodePool, NodeClaim "
+    "and EC2NodeClass CRDs, installed (and upgraded) apart from the controller as Karpenter's "
+    "upgrade guide recommends; ../shared/crds/karpenter.* at the same tag",
+)
+
+KARPENTER = ChartRef(
+    chart="oci://public.ecr.aws/karpenter/karpenter",
+    version="1.14.1",
+    repository=None,
+    source="aws/karpenter-provider-aws v1.14.1 (charts/karpenter), published to "
+    "public.ecr.aws with the release",
+)
+
+JOBSET = ChartRef(
+    chart="oci://registry.k8s.io/jobset/charts/jobset",
+    version="0.12.0",
+    repository=None,
+    source="kubernetes-sigs/jobset v0.12.0 (charts/jobset; installation guide: helm install "
+    "jobset oci://registry.k8s.io/jobset/charts/jobset --version 0.12.0)",
+)
+
+LEADERWORKERSET = ChartRef(
+    chart="oci://registry.k8s.io/lws/charts/lws",
+    version="0.10.0",
+    repository=None,
+    source="kubernetes-sigs/lws v0.10.0 (charts/lws; installation guide: CHART_VERSION=0.10.0 "
+    "helm install lws oci://registry.k8s.io/lws/charts/lws)",
+)
+
+KUBERAY_OPERATOR = ChartRef(
+    chart="kuberay-operator",
+    version="1.7.0",
+    repository="https://ray-project.github.io/kuberay-helm/",
+    source="ray-project/kuberay v1.7.0 (helm-chart/kuberay-operator)",
+)
+
 # Value keys from each chart's values.yaml; the GPU operator's gfd runs the device plugin image.
 CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
     GPU_OPERATOR.name: (
@@ -102,6 +143,15 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
         ChartImage(("controllerManager", "manager", "image"), "registry.k8s.io/kueue/kueue",
                    "tagged"),
     ),
+    KARPENTER_CRD.name: (),  # CRDs only: the chart runs no image
+    KARPENTER.name: (
+        ChartImage(("controller", "image"), "public.ecr.aws/karpenter/controller",
+                   "repository-digest"),
+    ),
+    JOBSET.name: (ChartImage(("image",), "registry.k8s.io/jobset/jobset", "tagged"),),
+    LEADERWORKERSET.name: (ChartImage(("image", "manager"), "registry.k8s.io/lws/lws",
+                                      "tagged"),),
+    KUBERAY_OPERATOR.name: (ChartImage(("image",), "quay.io/kuberay/operator", "tagged"),),
     KUBE_PROMETHEUS_STACK.name: (
         ChartImage(("prometheusOperator", "image"),
                    "quay.io/prometheus-operator/prometheus-operator", "prometheus"),

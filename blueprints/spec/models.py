@@ -7,11 +7,13 @@ blueprint naming something the catalog does not know fails at load time, with it
 
 from __future__ import annotations
 
-from typing import Annotated
+import difflib
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 import catalog
+from catalog import mig
 from blueprints.spec.base import NAME_PATTERN, Name, Strict, check_cidr, fail
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
 from blueprints.spec.policy import ImageMirror, PolicySettings, Sovereignty, Tags, Waiver
@@ -102,10 +104,60 @@ class Registry(Strict):
         return v
 
 
+WORKLOADS = ("jobset", "leaderworkerset", "ray")
+"""Workload operators the platform can install (catalog.workloads has their charts)."""
+Workload = Literal["jobset", "leaderworkerset", "ray"]
+DEFAULT_PRIORITIES = {"production": 1000, "research": 100}
+
+
+class TeamQuota(Strict):
+    """A team's GPUs on a pool (or on every pool of a GPU model): Kueue quota of its queue."""
+
+    nominal: int = Field(
+        ge=0, le=100_000,
+        description="GPUs the team is guaranteed (Kueue nominalQuota); others may borrow "
+        "them while idle, unless lending_limit says otherwise.",
+    )
+    borrowing_limit: int | None = Field(
+        None, ge=0, le=100_000,
+        description="Most GPUs the team may borrow beyond nominal from the cohort (none: as "
+        "many as are idle).",
+    )
+    lending_limit: int | None = Field(
+        None, ge=0, le=100_000,
+        description="Most of its idle nominal GPUs the team lends to others (none: all).",
+    )
+
+    @model_validator(mode="after")
+    def _lend_within_nominal(self) -> TeamQuota:
+        if self.lending_limit is not None and self.lending_limit > self.nominal:
+            fail([("lending_limit", f"lending_limit ({self.lending_limit}) is above nominal "
+                   f"({self.nominal}): a team can lend only GPUs it holds; lower it")])
+        return self
+
+
 class Team(Strict):
-    """A team that submits jobs: gets a namespace and a LocalQueue."""
+    """A team that submits jobs: a namespace, its own ClusterQueue, quotas and a weight."""
 
     namespace: str = Field(pattern=NAME_PATTERN, description="Kubernetes namespace of the team.")
+    quotas: dict[str, TeamQuota] = Field(
+        default_factory=dict,
+        description="GPU quotas by pool name or by GPU model (a model's quota is split over "
+        "its pools in flavor order, own hardware first). In GPUs; on a shared pool each GPU "
+        "counts as the MIG slices or time-shared replicas it exposes. A team without a quota "
+        "only borrows idle GPUs.",
+    )
+    weight: float = Field(
+        1.0, gt=0, le=1000,
+        description="Fair-sharing weight: idle GPUs are shared between borrowing teams in "
+        "proportion to their weights.",
+    )
+    priority: str | None = Field(
+        None, pattern=NAME_PATTERN,
+        description="Highest workload priority class the team's jobs may use (a key of "
+        "queueing.priorities); jobs asking for a higher one are refused at admission. "
+        "None: any.",
+    )
 
 
 class Queueing(Strict):
@@ -113,7 +165,53 @@ class Queueing(Strict):
 
     environment: str = Field(description="Cluster where Kueue runs (the management cluster).")
     teams: dict[Name, Team] = Field(min_length=1, description="Teams by name.")
-    cohort: Name = Field("ai-factory", description="Cohort the ClusterQueue belongs to.")
+    cohort: Name = Field("ai-factory", description="Cohort the teams' ClusterQueues share.")
+    integrations: list[Workload] | None = Field(
+        None,
+        description="Workload kinds Kueue manages besides batch Jobs and pods; each needs its "
+        "operator in platform.workloads. Default: every installed workload operator.",
+    )
+    priorities: dict[Name, int] = Field(
+        default_factory=lambda: dict(DEFAULT_PRIORITIES), min_length=1,
+        description="Workload priority classes (name: value); higher may preempt lower.",
+    )
+
+    @field_validator("integrations")
+    @classmethod
+    def _integrations_once(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        first: dict[str, int] = {}
+        fail([(f"{i}", f"{w!r} repeats integrations[{first[w]}]: list each once")
+              for i, w in enumerate(v) if first.setdefault(w, i) != i])
+        return v
+
+    @model_validator(mode="after")
+    def _team_priorities(self) -> Queueing:
+        fail([(f"teams.{n}.priority", f"{t.priority!r} is not a priority class: declared are "
+               f"{sorted(self.priorities)} (queueing.priorities)")
+              for n, t in self.teams.items()
+              if t.priority is not None and t.priority not in self.priorities])
+        return self
+
+
+class Platform(Strict):
+    """What the platform layer installs on the clusters besides the defaults."""
+
+    workloads: list[Workload] = Field(
+        default_factory=list,
+        description="Workload operators to install on every cluster that runs GPU jobs: "
+        "jobset (JobSet), leaderworkerset (LeaderWorkerSet), ray (KubeRay); each a chart "
+        "pinned in catalog/charts.py.",
+    )
+
+    @field_validator("workloads")
+    @classmethod
+    def _each_once(cls, v: list[str]) -> list[str]:
+        first: dict[str, int] = {}
+        fail([(f"{i}", f"{w!r} repeats workloads[{first[w]}]: list each once")
+              for i, w in enumerate(v) if first.setdefault(w, i) != i])
+        return v
 
 
 class Blueprint(Strict):
@@ -129,6 +227,9 @@ class Blueprint(Strict):
     lakehouse: Lakehouse | None = Field(None, description="Object-storage lakehouse.")
     registry: Registry | None = Field(None, description="Container registry.")
     queueing: Queueing | None = Field(None, description="Kueue job queueing.")
+    platform: Platform = Field(
+        default_factory=lambda: Platform(), description="Workload operators and other extras."
+    )
     sovereignty: Sovereignty | None = Field(None, description="Declared jurisdiction.")
     policy: PolicySettings = Field(
         default_factory=lambda: PolicySettings(), description="Policy settings and waivers."
@@ -172,6 +273,16 @@ class Blueprint(Strict):
             elif env.kind not in allowed:
                 problems.append((f"{section}.environment", f"{ref.environment!r} is "
                                  f"{env.kind}: {section} needs one of {', '.join(allowed)}"))
+        for env_name, env in self.environments.items():
+            if isinstance(env, OnPremSite) and env.cluster.storage_class is None:
+                users = " and ".join(volume_users(self, env_name))
+                problems.append((f"environments.{env_name}.cluster.storage_class",
+                                 f"required: {users} needs a persistent volume on the site's "
+                                 "cluster, and the factory installs no storage there; name "
+                                 "the cluster's existing StorageClass (kubectl get "
+                                 "storageclass), e.g. storage_class: ceph-rbd"))
+        if self.queueing is not None:
+            problems.extend(_queueing_problems(self, self.queueing))
         fail(problems)
         return self
 
@@ -180,11 +291,7 @@ class Blueprint(Strict):
         mirror = self.sovereignty.mirror if self.sovereignty else None
         if mirror is None:
             return self
-        charts = ["kube-prometheus-stack"]
-        if self.pools:
-            charts.append("gpu-operator")
-        if self.queueing is not None:
-            charts.append("kueue")
+        charts = charts_installed(self)
         locked = {ref.rpartition(":")[0] for ref in mirror.images}
         problems = []
         for repo in upstream_images(charts):
@@ -201,15 +308,106 @@ class Blueprint(Strict):
         """The environment a pool runs in."""
         return self.environments[pool.environment]
 
+    def gpu_model_of(self, pool: GpuPool) -> str:
+        """The GPU model of a pool: its instance type's, or its site's servers'."""
+        env = self.environment_of(pool)
+        if isinstance(env, OnPremSite):
+            chosen = set(pool.hosts) if pool.hosts is not None else {h.hostname
+                                                                     for h in env.hosts}
+            host = next(h for h in env.hosts if h.hostname in chosen)
+            return catalog.server(host.server_model).gpu
+        return catalog.instance(pool.types[0]).gpu
+
+    def karpenter_environments(self) -> list[str]:
+        """AWS environments whose cluster runs Karpenter: every one with an elastic pool."""
+        return sorted({p.environment for p in self.pools.values() if p.elastic
+                       and self.environments[p.environment].kind == "aws"})
+
+    def job_environments(self) -> list[str]:
+        """Clusters that run GPU jobs (get the workload operators): every one with GPU pools,
+        and the queueing cluster."""
+        envs = {p.environment for p in self.pools.values()}
+        if self.queueing is not None:
+            envs.add(self.queueing.environment)
+        return sorted(envs)
+
+    def integrations(self) -> list[str]:
+        """Workload kinds Kueue manages beyond batch Jobs and pods."""
+        q = self.queueing
+        if q is not None and q.integrations is not None:
+            return list(q.integrations)
+        return list(self.platform.workloads)
+
+
+def volume_users(spec: Blueprint, env_name: str) -> list[str]:
+    """What claims a persistent volume on an environment's cluster (the platform layer's
+    monitoring on every cluster; later building blocks add theirs here)."""
+    del spec, env_name  # every cluster runs the monitoring stack
+    return ["Prometheus (monitoring)"]
+
+
+def charts_installed(spec: Blueprint) -> list[str]:
+    """Names of the upstream charts the platform installs somewhere in the factory."""
+    charts = ["kube-prometheus-stack"]
+    if spec.pools:
+        charts.append("gpu-operator")
+    if spec.queueing is not None:
+        charts.append("kueue")
+    if spec.karpenter_environments():
+        charts += ["karpenter-crd", "karpenter"]
+    charts += [WORKLOAD_CHARTS[w] for w in spec.platform.workloads]
+    return charts
+
+
+WORKLOAD_CHARTS = {"jobset": "jobset", "leaderworkerset": "lws", "ray": "kuberay-operator"}
+"""Chart name (catalog.charts) of each workload operator."""
+
+
+def _gpu_model_or_none(spec: Blueprint, pool: GpuPool) -> str | None:
+    try:
+        return spec.gpu_model_of(pool)
+    except (KeyError, StopIteration, IndexError, catalog.UnknownCatalogEntryError):
+        return None  # reported where the pool is checked
+
+
+def _queueing_problems(spec: Blueprint, q: Queueing) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    installed = set(spec.platform.workloads)
+    for i, w in enumerate(q.integrations or []):
+        if w not in installed:
+            problems.append((f"queueing.integrations[{i}]", f"{w!r} needs its operator on the "
+                             f"clusters: add {w} to platform.workloads, or remove it here"))
+    models: dict[str, list[str]] = {}
+    for name, pool in spec.pools.items():
+        model = _gpu_model_or_none(spec, pool)
+        if model is not None:
+            models.setdefault(model, []).append(name)
+    for team_name, team in q.teams.items():
+        for key in team.quotas:
+            where = f"queueing.teams.{team_name}.quotas.{key}"
+            if key in spec.pools:
+                model = _gpu_model_or_none(spec, spec.pools[key])
+                if model is not None and model in team.quotas:
+                    problems.append((where, f"pool {key!r} is also covered by the team's "
+                                     f"quota on GPU model {model!r}: give one of them"))
+            elif key not in models:
+                known = sorted(spec.pools) + sorted(models)
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                problems.append((where, f"{key!r} is neither a pool nor the GPU model of a "
+                                 f"pool: {hint}pools are {sorted(spec.pools)}, GPU models "
+                                 f"{sorted(models)}"))
+    return problems
+
 
 def _pool_fits_environment(
     where: str, pool: GpuPool, env: AwsEnvironment | GcpEnvironment | OnPremSite
 ) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if isinstance(env, OnPremSite):
-        if pool.instance_type is not None:
-            problems.append((f"{where}.instance_type",
-                             "on-prem pools take `hosts`, not instance types"))
+        if pool.types:
+            field = "instance_types" if pool.instance_types is not None else "instance_type"
+            problems.append((f"{where}.{field}", "on-prem pools take `hosts`, not instance types"))
         known = {h.hostname for h in env.hosts}
         for i, h in enumerate(pool.hosts or []):
             if h not in known:
@@ -217,28 +415,73 @@ def _pool_fits_environment(
                                  f"{h!r} is not in the inventory of {pool.environment!r}"))
         if pool.capacity != "on-demand":
             problems.append((f"{where}.capacity", "owned hosts are always on-demand"))
+        chosen = set(pool.hosts) if pool.hosts is not None else known
+        gpus = sorted({catalog.server(h.server_model).gpu for h in env.hosts
+                       if h.hostname in chosen})
         if pool.accelerator is not None:
-            chosen = set(pool.hosts) if pool.hosts is not None else known
             for host in env.hosts:
                 gpu = catalog.server(host.server_model).gpu
                 if host.hostname in chosen and gpu != pool.accelerator:
                     problems.append((f"{where}.accelerator", f"{pool.accelerator!r} does not "
                                      f"match host {host.hostname} ({host.server_model}, {gpu})"))
+        if pool.gpu_sharing is not None and len(gpus) == 1:
+            problems.extend(_sharing_problems(where, pool.gpu_sharing, gpus[0]))
         return problems
-    if pool.instance_type is None:
+    if not pool.types:
         return [(f"{where}.instance_type", f"required for a {env.kind} pool")]
     if pool.hosts is not None:
         return [(f"{where}.hosts", "only on-prem pools take hosts")]
-    itype = catalog.instance(pool.instance_type)
-    if itype.cloud != env.kind:
-        return [(f"{where}.instance_type", f"{pool.instance_type!r} is a {itype.cloud} type, but "
-                 f"environment {pool.environment!r} is {env.kind}")]
+    field = "instance_types" if pool.instance_types is not None else "instance_type"
+    if pool.instance_types is not None and env.kind != "aws":
+        return [(f"{where}.instance_types", f"a {env.kind} node pool has one machine type: "
+                 "use instance_type (several types per pool are an AWS/Karpenter feature)")]
+    types = [catalog.instance(t) for t in pool.types]
+    for i, itype in enumerate(types):
+        at = f"{where}.{field}" + (f"[{i}]" if pool.instance_types is not None else "")
+        if itype.cloud != env.kind:
+            problems.append((at, f"{itype.name!r} is a {itype.cloud} type, but environment "
+                             f"{pool.environment!r} is {env.kind}"))
+    if problems:
+        return problems
+    first = types[0]
+    for i, itype in enumerate(types[1:], start=1):
+        if (itype.gpu, itype.quota_class) != (first.gpu, first.quota_class):
+            problems.append((f"{where}.instance_types[{i}]", f"{itype.name} has {itype.gpu} "
+                             f"(quota class {itype.quota_class}), but {first.name} has "
+                             f"{first.gpu} ({first.quota_class}): a pool's types share one GPU "
+                             "model and quota class; make another pool for it"))
     # Whether the type is offered in the region is the policy rule
     # capacity-instance-availability's to report (waivable, named in the check report).
-    if pool.accelerator is not None and pool.accelerator != itype.gpu:
-        problems.append((f"{where}.accelerator", f"{pool.accelerator!r} does not match "
-                         f"{pool.instance_type}, which has {itype.gpus} x {itype.gpu}"))
+    if pool.accelerator is not None:
+        for i, itype in enumerate(types):
+            if pool.accelerator != itype.gpu:
+                at = f"{where}.accelerator"
+                problems.append((at, f"{pool.accelerator!r} does not match {itype.name}, "
+                                 f"which has {itype.gpus} x {itype.gpu}"))
     if pool.capacity == "capacity-block" and env.kind != "aws":
         problems.append((f"{where}.capacity", "'capacity-block' is an AWS purchase option; "
                          "on GCP use `reservation` with on-demand"))
+    if env.kind == "aws" and pool.elastic and pool.desired_nodes is not None \
+            and pool.desired_nodes != pool.min_nodes:
+        problems.append((f"{where}.desired_nodes", f"desired_nodes ({pool.desired_nodes}) has "
+                         "no effect on an elastic EKS pool: Karpenter launches nodes for "
+                         f"pending pods and keeps min_nodes ({pool.min_nodes}) always; remove "
+                         "desired_nodes, or raise min_nodes to keep nodes running"))
+    if pool.gpu_sharing is not None:
+        problems.extend(_sharing_problems(where, pool.gpu_sharing, first.gpu))
     return problems
+
+
+def _sharing_problems(where: str, sharing: GpuSharing, gpu: str) -> list[tuple[str, str]]:
+    """`gpu_sharing` against the pool's GPU model: MIG only where the GPU has it."""
+    if sharing.strategy != "mig":
+        return []
+    offered = mig.profiles(gpu)
+    if not offered:
+        return [(f"{where}.gpu_sharing.strategy", f"{gpu} has no MIG (GPUs with MIG: "
+                 f"{', '.join(mig.mig_gpus())}): use strategy: time-sharing with "
+                 "max_shared_clients_per_gpu, or a pool of a MIG-capable GPU")]
+    if sharing.profile not in offered:
+        return [(f"{where}.gpu_sharing.partition_size", f"{sharing.partition_size!r} is not a "
+                 f"MIG profile of {gpu}: use one of {', '.join(offered)}")]
+    return []

@@ -24,19 +24,34 @@ GPU_TAINT = Taint(key="nvidia.com/gpu", value="present", effect="NoSchedule")
 
 
 class GpuSharing(Strict):
-    """GPU sharing on GKE: MIG partitions or time-sharing."""
+    """GPU sharing: MIG partitions or time-sharing. GKE applies it itself; on EKS and own sites
+    the GPU operator does (the MIG manager, or a time-slicing config of the device plugin)."""
 
     strategy: Literal["mig", "time-sharing"] = Field(description="Sharing strategy.")
     partition_size: str | None = Field(
-        None, pattern=r"^\d g\.\d+gb$|^\dg\.\d+gb$", description="MIG partition, e.g. 1g.10gb."
+        None, pattern=r"^\d g\.\d+gb$|^\dg\.\d+gb$",
+        description="MIG: the profile every GPU is cut into, e.g. 1g.10gb (one of the GPU's "
+        "profiles in the catalog).",
     )
-    max_shared_clients_per_gpu: int = Field(2, ge=2, le=48, description="For time-sharing.")
+    max_shared_clients_per_gpu: int = Field(
+        2, ge=2, le=48, description="Time-sharing: containers sharing each GPU."
+    )
 
     @model_validator(mode="after")
     def _mig_needs_partition(self) -> GpuSharing:
         if self.strategy == "mig" and self.partition_size is None:
             fail([("strategy", "strategy 'mig' needs partition_size, e.g. 1g.10gb")])
+        if self.strategy == "time-sharing" and self.partition_size is not None:
+            fail([("partition_size", "partition_size is for strategy 'mig': remove it, or set "
+                   "strategy: mig")])
         return self
+
+    @property
+    def profile(self) -> str | None:
+        """The MIG profile without blanks (e.g. 1g.10gb), None for time-sharing."""
+        if self.strategy != "mig" or self.partition_size is None:
+            return None
+        return self.partition_size.replace(" ", "")
 
 
 class GpuPool(Strict):
@@ -45,6 +60,12 @@ class GpuPool(Strict):
     environment: str = Field(description="Environment the pool runs in (a key of environments).")
     instance_type: str | None = Field(
         None, description="Cloud instance/machine type from the catalog, e.g. p5.48xlarge."
+    )
+    instance_types: list[str] | None = Field(
+        None, min_length=1, max_length=20,
+        description="AWS: several instance types with the same GPU model, instead of "
+        "instance_type; Karpenter launches the cheapest one with capacity. Quotas, "
+        "power and GPU limits are counted for the largest.",
     )
     accelerator: str | None = Field(
         None, description="GPU model expected (e.g. h100-sxm5): checked against the type/server."
@@ -65,7 +86,9 @@ class GpuPool(Strict):
         None, description="Capacity reservation/block id (AWS) or specific reservation (GCP)."
     )
     compact_placement: bool = Field(False, description="Place nodes close (multi-node training).")
-    gpu_sharing: GpuSharing | None = Field(None, description="GKE GPU sharing.")
+    gpu_sharing: GpuSharing | None = Field(
+        None, description="Share each GPU: MIG partitions or time-sharing (every substrate)."
+    )
     disk_size_gb: int = Field(200, ge=50, le=16000, description="Root disk per node, GiB.")
     taints: list[Taint] = Field(
         default_factory=list, validate_default=True,
@@ -79,6 +102,25 @@ class GpuPool(Strict):
     def _known_instance(cls, v: str | None) -> str | None:
         if v is not None:
             catalog.instance(v)
+        return v
+
+    @field_validator("instance_types")
+    @classmethod
+    def _known_instances(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        problems: list[tuple[str, str]] = []
+        first: dict[str, int] = {}
+        for i, name in enumerate(v):
+            if first.setdefault(name, i) != i:
+                problems.append((f"{i}", f"{name!r} repeats instance_types[{first[name]}]: "
+                                 "list each type once"))
+                continue
+            try:
+                catalog.instance(name)
+            except catalog.UnknownCatalogEntryError as e:
+                problems.append((f"{i}", str(e)))
+        fail(problems)
         return v
 
     @field_validator("accelerator")
@@ -112,11 +154,30 @@ class GpuPool(Strict):
             problems.append(("capacity", "spot capacity can be reclaimed at any time: set "
                              "interruption_tolerant: true if the workloads checkpoint, or use "
                              "on-demand"))
+        if self.instance_type is not None and self.instance_types is not None:
+            problems.append(("instance_types", "give instance_type or instance_types, not both: "
+                             f"move {self.instance_type!r} into instance_types"))
+        if self.instance_types is not None and len(self.instance_types) > 1 \
+                and self.reservation:
+            problems.append(("instance_types", f"reservation {self.reservation!r} holds one "
+                             "instance type: list one type, or drop the reservation"))
         if self.capacity == "capacity-block" and not self.reservation:
             problems.append(("reservation", "capacity 'capacity-block' needs the capacity "
                              "block's reservation id here"))
         fail(problems)
         return self
+
+    @property
+    def types(self) -> list[str]:
+        """The pool's cloud instance types: instance_types, or [instance_type] ([] on-prem)."""
+        if self.instance_types is not None:
+            return list(self.instance_types)
+        return [self.instance_type] if self.instance_type is not None else []
+
+    @property
+    def elastic(self) -> bool:
+        """The pool scales between min_nodes and max_nodes (min below max)."""
+        return self.min_nodes < self.max_nodes
 
     @property
     def desired(self) -> int:

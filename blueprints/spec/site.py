@@ -183,6 +183,12 @@ class SiteCluster(Strict):
         description="Stack config key of the secret kubeadm bootstrap token.",
     )
     kubernetes_version: str = Field("1.33", pattern=r"^1\.\d{2}$", description="kubelet version.")
+    storage_class: str | None = Field(
+        None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="Existing StorageClass of the cluster that the platform's volumes use "
+        "(Prometheus' data, and whatever else claims a volume). Required: the factory does not "
+        "install storage on a site's own cluster.",
+    )
     ca_cert_hash: str = Field(
         pattern=r"^sha256:[0-9a-f]{64}$",
         description="kubeadm discovery CA hash (public): joining nodes pin the cluster's CA to "

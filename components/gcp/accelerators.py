@@ -8,6 +8,7 @@ from the GPU model.
 from __future__ import annotations
 
 import catalog
+from catalog.mig import MIG_PROFILES
 
 # Compute Engine accelerator type per catalog GPU model (GKE "Run GPUs in Standard node pools").
 ACCELERATOR_TYPES: dict[str, str] = {
@@ -27,17 +28,10 @@ SERIES_ACCELERATOR_TYPES: dict[str, str] = {"a3-megagpu": "nvidia-h100-mega-80gb
 HYPERDISK_ONLY_SERIES = ("a3-megagpu", "a3-ultragpu", "a4-highgpu")
 
 # GPUs that can be split into MIG partitions, with the GPU instance profiles a node pool can ask
-# for in `gpu_partition_size` (NVIDIA MIG user guide, "Supported MIG profiles"; the same names as
-# `nvidia-smi mig -lgip`). The `+me` profiles are left out: a GPU holds only one of them, while
-# GKE cuts every GPU of the pool into as many partitions of the one size as fit.
+# for in `gpu_partition_size`: the catalog's MIG profiles (catalog.mig, from NVIDIA's MIG user
+# guide; the same names as `nvidia-smi mig -lgip`).
 MIG_PARTITIONS: dict[str, frozenset[str]] = {
-    "a100-sxm4-40gb": frozenset({"1g.5gb", "1g.10gb", "2g.10gb", "3g.20gb", "4g.20gb",
-                                 "7g.40gb"}),
-    "a100-sxm4-80gb": frozenset({"1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb",
-                                 "7g.80gb"}),
-    "h100-sxm5": frozenset({"1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"}),
-    "h200-sxm": frozenset({"1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb"}),
-    "b200": frozenset({"1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb"}),
+    gpu: frozenset(profiles) for gpu, profiles in MIG_PROFILES.items()
 }
 
 

@@ -94,6 +94,8 @@ def image_block(image: ChartImage, mirror: ImageMirror) -> dict[str, str]:
     if image.style == "prometheus":
         return {"registry": mirror.registry, "repository": image.upstream, "tag": locked.tag,
                 "sha": locked.digest.removeprefix("sha256:")}
+    if image.style == "repository-digest":
+        return {"repository": path, "tag": locked.tag, "digest": locked.digest}
     if image.style == "digest":
         return {"registry": mirror.registry, "repository": image.upstream, "tag": locked.tag,
                 "digest": locked.digest}
