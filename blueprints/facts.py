@@ -96,6 +96,8 @@ class PoolFacts(TypedDict):
     cloud: str
     region: str
     instanceType: str | None
+    instanceTypes: list[str]
+    """Every type the pool may launch; the per-node figures below are the largest's."""
     gpuModel: str
     gpusPerNode: int
     vcpusPerNode: int
@@ -106,6 +108,12 @@ class PoolFacts(TypedDict):
     capacity: str
     interruptionTolerant: bool
     onDemandUsdPerHour: float | None
+    gpuResource: str
+    """Extended resource jobs request (nvidia.com/gpu, or nvidia.com/mig-<profile>)."""
+    unitsPerGpu: int
+    """Units of gpuResource each GPU exposes (MIG instances, time-shared replicas, or 1)."""
+    autoscaling: str
+    """What scales the pool, in words (Karpenter, GKE's autoscaler, or nothing)."""
 
 
 def as_inputs(facts: Any) -> dict[str, Any]:

@@ -15,24 +15,31 @@ import pulumi_kubernetes as k8s
 import catalog
 from blueprints.compose import EnvironmentBuild
 from blueprints.compose.facts import aws_environment_facts, pool_facts
-from blueprints.compose.tagging import aws_tags
+from blueprints.compose.platform import mirror_of
+from blueprints.compose.sharing import operator_sharing
+from blueprints.compose.tagging import aws_tags, k8s_labels
 from blueprints.errors import ComponentArgsError
 from blueprints.spec.models import AwsEnvironment, Blueprint, GpuPool
 from components import naming
 from components.aws import (
     AwsLocation,
+    BlockStorage,
+    BlockStorageArgs,
     EksCluster,
     EksClusterArgs,
     Environment,
     EnvironmentArgs,
     GpuNodePool,
     GpuNodePoolArgs,
+    KarpenterScaling,
     KmsKey,
     KmsKeyArgs,
     Lakehouse,
     LakehouseArgs,
     Network,
     NetworkArgs,
+    NodeAutoscaler,
+    NodeAutoscalerArgs,
     NodeTaint,
     Registry,
     RegistryArgs,
@@ -43,6 +50,7 @@ from components.aws import (
 )
 from components.aws.location import partition_of
 from components.factory import Factory
+from components.platform.common import ENVIRONMENT_LABEL
 
 TRAINING_SERVICE_ACCOUNT = "training"
 """Service account, in each team namespace, that training jobs run as (IRSA)."""
@@ -68,22 +76,30 @@ class AwsEnvironmentBuild(EnvironmentBuild):
     """The registry, when it lives in this environment."""
     training_role: WorkloadRole | None = None
     """IRSA role of training jobs (lakehouse read/write, image pulls), when there is data here."""
+    block_storage: BlockStorage | None = None
+    """The EBS CSI driver add-on and its role."""
+    autoscaler: NodeAutoscaler | None = None
+    """Karpenter, when the environment has elastic pools."""
 
 
 def _pool_args(spec: Blueprint, pool_name: str, pool: GpuPool, loc: AwsLocation, prefix: str,
-               key: KmsKey, network: Network, cluster: EksCluster,
-               node_tags: dict[str, str]) -> GpuNodePoolArgs:
-    assert pool.instance_type is not None  # the spec requires it for cloud pools
+               key: KmsKey, network: Network, cluster: EksCluster, node_tags: dict[str, str],
+               autoscaling: KarpenterScaling | None) -> GpuNodePoolArgs:
+    facts = pool_facts(spec, pool_name, pool)
+    types = pool.types
+    sharing = operator_sharing(spec, pool_name, pool)
     return GpuNodePoolArgs(
-        facts=pool_facts(spec, pool_name, pool), location=loc, pool_name=pool_name,
+        facts=facts, location=loc, pool_name=pool_name,
         name_prefix=prefix, cluster_name=cluster.name, kubernetes_version=cluster.version,
         subnet_ids=network.private_subnet_ids, kms_key_arn=key.arn,
-        instance_type=pool.instance_type, gpu_model=catalog.instance(pool.instance_type).gpu,
+        instance_type=types[0], instance_types=tuple(types) if len(types) > 1 else (),
+        gpu_model=catalog.instance(types[0]).gpu,
         min_nodes=pool.min_nodes, desired_nodes=pool.desired, max_nodes=pool.max_nodes,
         capacity=pool.capacity, reservation_id=pool.reservation,
         disk_size_gb=pool.disk_size_gb, compact_placement=pool.compact_placement,
         taints=tuple(NodeTaint(t.key, t.value, t.effect) for t in pool.taints),
-        labels=dict(pool.labels), after=tuple(cluster.network_addons), node_tags=node_tags,
+        labels={**pool.labels, **(sharing.node_labels() if sharing else {})},
+        after=tuple(cluster.network_addons), node_tags=node_tags, autoscaling=autoscaling,
     )
 
 
@@ -124,14 +140,38 @@ def build_environment(spec: Blueprint, env_name: str, env: AwsEnvironment,
         public_access_cidrs=list(env.public_access_cidrs), node_tags=default_tags),
         opts=inside)
 
+    kubernetes = k8s.Provider(naming.child(env_name, "k8s"),
+                              kubeconfig=kubeconfig(cluster, env.region),
+                              opts=pulumi.ResourceOptions(parent=component))
+    storage = BlockStorage(naming.child(env_name, "block-storage"), BlockStorageArgs(
+        location=loc, cluster_name=prefix, cluster=cluster.name,
+        oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
+        kms_key_arn=key.arn, after=(cluster.system_nodes,)), opts=inside)
+    autoscaler = None
+    if env_name in spec.karpenter_environments():
+        autoscaler = NodeAutoscaler(naming.child(env_name, "karpenter"), NodeAutoscalerArgs(
+            location=loc, cluster_name=prefix, cluster=cluster.name, kubernetes=kubernetes,
+            after=(cluster.system_nodes, *cluster.network_addons),
+            labels=k8s_labels(spec, **{ENVIRONMENT_LABEL: env_name}), mirror=mirror_of(spec)),
+            opts=inside)
+
     pools: dict[str, pulumi.ComponentResource] = {}
     for pool_name, pool in spec.pools.items():
         if pool.environment == env_name:
+            scaling = None
+            if pool.elastic:
+                assert autoscaler is not None  # every elastic AWS pool's environment has one
+                scaling = KarpenterScaling(
+                    kubernetes=kubernetes, instance_profile=autoscaler.instance_profile,
+                    zones=tuple(env.availability_zones),
+                    gpus_per_node=max(catalog.instance(t).gpus for t in pool.types),
+                    after=(autoscaler.chart,),
+                    labels=k8s_labels(spec, **{ENVIRONMENT_LABEL: env_name}))
             pools[pool_name] = GpuNodePool(
                 naming.child(env_name, pool_name),
                 # Instances launched from a template do not get the provider's default tags.
                 _pool_args(spec, pool_name, pool, loc, prefix, key, network, cluster,
-                           default_tags),
+                           default_tags, scaling),
                 opts=inside)
 
     lakehouse = registry = training_role = None
@@ -161,13 +201,11 @@ def build_environment(spec: Blueprint, env_name: str, env: AwsEnvironment,
             bucket_key_arns=[key.arn] if lakehouse else [],
             repository_arns=registry.repository_arns if registry else []), opts=inside)
 
-    kubernetes = k8s.Provider(naming.child(env_name, "k8s"),
-                              kubeconfig=kubeconfig(cluster, env.region),
-                              opts=pulumi.ResourceOptions(parent=component))
     return AwsEnvironmentBuild(
         environment=env_name, kind="aws", component=component, kubernetes=kubernetes,
         pools=pools, provider=provider, key=key, network=network, cluster=cluster,
-        lakehouse=lakehouse, registry=registry, training_role=training_role)
+        lakehouse=lakehouse, registry=registry, training_role=training_role,
+        block_storage=storage, autoscaler=autoscaler)
 
 
 def _team_namespaces(spec: Blueprint, env_name: str) -> list[str]:
@@ -175,3 +213,4 @@ def _team_namespaces(spec: Blueprint, env_name: str) -> list[str]:
     if spec.queueing is not None and spec.queueing.environment == env_name:
         return sorted({team.namespace for team in spec.queueing.teams.values()})
     return [DEFAULT_TRAINING_NAMESPACE]
+

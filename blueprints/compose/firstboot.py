@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 import catalog
+from blueprints.compose.sharing import operator_sharing
 from blueprints.spec.models import GPU_TAINT, Blueprint, GpuPool, Host, OnPremSite, Taint
 from components.baremetal.boot import JOIN_TOKEN_PATH, TOKEN_METADATA_KEY
 from components.naming import label_value
@@ -74,6 +75,9 @@ def node_labels(spec: Blueprint, site_name: str, host: Host) -> dict[str, str]:
     if found is not None:
         labels["aifactory.io/pool"] = found[0]
         labels.update(found[1].labels)
+        sharing = operator_sharing(spec, found[0], found[1])
+        if sharing is not None:  # the GPU operator shares the node's GPUs by these labels
+            labels.update(sharing.node_labels())
     return labels
 
 

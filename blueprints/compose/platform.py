@@ -9,23 +9,32 @@ needs each worker's kubeconfig, an output of the worker's platform.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pulumi
 
 import catalog
 from blueprints.compose.facts import pool_facts
+from blueprints.compose.sharing import operator_sharing
 from blueprints.compose.tagging import k8s_labels
 from blueprints.errors import ComponentArgsError
-from blueprints.spec.models import Blueprint, GpuPool, OnPremSite
+from blueprints.spec.models import Blueprint, GpuPool, OnPremSite, Team
 from components.naming import child
 from components.platform.cluster_platform import ClusterPlatform, ClusterPlatformArgs
 from components.platform.common import ENVIRONMENT_LABEL, GpuPoolCapacity, NodeTaint
-from components.platform.job_queue import JobQueueArgs, QueueTeam
+from components.platform.job_queue import (
+    DEFAULT_PRIORITIES,
+    JobQueueArgs,
+    PriorityClass,
+    QueueTeam,
+    flavor_order,
+)
 from components.platform.kueue_worker import KueueWorkerArgs
 from components.platform.mirror import ImageMirror, image_mirror
 from components.platform.multikueue import WorkerCluster
+from components.platform.storage import ClusterStorageArgs
+from components.platform.team_queues import TeamQuota
 
 if TYPE_CHECKING:
     from blueprints.compose import Built, EnvironmentBuild
@@ -46,7 +55,55 @@ def pool_capacity(spec: Blueprint, name: str, pool: GpuPool) -> GpuPoolCapacity:
         gpus_per_node=facts["gpusPerNode"], min_nodes=facts["minNodes"],
         max_nodes=facts["maxNodes"], owned_gpus=owned_gpus,
         taints=tuple(NodeTaint(t.key, t.value, t.effect) for t in pool.taints),
+        gpu_resource=facts["gpuResource"], units_per_gpu=facts["unitsPerGpu"],
+        sharing=operator_sharing(spec, name, pool),
     )
+
+
+def team_quotas(spec: Blueprint, team: Team,
+                capacities: Sequence[GpuPoolCapacity]) -> tuple[TeamQuota, ...]:
+    """A team's quotas by pool: pool keys as given; a GPU model's nominal (and lending) quota
+    split over that model's pools in flavor order, each filled to its GPUs (the last takes
+    what remains, so a quota above the model's GPUs shows on a pool), its borrowing limit on
+    each."""
+    out: list[TeamQuota] = []
+    ordered = flavor_order(capacities)
+    for key, q in team.quotas.items():
+        if key in spec.pools:
+            out.append(TeamQuota(pool=key, nominal=q.nominal, borrowing_limit=q.borrowing_limit,
+                                 lending_limit=q.lending_limit))
+            continue
+        pools = [p for p in ordered if p.gpu_model == key]
+        nominal, lending = q.nominal, q.lending_limit
+        for i, p in enumerate(pools):
+            share = nominal if i == len(pools) - 1 else min(nominal, p.quota_gpus)
+            lend = None if lending is None else min(lending, share)
+            out.append(TeamQuota(pool=p.pool, nominal=share, borrowing_limit=q.borrowing_limit,
+                                 lending_limit=lend))
+            nominal -= share
+            lending = None if lending is None or lend is None else lending - lend
+    return tuple(sorted(out, key=lambda t: t.pool))
+
+
+def queue_teams(spec: Blueprint,
+                capacities: Sequence[GpuPoolCapacity]) -> tuple[QueueTeam, ...]:
+    """The blueprint's teams, with their quotas resolved to pools."""
+    q = spec.queueing
+    if q is None:
+        return ()
+    return tuple(QueueTeam(team=n, namespace=t.namespace,
+                           quotas=team_quotas(spec, t, capacities), weight=t.weight,
+                           priority=t.priority) for n, t in q.teams.items())
+
+
+def priorities_of(spec: Blueprint) -> tuple[PriorityClass, ...]:
+    """The blueprint's workload priority classes, highest first."""
+    q = spec.queueing
+    if q is None:
+        return DEFAULT_PRIORITIES
+    known = {p.name: p.description for p in DEFAULT_PRIORITIES}
+    return tuple(PriorityClass(name, value, known.get(name, f"Priority {value} workloads."))
+                 for name, value in sorted(q.priorities.items(), key=lambda i: (-i[1], i[0])))
 
 
 def mirror_of(spec: Blueprint) -> ImageMirror | None:
@@ -66,31 +123,49 @@ def worker_environments(spec: Blueprint) -> list[str]:
     return sorted({p.environment for p in spec.pools.values()} - {q.environment})
 
 
+def storage_args(spec: Blueprint, env_name: str,
+                 key: pulumi.Input[str] | None) -> ClusterStorageArgs:
+    """The cluster's storage class: ours on EKS/GKE (encrypted with `key`), a site's own."""
+    env = spec.environments[env_name]
+    if isinstance(env, OnPremSite):
+        return ClusterStorageArgs(substrate="onprem", existing_class=env.cluster.storage_class)
+    if key is None:
+        raise ComponentArgsError(f"environment {env_name!r}: the storage class needs the "
+                                 "environment's customer-managed key")
+    return ClusterStorageArgs(substrate=env.kind, kms_key=key)
+
+
 def platform_args(spec: Blueprint, env_name: str, *,
                   workers: Mapping[str, pulumi.Input[str]] | None = None,
-                  api_server: pulumi.Input[str] | None = None) -> ClusterPlatformArgs:
+                  api_server: pulumi.Input[str] | None = None,
+                  storage_key: pulumi.Input[str] | None = None) -> ClusterPlatformArgs:
     """ClusterPlatform arguments for one environment's cluster.
 
     `workers` (manager only): each worker environment's MultiKueue kubeconfig.
     `api_server` (workers only): the URL the manager reaches this cluster's API server at.
+    `storage_key` (EKS, GKE): the key the cluster's default storage class encrypts with.
     """
     capacities = tuple(pool_capacity(spec, n, p) for n, p in spec.pools.items())
     q = spec.queueing
-    teams = tuple(QueueTeam(team=n, namespace=t.namespace)
-                  for n, t in q.teams.items()) if q else ()
+    teams = queue_teams(spec, capacities)
+    integrations = tuple(spec.integrations())
+    priorities = priorities_of(spec)
     queue = None
     worker = None
     if q is not None and q.environment == env_name and capacities:
         queue = JobQueueArgs(
             pools=capacities, teams=teams, cohort=q.cohort, environment=env_name,
-            workers=tuple(WorkerCluster(e, k) for e, k in sorted((workers or {}).items())))
+            workers=tuple(WorkerCluster(e, k) for e, k in sorted((workers or {}).items())),
+            priorities=priorities, integrations=integrations)
     elif q is not None and env_name in worker_environments(spec):
         if api_server is None:
             raise ComponentArgsError(f"`api_server` of worker {env_name!r} is missing: the "
                                      "manager's MultiKueue needs it to reach the cluster")
         worker = KueueWorkerArgs(
             environment=env_name, pools=tuple(c for c in capacities if c.environment == env_name),
-            teams=teams, cohort=q.cohort, api_server=api_server)
+            teams=teams, cohort=q.cohort, api_server=api_server, priorities=priorities,
+            integrations=integrations)
+    runs_jobs = env_name in spec.job_environments()
     return ClusterPlatformArgs(
         environment=env_name,
         substrate=spec.environments[env_name].kind,
@@ -100,7 +175,23 @@ def platform_args(spec: Blueprint, env_name: str, *,
         worker=worker,
         labels=k8s_labels(spec, **{ENVIRONMENT_LABEL: env_name}),
         mirror=mirror_of(spec),
+        storage=storage_args(spec, env_name, storage_key),
+        workloads=tuple(spec.platform.workloads) if runs_jobs else (),
+        priorities=priorities,
     )
+
+
+def storage_key_of(env_build: EnvironmentBuild) -> pulumi.Input[str] | None:
+    """The customer-managed key an environment's storage class encrypts volumes with."""
+    key = getattr(env_build, "key", None)  # AWS: the environment's KMS key
+    if key is not None:
+        return key.arn  # type: ignore[no-any-return]
+    keys = getattr(env_build, "keys", None)  # GCP: the disk key of the key ring
+    if keys is not None:
+        from blueprints.compose.gcp import DISK_KEY
+
+        return keys.key_id(DISK_KEY)  # type: ignore[no-any-return]
+    return None
 
 
 def api_server(spec: Blueprint, env_build: EnvironmentBuild) -> pulumi.Input[str]:
@@ -135,7 +226,8 @@ def build_platform(spec: Blueprint, built: Built) -> dict[str, ClusterPlatform]:
             continue
         is_worker = env_name in workers
         args = platform_args(spec, env_name, workers=kubeconfigs,
-                             api_server=api_server(spec, env_build) if is_worker else None)
+                             api_server=api_server(spec, env_build) if is_worker else None,
+                             storage_key=storage_key_of(env_build))
         platform = ClusterPlatform(
             child(env_name, "platform"), args,
             pulumi.ResourceOptions(parent=env_build.component,

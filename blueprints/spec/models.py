@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 import catalog
-from catalog import mig
 from blueprints.spec.base import NAME_PATTERN, Name, Strict, check_cidr, fail
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
 from blueprints.spec.policy import ImageMirror, PolicySettings, Sovereignty, Tags, Waiver
@@ -29,7 +28,9 @@ from blueprints.spec.site import (
     Rack,
     SiteCluster,
 )
+from catalog import mig
 from catalog.charts import CHART_IMAGES, upstream_images
+from catalog.workloads import WORKLOAD_OPERATORS
 
 __all__ = [
     "GPU_TAINT", "NAME_PATTERN", "AwsEnvironment", "AwsQuotas", "Blueprint", "BootNetwork",
@@ -104,9 +105,8 @@ class Registry(Strict):
         return v
 
 
-WORKLOADS = ("jobset", "leaderworkerset", "ray")
-"""Workload operators the platform can install (catalog.workloads has their charts)."""
 Workload = Literal["jobset", "leaderworkerset", "ray"]
+"""Workload operators the platform can install: the keys of catalog.workloads."""
 DEFAULT_PRIORITIES = {"production": 1000, "research": 100}
 
 
@@ -142,10 +142,11 @@ class Team(Strict):
     namespace: str = Field(pattern=NAME_PATTERN, description="Kubernetes namespace of the team.")
     quotas: dict[str, TeamQuota] = Field(
         default_factory=dict,
-        description="GPU quotas by pool name or by GPU model (a model's quota is split over "
-        "its pools in flavor order, own hardware first). In GPUs; on a shared pool each GPU "
-        "counts as the MIG slices or time-shared replicas it exposes. A team without a quota "
-        "only borrows idle GPUs.",
+        description="GPU quotas by pool name or by GPU model: a model's nominal and lending "
+        "quota is split over its pools in flavor order (own hardware first, each pool filled "
+        "to its GPUs), its borrowing limit applies on each. In GPUs; on a shared pool Kueue "
+        "counts each GPU as the MIG instances or time-shared replicas it exposes. A team "
+        "without a quota only borrows idle GPUs.",
     )
     weight: float = Field(
         1.0, gt=0, le=1000,
@@ -355,12 +356,8 @@ def charts_installed(spec: Blueprint) -> list[str]:
         charts.append("kueue")
     if spec.karpenter_environments():
         charts += ["karpenter-crd", "karpenter"]
-    charts += [WORKLOAD_CHARTS[w] for w in spec.platform.workloads]
+    charts += [WORKLOAD_OPERATORS[w].chart.name for w in spec.platform.workloads]
     return charts
-
-
-WORKLOAD_CHARTS = {"jobset": "jobset", "leaderworkerset": "lws", "ray": "kuberay-operator"}
-"""Chart name (catalog.charts) of each workload operator."""
 
 
 def _gpu_model_or_none(spec: Blueprint, pool: GpuPool) -> str | None:
@@ -375,8 +372,9 @@ def _queueing_problems(spec: Blueprint, q: Queueing) -> list[tuple[str, str]]:
     installed = set(spec.platform.workloads)
     for i, w in enumerate(q.integrations or []):
         if w not in installed:
-            problems.append((f"queueing.integrations[{i}]", f"{w!r} needs its operator on the "
-                             f"clusters: add {w} to platform.workloads, or remove it here"))
+            problems.append((f"queueing.integrations[{i}]", f"{w!r} needs its operator "
+                             f"({WORKLOAD_OPERATORS[w].title}) on the clusters: add {w} to "
+                             "platform.workloads, or remove it here"))
     models: dict[str, list[str]] = {}
     for name, pool in spec.pools.items():
         model = _gpu_model_or_none(spec, pool)
@@ -453,7 +451,7 @@ def _pool_fits_environment(
     # Whether the type is offered in the region is the policy rule
     # capacity-instance-availability's to report (waivable, named in the check report).
     if pool.accelerator is not None:
-        for i, itype in enumerate(types):
+        for itype in types:
             if pool.accelerator != itype.gpu:
                 at = f"{where}.accelerator"
                 problems.append((at, f"{pool.accelerator!r} does not match {itype.name}, "
@@ -468,7 +466,16 @@ def _pool_fits_environment(
                          f"pending pods and keeps min_nodes ({pool.min_nodes}) always; remove "
                          "desired_nodes, or raise min_nodes to keep nodes running"))
     if pool.gpu_sharing is not None:
-        problems.extend(_sharing_problems(where, pool.gpu_sharing, first.gpu))
+        sharing = _sharing_problems(where, pool.gpu_sharing, first.gpu)
+        problems.extend(sharing)
+        if not sharing and env.kind == "aws" and pool.elastic \
+                and pool.gpu_sharing.strategy == "mig":
+            problems.append((f"{where}.gpu_sharing", "MIG on an elastic EKS pool: Karpenter "
+                             "knows an instance type's nvidia.com/gpu, not the "
+                             "nvidia.com/mig-* resources MIG exposes, so it would never launch "
+                             "a node for a job asking for them; give the pool a fixed size "
+                             f"(min_nodes = max_nodes = {pool.max_nodes}), or use "
+                             "time-sharing"))
     return problems
 
 

@@ -191,6 +191,8 @@ class EksCluster(FactoryComponent):
         """Add-ons every node group must wait for."""
 
         system = self._system_nodes(name, args, cluster, tags)
+        self.system_nodes = system
+        """The untainted system node group: controllers (CoreDNS, Karpenter, CSI) run there."""
         eks.Addon(naming.child(name, "addon", "coredns"), cluster_name=cluster.name,
                   addon_name="coredns", resolve_conflicts_on_create="OVERWRITE",
                   resolve_conflicts_on_update="PRESERVE", tags=tags,

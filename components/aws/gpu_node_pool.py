@@ -1,8 +1,13 @@
-"""A pool of GPU nodes: an EKS managed node group on the NVIDIA AL2023 AMI.
+"""A pool of GPU nodes on EKS: a managed node group on the NVIDIA AL2023 AMI, and Karpenter.
 
 On-demand, spot or an EC2 Capacity Block for ML; tainted so only GPU workloads land there;
-IMDSv2 only; root volume encrypted with the environment's key. The cluster autoscaler owns the
-node count once the pool exists, so later plans leave the desired size alone.
+IMDSv2 only; root volume encrypted with the environment's key.
+
+A pool of fixed size (min_nodes = max_nodes) is a managed node group of that size. An elastic
+pool (min_nodes < max_nodes) is scaled by Karpenter (`autoscaling`): its EC2NodeClass and
+NodePool (karpenter_pool.py) launch nodes for pending pods, from zero, up to max_nodes; its
+min_nodes, when above zero, are a managed node group of exactly that size that Karpenter never
+removes, with the same labels and taints, so Kueue's flavor covers both.
 """
 
 from __future__ import annotations
@@ -11,11 +16,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import pulumi
+import pulumi_kubernetes as k8s
 from pulumi_aws import ec2, eks
 
 from blueprints.errors import ComponentArgsError
 from blueprints.facts import POOL_TYPES, PoolFacts, as_inputs
 from components import naming
+from components.aws.karpenter_pool import (
+    KARPENTER_API,
+    NODE_CLASS_API,
+    KarpenterPoolSpec,
+    node_class_spec,
+    node_pool_spec,
+)
 from components.aws.location import AwsLocation
 from components.aws.nodes import (
     LaunchTemplateSpec,
@@ -71,7 +84,7 @@ class GpuNodePoolArgs:
     kms_key_arn: pulumi.Input[str]
     """Customer-managed key for the root volumes."""
     instance_type: str
-    """EC2 instance type, e.g. p5.48xlarge."""
+    """EC2 instance type, e.g. p5.48xlarge (the first of `instance_types` when those are given)."""
     gpu_model: str
     """GPU model the instance type carries, for the aifactory.io/gpu label."""
     min_nodes: int
@@ -98,6 +111,28 @@ class GpuNodePoolArgs:
     """Extra tags for the pool's resources (the provider adds the factory's default tags)."""
     node_tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for instances and volumes (provider default tags do not reach them)."""
+    instance_types: Sequence[str] = ()
+    """Several instance types with the same GPU (empty: `instance_type` alone)."""
+    autoscaling: KarpenterScaling | None = None
+    """Karpenter scales the pool (elastic pools); None: a managed node group of fixed bounds."""
+
+
+@dataclass(frozen=True)
+class KarpenterScaling:
+    """How Karpenter launches an elastic pool's nodes."""
+
+    kubernetes: pulumi.ProviderResource
+    """The cluster's Kubernetes provider (the NodePool and EC2NodeClass go there)."""
+    instance_profile: pulumi.Input[str]
+    """The NodeAutoscaler's node instance profile."""
+    zones: Sequence[str]
+    """Availability zones of the cluster's private subnets."""
+    gpus_per_node: int
+    """GPUs of the largest instance type (the NodePool's GPU limit counts them)."""
+    after: Sequence[pulumi.Resource] = ()
+    """The Karpenter chart (installs the controller; its CRDs come first)."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels on the NodePool and EC2NodeClass objects."""
 
 
 def pool_labels(args: GpuNodePoolArgs) -> dict[str, str]:
@@ -111,8 +146,35 @@ def pool_taints(args: GpuNodePoolArgs) -> list[NodeTaint]:
     return [GPU_TAINT, *(t for t in args.taints if t != GPU_TAINT)]
 
 
+def types_of(args: GpuNodePoolArgs) -> list[str]:
+    """The pool's instance types."""
+    return list(args.instance_types) or [args.instance_type]
+
+
+def floor_nodes(args: GpuNodePoolArgs) -> int:
+    """Nodes of the pool's managed node group: all of them, or min_nodes under Karpenter."""
+    return args.min_nodes if args.autoscaling is not None else args.max_nodes
+
+
 def _validate(name: str, args: GpuNodePoolArgs) -> None:
     where = f"GpuNodePool {name}"
+    if args.instance_types and args.instance_types[0] != args.instance_type:
+        raise ComponentArgsError(f"{where}: instance_type ({args.instance_type}) is not the "
+                                 f"first of instance_types {list(args.instance_types)}: give "
+                                 "the first type as instance_type")
+    if args.autoscaling is not None:
+        if args.min_nodes == args.max_nodes:
+            raise ComponentArgsError(f"{where}: autoscaling is given but min_nodes = max_nodes "
+                                     f"({args.max_nodes}): a fixed pool is a node group; drop "
+                                     "autoscaling")
+        if args.desired_nodes != args.min_nodes:
+            raise ComponentArgsError(
+                f"{where}: desired_nodes ({args.desired_nodes}) differs from min_nodes "
+                f"({args.min_nodes}): under Karpenter the node group holds min_nodes and "
+                "Karpenter launches the rest for pending pods; set desired_nodes to min_nodes")
+        if args.autoscaling.gpus_per_node < 1 or not args.autoscaling.zones:
+            raise ComponentArgsError(f"{where}: autoscaling needs gpus_per_node >= 1 and the "
+                                     "cluster's zones")
     if not 0 <= args.min_nodes <= args.desired_nodes <= args.max_nodes or args.max_nodes < 1:
         raise ComponentArgsError(
             f"{where}: min_nodes ({args.min_nodes}) <= desired_nodes ({args.desired_nodes}) <= "
@@ -159,8 +221,6 @@ class GpuNodePool(FactoryComponent):
         physical = naming.fit(f"{args.name_prefix}-{args.pool_name}", 63)
         tags = {**args.tags, "aifactory.io/pool": args.pool_name}
 
-        role = node_role(self, name, args.location,
-                         naming.iam_role_name(args.name_prefix, args.pool_name, "nodes"), tags)
         placement = None
         subnets: pulumi.Input[Sequence[str]] = args.subnet_ids
         if args.compact_placement:
@@ -170,41 +230,86 @@ class GpuNodePool(FactoryComponent):
             placement = group.name
             # A cluster placement group lives in one zone: give the node group one subnet.
             subnets = pulumi.Output.from_input(args.subnet_ids).apply(lambda ids: list(ids)[:1])
-        template = launch_template(self, name, LaunchTemplateSpec(
-            template_name=physical, disk_size_gb=args.disk_size_gb,
-            kms_key_arn=args.kms_key_arn, tags={**args.node_tags, **tags, "Name": physical},
-            capacity_block=args.capacity == "capacity-block",
-            reservation_id=args.reservation_id, placement_group=placement))
 
-        group_ = eks.NodeGroup(
-            naming.child(name, "nodes"),
-            cluster_name=args.cluster_name,
-            node_group_name=physical,
-            node_role_arn=role.arn,
-            subnet_ids=subnets,
-            version=args.kubernetes_version,
-            ami_type=AMI_TYPE,
-            instance_types=[args.instance_type],
-            capacity_type=CAPACITY_TYPES[args.capacity],
-            launch_template=eks.NodeGroupLaunchTemplateArgs(
-                id=template.id, version=template_version(template)),
-            scaling_config=eks.NodeGroupScalingConfigArgs(
-                min_size=args.min_nodes, desired_size=args.desired_nodes,
-                max_size=args.max_nodes),
-            taints=[eks.NodeGroupTaintArgs(key=t.key, value=t.value or None,
-                                           effect=TAINT_EFFECTS[t.effect])
-                    for t in pool_taints(args)],
-            labels=pool_labels(args),
-            # One node at a time: a GPU node is expensive to lose and slow to replace.
-            update_config=eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-            tags=tags,
-            opts=self.child_opts(depends_on=list(args.after),
-                                 ignore_changes=["scalingConfig.desiredSize"]),
-        )
+        group_: eks.NodeGroup | None = None
+        role = template = None
+        floor = floor_nodes(args)
+        if floor > 0:
+            role = node_role(self, name, args.location,
+                             naming.iam_role_name(args.name_prefix, args.pool_name, "nodes"),
+                             tags)
+            template = launch_template(self, name, LaunchTemplateSpec(
+                template_name=physical, disk_size_gb=args.disk_size_gb,
+                kms_key_arn=args.kms_key_arn, tags={**args.node_tags, **tags, "Name": physical},
+                capacity_block=args.capacity == "capacity-block",
+                reservation_id=args.reservation_id, placement_group=placement))
+            desired = args.desired_nodes if args.autoscaling is None else floor
+            group_ = eks.NodeGroup(
+                naming.child(name, "nodes"),
+                cluster_name=args.cluster_name,
+                node_group_name=physical,
+                node_role_arn=role.arn,
+                subnet_ids=subnets,
+                version=args.kubernetes_version,
+                ami_type=AMI_TYPE,
+                instance_types=types_of(args),
+                capacity_type=CAPACITY_TYPES[args.capacity],
+                launch_template=eks.NodeGroupLaunchTemplateArgs(
+                    id=template.id, version=template_version(template)),
+                scaling_config=eks.NodeGroupScalingConfigArgs(
+                    min_size=args.min_nodes if args.autoscaling is None else floor,
+                    desired_size=desired,
+                    max_size=args.max_nodes if args.autoscaling is None else floor),
+                taints=[eks.NodeGroupTaintArgs(key=t.key, value=t.value or None,
+                                               effect=TAINT_EFFECTS[t.effect])
+                        for t in pool_taints(args)],
+                labels=pool_labels(args),
+                # One node at a time: a GPU node is expensive to lose and slow to replace.
+                update_config=eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+                tags=tags,
+                opts=self.child_opts(depends_on=list(args.after),
+                                     ignore_changes=["scalingConfig.desiredSize"]),
+            )
+        if args.autoscaling is not None:
+            self._karpenter(name, args, tags, placement)
+
         self.node_group = group_
-        self.node_group_name: pulumi.Output[str] = group_.node_group_name
-        self.node_role_arn: pulumi.Output[str] = role.arn
-        self.launch_template_id: pulumi.Output[str] = template.id
+        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.node_group_name: pulumi.Output[str | None] = \
+            group_.node_group_name if group_ is not None else none
+        self.node_role_arn: pulumi.Output[str | None] = role.arn if role is not None else none
+        self.launch_template_id: pulumi.Output[str | None] = \
+            template.id if template is not None else none
         self.register_outputs({"node_group_name": self.node_group_name,
                                "node_role_arn": self.node_role_arn,
                                "launch_template_id": self.launch_template_id})
+
+    def _karpenter(self, name: str, args: GpuNodePoolArgs, tags: Mapping[str, str],
+                   placement: pulumi.Input[str] | None) -> None:
+        """The pool's EC2NodeClass and NodePool: Karpenter launches nodes above the floor."""
+        scaling = args.autoscaling
+        assert scaling is not None
+        floor = floor_nodes(args)
+        spec = KarpenterPoolSpec(
+            pool=args.pool_name, cluster_name=args.name_prefix, instance_types=types_of(args),
+            capacity=args.capacity,
+            zones=list(scaling.zones)[:1] if args.compact_placement else list(scaling.zones),
+            labels=pool_labels(args),
+            taints=[(t.key, t.value, t.effect) for t in pool_taints(args)],
+            max_gpus=(args.max_nodes - floor) * scaling.gpus_per_node,
+            max_nodes=args.max_nodes - floor,
+            instance_profile=scaling.instance_profile, kms_key_arn=args.kms_key_arn,
+            disk_size_gb=args.disk_size_gb, reservation_id=args.reservation_id,
+            placement_group=placement,
+            tags={**args.node_tags, **tags, "Name": naming.fit(
+                f"{args.name_prefix}-{args.pool_name}", 63)})
+        meta = {"name": args.pool_name, "labels": dict(scaling.labels)}
+        k8s_opts = self.child_opts(provider=scaling.kubernetes, depends_on=list(scaling.after))
+        node_class = k8s.apiextensions.CustomResource(
+            naming.child(name, "node-class"), api_version=NODE_CLASS_API, kind="EC2NodeClass",
+            metadata=meta, spec=node_class_spec(spec), opts=k8s_opts)
+        k8s.apiextensions.CustomResource(
+            naming.child(name, "node-pool"), api_version=KARPENTER_API, kind="NodePool",
+            metadata=meta, spec=node_pool_spec(spec),
+            opts=self.child_opts(provider=scaling.kubernetes,
+                                 depends_on=[*scaling.after, node_class]))

@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from blueprints.errors import ComponentArgsError
 from catalog.charts import ChartRef
+from components.platform.gpu_sharing import PoolSharing
 from components.platform.mirror import ImageMirror, mirrored_chart, mirrored_values
 
 POOL_LABEL = "aifactory.io/pool"
@@ -23,7 +24,7 @@ TEAM_LABEL = "aifactory.io/team"
 ENVIRONMENT_LABEL = "aifactory.io/environment"
 """Label naming the environment (cluster) an object belongs to."""
 GPU_RESOURCE = "nvidia.com/gpu"
-"""The extended resource the NVIDIA device plugin advertises."""
+"""The extended resource the NVIDIA device plugin advertises (a whole or time-shared GPU)."""
 POD_SECURITY_ENFORCE = "pod-security.kubernetes.io/enforce"
 
 Substrate = Literal["aws", "gcp", "onprem"]
@@ -73,6 +74,13 @@ class GpuPoolCapacity:
     """On-prem only: GPUs the pool's hosts carry (the inventory), None for cloud pools."""
     taints: tuple[NodeTaint, ...] = field(default_factory=tuple)
     """Taints on the pool's nodes (workloads admitted to the pool must tolerate them)."""
+    gpu_resource: str = GPU_RESOURCE
+    """Extended resource jobs request on the pool: nvidia.com/gpu, or a MIG profile's
+    nvidia.com/mig-<profile> where the GPU operator cuts the GPUs (mixed strategy)."""
+    units_per_gpu: int = 1
+    """Units of `gpu_resource` each GPU exposes: MIG instances or time-shared replicas."""
+    sharing: PoolSharing | None = None
+    """Sharing the cluster's GPU operator applies (EKS, sites); None without, or on GKE."""
 
     @property
     def owned(self) -> bool:
@@ -85,6 +93,11 @@ class GpuPoolCapacity:
         if self.owned and self.owned_gpus is not None:
             return self.owned_gpus
         return self.max_nodes * self.gpus_per_node
+
+    @property
+    def quota_units(self) -> int:
+        """Units of `gpu_resource` the pool can provide (what Kueue's quotas count)."""
+        return self.quota_gpus * self.units_per_gpu
 
     @property
     def expected_gpus(self) -> int:
@@ -113,6 +126,16 @@ def validate_pools(field_name: str, pools: Sequence[GpuPoolCapacity]) -> None:
             raise ComponentArgsError(f"`{field_name}`: pool {p.pool!r} has max_nodes "
                                      f"({p.max_nodes}) below min_nodes ({p.min_nodes}): raise "
                                      "max_nodes or lower min_nodes")
+        if p.units_per_gpu < 1:
+            raise ComponentArgsError(f"`{field_name}`: pool {p.pool!r} has units_per_gpu "
+                                     f"{p.units_per_gpu}: a GPU exposes at least 1 unit")
+        if p.sharing is not None and (p.sharing.pool != p.pool
+                                      or p.sharing.resource != p.gpu_resource
+                                      or p.sharing.per_gpu != p.units_per_gpu):
+            raise ComponentArgsError(f"`{field_name}`: pool {p.pool!r}: its sharing (pool "
+                                     f"{p.sharing.pool!r}, {p.sharing.per_gpu} x "
+                                     f"{p.sharing.resource}) disagrees with gpu_resource "
+                                     f"{p.gpu_resource} x units_per_gpu {p.units_per_gpu}")
         if p.owned and p.owned_gpus is None:
             raise ComponentArgsError(f"`{field_name}`: on-prem pool {p.pool!r} has no owned_gpus: "
                                      "give the GPUs its hosts carry")
@@ -131,9 +154,10 @@ def namespace(resource_name: str, name: str, labels: Mapping[str, str],
 
 def chart(resource_name: str, ref: ChartRef, release: str, namespace_name: pulumi.Input[str],
           values: Mapping[str, Any], opts: pulumi.ResourceOptions,
-          mirror: ImageMirror | None = None) -> k8s.helm.v4.Chart:
+          mirror: ImageMirror | None = None, *, skip_crds: bool = False) -> k8s.helm.v4.Chart:
     """An upstream operator's chart, at its pinned version, into a namespace of ours; with a
-    mirror, the chart and every image its values name come from the mirror, by digest."""
+    mirror, the chart and every image its values name come from the mirror, by digest.
+    `skip_crds`: the CRDs come from a chart of their own (installed, and upgraded, first)."""
     source = mirrored_chart(ref, mirror)
     return k8s.helm.v4.Chart(
         resource_name,
@@ -144,5 +168,6 @@ def chart(resource_name: str, ref: ChartRef, release: str, namespace_name: pulum
         name=release,
         namespace=namespace_name,
         values=mirrored_values(ref, values, mirror),
+        skip_crds=True if skip_crds else None,
         opts=opts,
     )

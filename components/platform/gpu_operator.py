@@ -6,6 +6,10 @@ ships both; GKE: its driver installer, `gpu_driver_installation_config`). Its co
 runs only on GKE, whose Container-Optimized OS has none (installed into the driver directory,
 with CDI). The DCGM exporter reads a metrics list of ours (a ConfigMap): the upstream default
 leaves the ECC double-bit error counters out, and our alerts need them.
+
+GPU sharing of EKS and site pools (gpu_sharing.py) is the operator's too: a mig-parted config of
+ours for the MIG manager (mixed strategy) and a device-plugin config per time-sliced pool, both
+ConfigMaps in the operator's namespace, selected on each node by a label its pool sets.
 """
 
 from __future__ import annotations
@@ -26,6 +30,17 @@ from components.platform.common import (
     Substrate,
     chart,
     namespace,
+)
+from components.platform.gpu_sharing import (
+    DEVICE_PLUGIN_CONFIG_MAP,
+    DEVICE_PLUGIN_DEFAULT,
+    MIG_CONFIG_MAP,
+    MIG_DISABLED,
+    PoolSharing,
+    device_plugin_configs,
+    mig_parted_config,
+    mig_strategy,
+    validate_sharing,
 )
 from components.platform.mirror import ImageMirror
 
@@ -83,6 +98,8 @@ class GpuOperatorArgs:
     """Namespace the operator runs in (created here, privileged: it manages host drivers)."""
     mirror: ImageMirror | None = None
     """In-jurisdiction mirror the chart and its images come from (None: upstream)."""
+    sharing: tuple[PoolSharing, ...] = ()
+    """GPU sharing of the cluster's pools that the operator applies (not GKE's own)."""
 
 
 def dcgm_metrics_csv() -> str:
@@ -120,6 +137,13 @@ def gpu_operator_values(args: GpuOperatorArgs, metrics_config_map: str) -> dict[
         values["hostPaths"] = {"driverInstallDir": GKE_DRIVER_DIR}
         values["toolkit"]["installDir"] = GKE_DRIVER_DIR
         values["cdi"] = {"enabled": True, "default": True}
+    if any(s.strategy == "time-slicing" for s in args.sharing):
+        values["devicePlugin"]["config"] = {"name": DEVICE_PLUGIN_CONFIG_MAP,
+                                            "default": DEVICE_PLUGIN_DEFAULT}
+    if any(s.strategy == "mig" for s in args.sharing):
+        values["mig"] = {"strategy": mig_strategy(args.sharing)}
+        values["migManager"] = {"enabled": True,
+                                "config": {"name": MIG_CONFIG_MAP, "default": MIG_DISABLED}}
     return values
 
 
@@ -132,9 +156,16 @@ class GpuOperator(FactoryComponent):
             raise ComponentArgsError(
                 "`taints` is empty: give the taints of the cluster's GPU pools (at least "
                 "nvidia.com/gpu), or leave the GPU operator out of a cluster without GPU pools")
+        validate_sharing("sharing", args.sharing)
+        if args.sharing and args.substrate == "gcp":
+            raise ComponentArgsError(
+                f"`sharing` {[s.pool for s in args.sharing]} on GKE: GKE shares GPUs itself "
+                "(node pool gpu_sharing_config / gpu_partition_size); leave sharing empty")
         super().__init__("aifactory:platform:GpuOperator", name, {
             "substrate": args.substrate, "namespace": args.namespace,
             "driverFrom": NODE_IMAGE_SHIPS[args.substrate][0],
+            "sharing": {sh.pool: f"{sh.strategy}: {sh.per_gpu} x {sh.resource}"
+                        for sh in args.sharing},
             "chartVersion": GPU_OPERATOR.version}, opts)
 
         ns = namespace(child(name, "ns"), args.namespace, args.labels, "privileged",
@@ -146,9 +177,24 @@ class GpuOperator(FactoryComponent):
             data={DCGM_METRICS_FILE: dcgm_metrics_csv()},
             opts=self.child_opts(depends_on=[ns]),
         )
+        configs: list[pulumi.Resource] = [config_map]
+        if any(sh.strategy == "time-slicing" for sh in args.sharing):
+            configs.append(k8s.core.v1.ConfigMap(
+                child(name, "device-plugin-config"),
+                metadata={"name": DEVICE_PLUGIN_CONFIG_MAP, "namespace": args.namespace,
+                          "labels": dict(args.labels)},
+                data=device_plugin_configs(args.sharing),
+                opts=self.child_opts(depends_on=[ns])))
+        if any(sh.strategy == "mig" for sh in args.sharing):
+            configs.append(k8s.core.v1.ConfigMap(
+                child(name, "mig-parted-config"),
+                metadata={"name": MIG_CONFIG_MAP, "namespace": args.namespace,
+                          "labels": dict(args.labels)},
+                data={"config.yaml": mig_parted_config(args.sharing)},
+                opts=self.child_opts(depends_on=[ns])))
         values = gpu_operator_values(args, "dcgm-metrics")
         release = chart(child(name, "chart"), GPU_OPERATOR, "gpu-operator", args.namespace,
-                        values, self.child_opts(depends_on=[ns, config_map]), args.mirror)
+                        values, self.child_opts(depends_on=[ns, *configs]), args.mirror)
 
         self.namespace = pulumi.Output.from_input(args.namespace)
         self.driver_enabled = pulumi.Output.from_input(bool(values["driver"]["enabled"]))

@@ -1,34 +1,30 @@
 """Kueue job queueing across every GPU pool of the factory: own hardware first, cloud on overflow.
 
-Design: the factory's own GPUs are the teams' quota; cloud GPUs are quota the teams may only
-*borrow*, and only when the own GPUs are taken.
-
 - One ResourceFlavor per GPU pool (node label aifactory.io/pool=<pool>, tolerations for the
   pool's taints, which Kueue adds to the jobs it admits there).
-- The teams' ClusterQueue (`<cohort>-teams`) covers nvidia.com/gpu with the flavors in this
-  order: every on-prem pool, with nominalQuota = the GPUs its hosts carry; then every cloud
-  pool, with nominalQuota 0 and borrowingLimit = the pool's max_nodes x GPUs per node.
-  Kueue tries flavors in order: a job takes own GPUs while their quota lasts; when it would
-  have to preempt there (`whenCanPreempt: TryNextFlavor`) it tries the next flavor, and a cloud
-  flavor can only be had by borrowing.
-- The cloud ClusterQueue (`<cohort>-cloud-burst`), in the same cohort, holds the cloud pools'
-  GPUs as its nominal quota and lends all of it. No namespace may submit to it (its
-  namespaceSelector is null, which in Kueue selects nothing), so cloud quota is used only
-  through borrowing by the teams' queue, that is, only when the site is full. Cloud flavors
-  are ordered prepaid capacity blocks first, then on-demand, then spot, then by name.
-- Within the teams' queue higher-priority work may preempt lower (WorkloadPriorityClasses
-  production and research); a LocalQueue named `default` in each team namespace points to it
-  (the name Kueue's LocalQueueDefaulting uses for jobs without a queue-name label).
+- A ClusterQueue per team (`<cohort>-<team>`, team_queues.py) with the team's quotas on the
+  pools of Kueue's own cluster, in flavor order: every on-prem pool first, then the cloud pools
+  (prepaid capacity blocks, then on-demand, then spot, then by name). What no team holds
+  nominally is the Cohort's own quota (`<cohort>`), which every team may borrow; fair sharing
+  divides it between borrowing teams by weight. Kueue tries flavors in order: a job takes own
+  GPUs while they last; when it would have to preempt there (`whenCanPreempt: TryNextFlavor`)
+  it tries the next flavor.
+- Within a team's queue higher-priority work may preempt lower (WorkloadPriorityClasses, by
+  default production and research); a LocalQueue named `default` in each team namespace points
+  to the team's queue (the name Kueue's LocalQueueDefaulting uses for jobs without a
+  queue-name label).
 
 Kueue accounts only for GPUs: cpu, memory and ephemeral storage are excluded in the Kueue
 configuration, because a workload that requests a resource its ClusterQueue does not cover is
-never admitted, and the blueprint gives GPUs per pool, not host CPU or memory.
+never admitted, and the blueprint gives GPUs per pool, not host CPU or memory. Kueue integrates
+batch Jobs, pods, and exactly the job kinds whose operators the platform installs
+(catalog.workloads).
 
 Kueue manages from one cluster (queueing.environment); the queues above hold only that
 cluster's pools. Pools of other clusters are reached through MultiKueue (see multikueue.py):
 teams submit to the LocalQueue `remote`, whose ClusterQueue sends the job to the worker
-clusters (each with its own Kueue, see KueueWorker). A job queued in `default` never leaves the
-manager's cluster.
+clusters (each with its own Kueue and the same per-team queues, see KueueWorker). A job queued
+in `default` never leaves the manager's cluster.
 """
 
 from __future__ import annotations
@@ -44,12 +40,11 @@ import yaml
 
 from blueprints.errors import ComponentArgsError
 from catalog.charts import KUEUE
+from catalog.workloads import WORKLOAD_OPERATORS, kueue_frameworks
 from components.base import FactoryComponent
 from components.naming import child
 from components.platform.common import (
-    GPU_RESOURCE,
     POOL_LABEL,
-    TEAM_LABEL,
     GpuPoolCapacity,
     chart,
     namespace,
@@ -65,6 +60,13 @@ from components.platform.multikueue import (
     remote_queue_name,
     validate_workers,
 )
+from components.platform.team_queues import (
+    QueueTeam,
+    cohort_spec,
+    team_queue_name,
+    team_queue_spec,
+    validate_teams,
+)
 
 LOCAL_QUEUE_NAME = "default"
 MAX_FLAVORS = 64  # ClusterQueue resourceGroups[].flavors maxItems
@@ -73,20 +75,9 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 _CAPACITY_ORDER = {"capacity-block": 0, "on-demand": 1, "spot": 2}
 # Resources Kueue leaves to the scheduler and ResourceQuotas: see the module docstring.
 EXCLUDED_RESOURCE_PREFIXES = ("cpu", "memory", "ephemeral-storage", "hugepages-")
-# The chart's default integrations, restricted to long-standing ones.
-FRAMEWORKS = ("batch/job", "kubeflow.org/mpijob", "kubeflow.org/pytorchjob", "ray.io/rayjob",
-              "ray.io/raycluster", "jobset.x-k8s.io/jobset", "trainer.kubeflow.org/trainjob",
-              "leaderworkerset.x-k8s.io/leaderworkerset", "pod", "deployment", "statefulset")
-
-
-@dataclass(frozen=True)
-class QueueTeam:
-    """A team that submits jobs."""
-
-    team: str
-    """Team name."""
-    namespace: str
-    """The team's namespace (it gets a LocalQueue)."""
+# Fair-sharing preemption: a team below its fair share may preempt a borrower's workload
+# (Kueue's recommended pair of strategies, docs "Preemption", Fair Sharing).
+FAIR_SHARING_STRATEGIES = ("LessThanOrEqualToFinalShare", "LessThanInitialShare")
 
 
 @dataclass(frozen=True)
@@ -131,6 +122,9 @@ class JobQueueArgs:
     """Namespace of the Kueue controller."""
     priorities: tuple[PriorityClass, ...] = DEFAULT_PRIORITIES
     """WorkloadPriorityClasses to create."""
+    integrations: tuple[str, ...] = ()
+    """Workload operators (catalog.workloads) whose job kinds Kueue manages, besides batch
+    Jobs and pods; each operator must run in the cluster."""
     prometheus: bool = True
     """Let the chart create a ServiceMonitor for Kueue's metrics (needs the monitoring CRDs)."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -145,13 +139,6 @@ def flavor_order(pools: Sequence[GpuPoolCapacity]) -> list[GpuPoolCapacity]:
     return owned + rented
 
 
-def _quota(pool: GpuPoolCapacity, nominal: int, borrowing: int | None = None) -> dict[str, Any]:
-    resource: dict[str, Any] = {"name": GPU_RESOURCE, "nominalQuota": nominal}
-    if borrowing is not None:
-        resource["borrowingLimit"] = borrowing
-    return {"name": pool.pool, "resources": [resource]}
-
-
 def local_pools(args: JobQueueArgs) -> list[GpuPoolCapacity]:
     """Pools in Kueue's own cluster, in flavor order."""
     return [p for p in flavor_order(args.pools)
@@ -164,43 +151,9 @@ def remote_pools(args: JobQueueArgs) -> list[GpuPoolCapacity]:
             if args.environment is not None and p.environment != args.environment]
 
 
-def teams_queue_spec(args: JobQueueArgs) -> dict[str, Any] | None:
-    """The teams' ClusterQueue: own GPUs as nominal quota, cloud GPUs only by borrowing; None
-    when Kueue's cluster has no pools."""
-    local = local_pools(args)
-    if not local:
-        return None
-    flavors = [_quota(p, p.quota_gpus) if p.owned else _quota(p, 0, p.quota_gpus)
-               for p in local]
-    return {
-        "cohortName": args.cohort,
-        "namespaceSelector": {"matchExpressions": [{"key": TEAM_LABEL, "operator": "Exists"}]},
-        "queueingStrategy": "BestEffortFIFO",
-        "flavorFungibility": {"whenCanBorrow": "MayStopSearch",
-                              "whenCanPreempt": "TryNextFlavor"},
-        "preemption": {"withinClusterQueue": "LowerPriority", "reclaimWithinCohort": "Any",
-                       "borrowWithinCohort": {"policy": "Never"}},
-        "resourceGroups": [{"coveredResources": [GPU_RESOURCE], "flavors": flavors}],
-    }
-
-
-def burst_queue_spec(args: JobQueueArgs) -> dict[str, Any] | None:
-    """The cloud ClusterQueue: lends the local cloud pools' GPUs; None when there are none."""
-    rented = [p for p in local_pools(args) if not p.owned]
-    if not rented:
-        return None
-    return {
-        "cohortName": args.cohort,
-        # namespaceSelector left out on purpose: null selects no namespace, so nothing is
-        # submitted here directly and the quota is only lent.
-        "queueingStrategy": "BestEffortFIFO",
-        "resourceGroups": [{"coveredResources": [GPU_RESOURCE],
-                            "flavors": [_quota(p, p.quota_gpus) for p in rented]}],
-    }
-
-
 def kueue_values(args: JobQueueArgs) -> dict[str, Any]:
-    """Chart values: the controller configuration (GPU-only accounting) and metrics."""
+    """Chart values: the controller configuration (GPU-only accounting, the installed
+    frameworks, fair sharing) and metrics."""
     config = {
         "apiVersion": "config.kueue.x-k8s.io/v1beta2",
         "kind": "Configuration",
@@ -213,7 +166,8 @@ def kueue_values(args: JobQueueArgs) -> dict[str, Any]:
             "LocalQueue.kueue.x-k8s.io": 1, "ClusterQueue.kueue.x-k8s.io": 1,
             "ResourceFlavor.kueue.x-k8s.io": 1}},
         "clientConnection": {"qps": 50, "burst": 100},
-        "integrations": {"frameworks": list(FRAMEWORKS)},
+        "integrations": {"frameworks": kueue_frameworks(args.integrations)},
+        "fairSharing": {"preemptionStrategies": list(FAIR_SHARING_STRATEGIES)},
         "resources": {"excludeResourcePrefixes": list(EXCLUDED_RESOURCE_PREFIXES)},
     }
     return {
@@ -250,6 +204,14 @@ def _validate(args: JobQueueArgs) -> None:
     names = [c.name for c in args.priorities]
     if len(set(names)) != len(names):
         raise ComponentArgsError(f"`priorities` repeat a name: {names}")
+    unknown = sorted(set(args.integrations) - set(WORKLOAD_OPERATORS))
+    if unknown:
+        raise ComponentArgsError(f"`integrations` {unknown} are not workload operators: use "
+                                 f"{', '.join(WORKLOAD_OPERATORS)}")
+    validate_teams(args.teams, {p.pool for p in args.pools}, names)
+    teams = [t.team for t in args.teams]
+    if len(set(teams)) != len(teams):
+        raise ComponentArgsError(f"`teams` repeat a name: {teams}")
     if args.environment is not None:
         validate_workers(args.environment, args.pools, args.workers)
     elif args.workers:
@@ -280,6 +242,31 @@ def flavor_objects(name: str, pools: Sequence[GpuPoolCapacity], labels: Mapping[
     ]
 
 
+def team_queue_objects(name: str, cohort: str, teams: Sequence[QueueTeam],
+                       pools: Sequence[GpuPoolCapacity], labels: Mapping[str, str],
+                       opts: pulumi.ResourceOptions,
+                       ) -> dict[str, tuple[str, pulumi.Resource]]:
+    """The Cohort with the quota no team holds, and each team's ClusterQueue on `pools`
+    (team -> (queue name, queue resource)); nothing when there are no pools. `opts` must make
+    them depend on the Kueue chart and the pools' flavors."""
+    if not pools:
+        return {}
+    cohort_object = k8s.apiextensions.CustomResource(
+        child(name, "cohort"), api_version=KUEUE_API, kind="Cohort",
+        metadata={"name": cohort, "labels": dict(labels)}, spec=cohort_spec(teams, pools),
+        opts=opts)
+    out: dict[str, tuple[str, pulumi.Resource]] = {}
+    for team in teams:
+        queue = team_queue_name(cohort, team.team)
+        out[team.team] = (queue, k8s.apiextensions.CustomResource(
+            child(name, "team-queue", team.team), api_version=KUEUE_API, kind="ClusterQueue",
+            metadata={"name": queue, "labels": dict(labels)},
+            spec=team_queue_spec(cohort, team, pools),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                depends_on=[cohort_object]))))
+    return out
+
+
 def local_queue(resource_name: str, queue_name: str, team: QueueTeam, cluster_queue: str,
                 labels: Mapping[str, str], opts: pulumi.ResourceOptions,
                 ) -> k8s.apiextensions.CustomResource:
@@ -299,13 +286,16 @@ class JobQueue(FactoryComponent):
         _validate(args)
         ordered = flavor_order(args.pools)
         remote = remote_pools(args)
-        teams_queue = child(args.cohort, "teams")
-        teams_spec, burst_spec = teams_queue_spec(args), burst_queue_spec(args)
+        local = local_pools(args)
+        queues = {t.team: team_queue_name(args.cohort, t.team) for t in args.teams} \
+            if local else {}
         super().__init__("aifactory:platform:JobQueue", name, {
-            "cohort": args.cohort, "clusterQueue": teams_queue if teams_spec else None,
+            "cohort": args.cohort, "clusterQueues": queues,
             "flavorOrder": [p.pool for p in ordered],
             "ownedGpus": sum(p.quota_gpus for p in ordered if p.owned),
             "cloudGpus": sum(p.quota_gpus for p in ordered if not p.owned),
+            "teamQuotas": {t.team: {q.pool: q.nominal for q in t.quotas} for t in args.teams},
+            "frameworks": kueue_frameworks(args.integrations),
             "remoteQueue": remote_queue_name(args.cohort) if remote else None,
             "workers": [w.environment for w in args.workers],
             "chartVersion": KUEUE.version}, opts)
@@ -319,34 +309,27 @@ class JobQueue(FactoryComponent):
         flavors = flavor_objects(name, ordered, labels, after_chart)
         after_flavors = self.child_opts(depends_on=[release, *flavors])
 
-        team_targets: list[tuple[str, str, pulumi.Resource]] = []
-        if teams_spec is not None:
-            cluster_queue = k8s.apiextensions.CustomResource(
-                child(name, "teams-queue"), api_version=KUEUE_API, kind="ClusterQueue",
-                metadata={"name": teams_queue, "labels": labels}, spec=teams_spec,
-                opts=after_flavors)
-            team_targets.append((LOCAL_QUEUE_NAME, teams_queue, cluster_queue))
-        if burst_spec is not None:
-            k8s.apiextensions.CustomResource(
-                child(name, "cloud-burst-queue"), api_version=KUEUE_API, kind="ClusterQueue",
-                metadata={"name": child(args.cohort, "cloud-burst"), "labels": labels},
-                spec=burst_spec, opts=after_flavors)
+        team_targets = team_queue_objects(name, args.cohort, args.teams, local, labels,
+                                          after_flavors)
+        for team in args.teams:
+            if team.team in team_targets:
+                target, resource = team_targets[team.team]
+                local_queue(child(name, "queue", team.team), LOCAL_QUEUE_NAME, team, target,
+                            labels, self.child_opts(depends_on=[release, resource,
+                                                                *args.depends_on]))
         if remote:
             remote_queue = manager_objects(name, args.cohort, args.namespace, remote,
                                            args.workers, labels, after_flavors)
-            team_targets.append((REMOTE_QUEUE_NAME, remote_queue_name(args.cohort),
-                                 remote_queue))
-        for team in args.teams:
-            for queue_name, target, target_resource in team_targets:
-                suffix = () if queue_name == LOCAL_QUEUE_NAME else (queue_name,)
-                local_queue(child(name, "queue", team.team, *suffix), queue_name, team, target,
-                            labels, self.child_opts(depends_on=[release, target_resource,
-                                                                *args.depends_on]))
+            for team in args.teams:
+                local_queue(child(name, "queue", team.team, REMOTE_QUEUE_NAME),
+                            REMOTE_QUEUE_NAME, team, remote_queue_name(args.cohort), labels,
+                            self.child_opts(depends_on=[release, remote_queue,
+                                                        *args.depends_on]))
 
-        self.cluster_queue = pulumi.Output.from_input(teams_queue if teams_spec else "")
+        self.cluster_queues = pulumi.Output.from_input(queues)
         self.remote_queue = pulumi.Output.from_input(
             remote_queue_name(args.cohort) if remote else "")
         self.flavor_order = pulumi.Output.from_input([p.pool for p in ordered])
-        self.register_outputs({"cluster_queue": self.cluster_queue,
+        self.register_outputs({"cluster_queues": self.cluster_queues,
                                "remote_queue": self.remote_queue,
                                "flavor_order": self.flavor_order})

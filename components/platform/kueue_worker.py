@@ -1,15 +1,17 @@
 """Kueue on a MultiKueue worker cluster: where jobs queued in the manager's `remote` queue run.
 
-The worker mirrors the manager's set-up for its own pools: Kueue (same pinned chart), the
-priority classes, a ResourceFlavor per pool of this cluster (node label, taints), the remote
-ClusterQueue `<cohort>-remote` with the pools' GPUs, and a LocalQueue `remote` in each team
-namespace (MultiKueue creates the job copy under the same namespace and queue name).
+The worker mirrors the manager's set-up for its own pools: Kueue (same pinned chart and
+integrations), the priority classes, a ResourceFlavor per pool of this cluster (node label,
+taints), the teams' ClusterQueues with their quotas on this cluster's pools and the Cohort with
+the rest (team_queues.py), and a LocalQueue `remote` in each team namespace pointing to the
+team's queue (MultiKueue creates the job copy under the same namespace and queue name).
 
 The manager reaches the worker as a ServiceAccount of its own with the permissions the
 upstream create-multikueue-kubeconfig.sh grants, restricted to the job kinds Kueue integrates
-here. Its token comes from a `kubernetes.io/service-account-token` Secret (the Kubernetes
-provider waits for the token controller to fill it); the kubeconfig built from the API server
-URL, that Secret's CA and token is an output of this component, always a Pulumi secret.
+here (catalog.workloads.remote_kinds). Its token comes from a
+`kubernetes.io/service-account-token` Secret (the Kubernetes provider waits for the token
+controller to fill it); the kubeconfig built from the API server URL, that Secret's CA and
+token is an output of this component, always a Pulumi secret.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pulumi_kubernetes as k8s
 
 from blueprints.errors import ComponentArgsError
 from catalog.charts import KUEUE
+from catalog.workloads import kueue_frameworks, remote_kinds
 from components.base import FactoryComponent
 from components.naming import child
 from components.platform.common import GpuPoolCapacity, chart, namespace
@@ -38,24 +41,16 @@ from components.platform.job_queue import (
     kueue_values,
     local_queue,
     priority_objects,
+    team_queue_objects,
 )
 from components.platform.mirror import ImageMirror
-from components.platform.multikueue import (
-    KUEUE_API,
-    REMOTE_QUEUE_NAME,
-    remote_queue_name,
-    remote_queue_spec,
-)
+from components.platform.multikueue import REMOTE_QUEUE_NAME
+from components.platform.team_queues import team_queue_name, validate_teams
 
 SERVICE_ACCOUNT = "multikueue"
 """ServiceAccount (in Kueue's namespace) the manager acts as on this worker."""
 _CRUD = ["create", "delete", "get", "list", "watch"]
-# (API group, resource) of every kind the manager creates on a worker: the job kinds of
-# job_queue.FRAMEWORKS that MultiKueue supports, their status, pods and Kueue's workloads.
-_REMOTE_KINDS = (("batch", "jobs"), ("", "pods"), ("jobset.x-k8s.io", "jobsets"),
-                 ("kubeflow.org", "mpijobs"), ("kubeflow.org", "pytorchjobs"),
-                 ("trainer.kubeflow.org", "trainjobs"), ("ray.io", "rayjobs"),
-                 ("ray.io", "rayclusters"), ("kueue.x-k8s.io", "workloads"))
+KUEUE_WORKLOADS = ("kueue.x-k8s.io", "workloads")
 
 
 @dataclass(frozen=True)
@@ -78,16 +73,20 @@ class KueueWorkerArgs:
     """Namespace of the Kueue controller and the MultiKueue ServiceAccount."""
     priorities: tuple[PriorityClass, ...] = DEFAULT_PRIORITIES
     """WorkloadPriorityClasses (the same as the manager's: job copies carry their label)."""
+    integrations: tuple[str, ...] = ()
+    """Workload operators whose job kinds Kueue manages here (as on the manager)."""
     mirror: ImageMirror | None = None
     """In-jurisdiction mirror the chart and its image come from (None: upstream)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Resources that must exist first: team namespaces, the monitoring chart."""
 
 
-def remote_role_rules() -> list[dict[str, Any]]:
-    """ClusterRole rules of the manager's ServiceAccount on a worker (PolicyRuleArgs fields)."""
+def remote_role_rules(integrations: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """ClusterRole rules of the manager's ServiceAccount on a worker (PolicyRuleArgs fields):
+    the job kinds MultiKueue dispatches for the installed operators, their status, pods and
+    Kueue's workloads."""
     rules: list[dict[str, Any]] = []
-    for group, resource in _REMOTE_KINDS:
+    for group, resource in [*remote_kinds(integrations), KUEUE_WORKLOADS]:
         rules.append({"api_groups": [group], "resources": [resource], "verbs": list(_CRUD)})
         if resource != "pods":
             status_verbs = ["get", "patch", "update"] if resource == "workloads" else ["get"]
@@ -124,29 +123,30 @@ class KueueWorker(FactoryComponent):
                                      "only this cluster's pools")
         if not args.teams:
             raise ComponentArgsError("`teams` is empty: give the teams that submit jobs")
+        validate_teams(args.teams, None, [c.name for c in args.priorities])
         ordered = flavor_order(args.pools)
-        queue_name = remote_queue_name(args.cohort)
+        queues = {t.team: team_queue_name(args.cohort, t.team) for t in args.teams}
         super().__init__("aifactory:platform:KueueWorker", name, {
-            "environment": args.environment, "clusterQueue": queue_name,
+            "environment": args.environment, "clusterQueues": queues,
             "flavorOrder": [p.pool for p in ordered],
-            "gpus": sum(p.quota_gpus for p in ordered), "chartVersion": KUEUE.version}, opts)
+            "gpus": sum(p.quota_gpus for p in ordered),
+            "frameworks": kueue_frameworks(args.integrations),
+            "chartVersion": KUEUE.version}, opts)
 
         labels = dict(args.labels)
         ns = namespace(child(name, "ns"), args.namespace, labels, "baseline", self.child_opts())
         values = kueue_values(JobQueueArgs(pools=args.pools, teams=args.teams,
-                                           cohort=args.cohort))
+                                           cohort=args.cohort, integrations=args.integrations))
         release = chart(child(name, "chart"), KUEUE, "kueue", args.namespace, values,
                         self.child_opts(depends_on=[ns, *args.depends_on]), args.mirror)
         after_chart = self.child_opts(depends_on=[release])
         priority_objects(name, args.priorities, labels, after_chart)
         flavors = flavor_objects(name, ordered, labels, after_chart)
-        cluster_queue = k8s.apiextensions.CustomResource(
-            child(name, "remote-queue"), api_version=KUEUE_API, kind="ClusterQueue",
-            metadata={"name": queue_name, "labels": labels},
-            spec=remote_queue_spec(ordered, None),
-            opts=self.child_opts(depends_on=[release, *flavors]))
+        targets = team_queue_objects(name, args.cohort, args.teams, ordered, labels,
+                                     self.child_opts(depends_on=[release, *flavors]))
         for team in args.teams:
-            local_queue(child(name, "queue", team.team), REMOTE_QUEUE_NAME, team, queue_name,
+            target, cluster_queue = targets[team.team]
+            local_queue(child(name, "queue", team.team), REMOTE_QUEUE_NAME, team, target,
                         labels, self.child_opts(depends_on=[release, cluster_queue,
                                                             *args.depends_on]))
 
@@ -158,7 +158,8 @@ class KueueWorker(FactoryComponent):
         role = k8s.rbac.v1.ClusterRole(
             child(name, "multikueue-role"),
             metadata=k8s.meta.v1.ObjectMetaArgs(name=role_name, labels=labels),
-            rules=[k8s.rbac.v1.PolicyRuleArgs(**r) for r in remote_role_rules()],
+            rules=[k8s.rbac.v1.PolicyRuleArgs(**r)
+                   for r in remote_role_rules(args.integrations)],
             opts=self.child_opts())
         k8s.rbac.v1.ClusterRoleBinding(
             child(name, "multikueue-binding"),
@@ -178,9 +179,9 @@ class KueueWorker(FactoryComponent):
                                               pulumi.ResourceOptions(
                                                   additional_secret_outputs=["data"])))
 
-        self.cluster_queue = pulumi.Output.from_input(queue_name)
+        self.cluster_queues = pulumi.Output.from_input(queues)
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(args.api_server, token.data).apply(
                 lambda v: worker_kubeconfig(args.environment, v[0], v[1])))
-        self.register_outputs({"cluster_queue": self.cluster_queue,
+        self.register_outputs({"cluster_queues": self.cluster_queues,
                                "kubeconfig": self.kubeconfig})

@@ -32,7 +32,7 @@ import pulumi_kubernetes as k8s
 
 from blueprints.errors import ComponentArgsError
 from components.naming import child
-from components.platform.common import GPU_RESOURCE, TEAM_LABEL, GpuPoolCapacity
+from components.platform.common import TEAM_LABEL, GpuPoolCapacity
 
 KUEUE_GROUP = "kueue.x-k8s.io"
 KUEUE_API = f"{KUEUE_GROUP}/v1beta2"
@@ -64,10 +64,15 @@ def kubeconfig_secret_name(environment: str) -> str:
     return child("multikueue", environment)
 
 
-def gpu_flavors(pools: Sequence[GpuPoolCapacity]) -> list[dict[str, Any]]:
-    """ClusterQueue flavors: each pool with its GPUs as nominal quota."""
-    return [{"name": p.pool, "resources": [{"name": GPU_RESOURCE, "nominalQuota": p.quota_gpus}]}
-            for p in pools]
+def gpu_resource_groups(pools: Sequence[GpuPoolCapacity]) -> list[dict[str, Any]]:
+    """ClusterQueue resource groups: each pool a flavor with its units as nominal quota, one
+    group per resource the pools expose (nvidia.com/gpu, a MIG profile's)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for p in pools:
+        groups.setdefault(p.gpu_resource, []).append(
+            {"name": p.pool, "resources": [{"name": p.gpu_resource,
+                                            "nominalQuota": p.quota_units}]})
+    return [{"coveredResources": [r], "flavors": f} for r, f in groups.items()]
 
 
 def remote_queue_spec(pools: Sequence[GpuPoolCapacity], admission_check: str | None,
@@ -78,7 +83,7 @@ def remote_queue_spec(pools: Sequence[GpuPoolCapacity], admission_check: str | N
         "namespaceSelector": {"matchExpressions": [{"key": TEAM_LABEL, "operator": "Exists"}]},
         "queueingStrategy": "BestEffortFIFO",
         "preemption": {"withinClusterQueue": "LowerPriority"},
-        "resourceGroups": [{"coveredResources": [GPU_RESOURCE], "flavors": gpu_flavors(pools)}],
+        "resourceGroups": gpu_resource_groups(pools),
     }
     if admission_check is not None:
         spec["admissionChecksStrategy"] = {"admissionChecks": [{"name": admission_check}]}

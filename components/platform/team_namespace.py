@@ -1,9 +1,11 @@
 """A team's namespace: Pod Security baseline, a GPU quota, default requests, closed ingress.
 
-The ResourceQuota bounds the GPUs a team can hold in this cluster at once (Kueue shares them
-fairly below that bound where it runs); the LimitRange gives containers that name no requests
-sane ones, so the scheduler can place them; ingress is denied except from the team's own pods
-(and from Prometheus, to scrape them).
+The ResourceQuota bounds the GPUs a team can hold in this cluster at once: what its Kueue
+ClusterQueue can admit here (its nominal quota plus what it may borrow, per resource; Kueue
+shares idle GPUs fairly below that bound). The LimitRange gives containers that name no
+requests sane ones, so the scheduler can place them; ingress is denied except from the team's
+own pods (and from Prometheus, to scrape them). With a priority cap, a ValidatingAdmissionPolicy
+refuses the team's jobs that ask for a higher Kueue priority class than the team may use.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from components.naming import child
 from components.platform.common import GPU_RESOURCE, TEAM_LABEL, namespace
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
+"""Label a job names its Kueue WorkloadPriorityClass with."""
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,9 @@ class TeamNamespaceArgs:
     """Team name (a key of the blueprint's queueing.teams)."""
     namespace: str
     """Namespace name."""
-    gpu_quota: int
-    """Most GPUs the team's pods may request at once in this cluster."""
+    gpu_quota: int | Mapping[str, int]
+    """Most GPUs the team's pods may request at once in this cluster: per extended resource
+    (nvidia.com/gpu, nvidia.com/mig-1g.10gb, ...), or a number of nvidia.com/gpu."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels on the objects we create (the namespace also gets the team label)."""
     monitoring_namespace: str | None = "monitoring"
@@ -43,6 +48,10 @@ class TeamNamespaceArgs:
     """Memory request of a container that names none."""
     default_memory_limit: str = "8Gi"
     """Memory limit of a container that names none."""
+    allowed_priorities: tuple[str, ...] | None = None
+    """Kueue priority classes the team's jobs may name (None: any)."""
+    job_kinds: tuple[tuple[str, str], ...] = ()
+    """(API group, resource) of the job kinds the priority cap applies to."""
 
 
 class TeamNamespace(FactoryComponent):
@@ -53,11 +62,22 @@ class TeamNamespace(FactoryComponent):
         if not DNS_LABEL.match(args.namespace):
             raise ComponentArgsError(f"`namespace` ({args.namespace!r}) is not a DNS label: use "
                                      "lower-case letters, digits and '-', at most 63")
-        if args.gpu_quota < 0:
-            raise ComponentArgsError(f"`gpu_quota` ({args.gpu_quota}) is negative: give 0 or "
-                                     "more GPUs")
+        quota = ({GPU_RESOURCE: args.gpu_quota} if isinstance(args.gpu_quota, int)
+                 else dict(sorted(args.gpu_quota.items())))
+        negative = {k: v for k, v in quota.items() if v < 0}
+        if negative:
+            raise ComponentArgsError(f"`gpu_quota` {negative} is negative: give 0 or more GPUs")
+        if args.allowed_priorities is not None and not args.allowed_priorities:
+            raise ComponentArgsError("`allowed_priorities` is empty: name at least one "
+                                     "priority class, or None for any")
+        if args.allowed_priorities is not None and not args.job_kinds:
+            raise ComponentArgsError("`job_kinds` is empty: the priority cap needs the job "
+                                     "kinds it applies to")
         super().__init__("aifactory:platform:TeamNamespace", name, {
-            "team": args.team, "namespace": args.namespace, "gpuQuota": args.gpu_quota}, opts)
+            "team": args.team, "namespace": args.namespace,
+            "gpuQuota": quota[GPU_RESOURCE] if list(quota) == [GPU_RESOURCE] else quota,
+            "allowedPriorities": list(args.allowed_priorities)
+            if args.allowed_priorities is not None else None}, opts)
 
         ns_name = args.namespace
         labels = dict(args.labels)
@@ -74,7 +94,7 @@ class TeamNamespace(FactoryComponent):
         k8s.core.v1.ResourceQuota(
             child(name, "gpu-quota"), metadata=meta("gpu-quota"),
             spec=k8s.core.v1.ResourceQuotaSpecArgs(
-                hard={f"requests.{GPU_RESOURCE}": str(args.gpu_quota)}),
+                hard={f"requests.{resource}": str(units) for resource, units in quota.items()}),
             opts=after_ns)
         k8s.core.v1.LimitRange(
             child(name, "defaults"), metadata=meta("container-defaults"),
@@ -108,6 +128,43 @@ class TeamNamespace(FactoryComponent):
                             namespace_selector=monitoring)])]),
                 opts=after_ns)
 
+        if args.allowed_priorities is not None:
+            self._priority_cap(name, args, labels)
+
         self.namespace = pulumi.Output.from_input(ns_name)
-        self.gpu_quota = pulumi.Output.from_input(args.gpu_quota)
+        self.gpu_quota = pulumi.Output.from_input(quota)
         self.register_outputs({"namespace": self.namespace, "gpu_quota": self.gpu_quota})
+
+    def _priority_cap(self, name: str, args: TeamNamespaceArgs,
+                      labels: Mapping[str, str]) -> None:
+        """Refuse the team's jobs that name a priority class above the team's."""
+        assert args.allowed_priorities is not None
+        policy_name = child("aifactory-priority", args.team)
+        allowed = ", ".join(f"'{p}'" for p in args.allowed_priorities)
+        label = PRIORITY_LABEL
+        policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            child(name, "priority-policy"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name, labels=dict(labels)),
+            spec=k8s.admissionregistration.v1.ValidatingAdmissionPolicySpecArgs(
+                failure_policy="Fail",
+                match_constraints=k8s.admissionregistration.v1.MatchResourcesArgs(
+                    namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                        match_labels={TEAM_LABEL: args.team}),
+                    resource_rules=[
+                        k8s.admissionregistration.v1.NamedRuleWithOperationsArgs(
+                            api_groups=[group], api_versions=["*"], resources=[resource],
+                            operations=["CREATE", "UPDATE"])
+                        for group, resource in args.job_kinds]),
+                validations=[k8s.admissionregistration.v1.ValidationArgs(
+                    expression=f"!has(object.metadata.labels) || !('{label}' in "
+                    f"object.metadata.labels) || object.metadata.labels['{label}'] in "
+                    f"[{allowed}]",
+                    message=f"team {args.team} may use the priority classes {allowed} only",
+                    reason="Forbidden")]),
+            opts=self.child_opts())
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            child(name, "priority-binding"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name, labels=dict(labels)),
+            spec=k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpecArgs(
+                policy_name=policy_name, validation_actions=["Deny"]),
+            opts=self.child_opts(depends_on=[policy]))
