@@ -23,6 +23,14 @@ SITE = "aifactory:baremetal:Site"
 HOST = "aifactory:baremetal:Host"
 POOL_TYPES = ("aifactory:aws:GpuNodePool", "aifactory:gcp:GpuNodePool",
               "aifactory:baremetal:GpuPool")
+CLUSTER_STORAGE = "aifactory:platform:ClusterStorage"
+"""Carries `existingClasses`: StorageClasses a cluster has that the plan does not create."""
+
+# Labels the platform's Kubernetes objects carry and the policies read.
+POOL_LABEL = "aifactory.io/pool"
+"""Node label every GPU pool puts on its nodes (value: the pool name); flavors select on it."""
+TEAM_LABEL = "aifactory.io/team"
+"""Namespace label naming the team a namespace belongs to; a team's ClusterQueue admits it."""
 
 
 class WaiverFacts(TypedDict):

@@ -34,7 +34,6 @@ SPEC = spec_from_yaml("""
         environment: prod
         instance_type: p5.48xlarge
         min_nodes: 1
-        desired_nodes: 2
         max_nodes: 4
         disk_size_gb: 1000
         labels: {workload: training}

@@ -40,6 +40,7 @@ environments:
       kubeconfig: dc1_kubeconfig
       api_endpoint: https://k8s.dc1.example:6443
       join_token: dc1_join_token
+      storage_class: local-path
       ca_cert_hash: sha256:{checksum}
 pools:
   dc1-h100:
@@ -194,6 +195,6 @@ def test_a_host_belongs_to_one_pool() -> None:
         "    max_nodes: 1\n"
     )
     assert errors_of(text) == [
-        "test.yaml:47: pools.dc1-spare.hosts[0]: 'gpu02' is already in pool 'dc1-h100': a host "
+        "test.yaml:48: pools.dc1-spare.hosts[0]: 'gpu02' is already in pool 'dc1-h100': a host "
         "belongs to one pool; list the hosts of each pool"
     ]

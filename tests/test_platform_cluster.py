@@ -41,7 +41,7 @@ SPEC = """
           image_url: https://images.example.com/ubuntu.qcow2
           image_checksum: "sha256:0000000000000000000000000000000000000000000000000000000000000000"
         cluster: {kubeconfig: siteKubeconfig, api_endpoint: "https://10.0.0.10:6443",
-                  join_token: joinToken,
+                  join_token: joinToken, storage_class: local-path,
           ca_cert_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
       cloud:
         kind: aws
@@ -115,7 +115,8 @@ def test_every_resource_descends_from_the_cluster_platform(run, spec) -> None:  
         if r.custom:
             assert r.provider and r.provider.endswith("pulumi:providers:kubernetes::k")
     assert {r.type for r in rec.children_of(root)} == {
-        "aifactory:platform:Monitoring", "aifactory:platform:GpuOperator",
+        "aifactory:platform:ClusterStorage", "aifactory:platform:Monitoring",
+        "aifactory:platform:GpuOperator",
         "aifactory:platform:GpuTelemetry", "aifactory:platform:TeamNamespace",
         "aifactory:platform:JobQueue"}
 

@@ -17,6 +17,8 @@ from components.platform import (
     NodeTaint,
     QueueTeam,
 )
+from components.platform.gpu_sharing import PoolSharing
+from components.platform.team_queues import TeamQuota
 
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2"
 GPU_TAINT = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present",
@@ -45,7 +47,7 @@ HYBRID = """
           image_url: https://images.example.com/ubuntu.qcow2
           image_checksum: "sha256:0000000000000000000000000000000000000000000000000000000000000000"
         cluster: {kubeconfig: siteKubeconfig, api_endpoint: "https://10.0.0.10:6443",
-                  join_token: joinToken,
+                  join_token: joinToken, storage_class: local-path,
           ca_cert_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
       aws:
         kind: aws
@@ -109,6 +111,19 @@ def _flavor_quotas(cluster_queue) -> list[tuple[str, int, int | None]]:  # type:
     return out
 
 
+def _quotas(queue) -> list[tuple[str, str, int, int | None, int | None]]:  # type: ignore[no-untyped-def]
+    """(resource, flavor, nominal, borrowing limit, lending limit) in every resource group."""
+    out = []
+    for group in queue.inputs["spec"]["resourceGroups"]:
+        [covered] = group["coveredResources"]
+        for flavor in group["flavors"]:
+            [r] = flavor["resources"]
+            assert r["name"] == covered
+            out.append((covered, flavor["name"], r["nominalQuota"], r.get("borrowingLimit"),
+                        r.get("lendingLimit")))
+    return out
+
+
 def test_pool_capacity_comes_from_the_blueprint(hybrid) -> None:  # type: ignore[no-untyped-def]
     site = pool_capacity(hybrid, "site-h100", hybrid.pools["site-h100"])
     assert (site.owned, site.owned_gpus, site.quota_gpus, site.expected_gpus) == (
@@ -121,24 +136,70 @@ def test_pool_capacity_comes_from_the_blueprint(hybrid) -> None:  # type: ignore
         False, 32, 0, "spot")
 
 
-def test_teams_queue_holds_only_the_managers_own_pools(run, hybrid) -> None:  # type: ignore[no-untyped-def]
+def test_each_team_queue_holds_only_the_managers_own_pools(run, hybrid) -> None:  # type: ignore[no-untyped-def]
     rec = run(_queue(hybrid))
-    teams = rec.one(f"{KUEUE}:ClusterQueue", "site-kueue-teams-queue")
-    assert teams.inputs["metadata"]["name"] == "acme-teams"
-    spec = teams.inputs["spec"]
+    research = rec.one(f"{KUEUE}:ClusterQueue", "site-kueue-team-queue-research")
+    assert research.inputs["metadata"]["name"] == "acme-research"
+    spec = research.inputs["spec"]
     assert spec["cohortName"] == "acme"
     # The cloud pools are in another cluster: admitting them here would put their pods on the
     # site's nodes, where no node carries their pool label. They go through MultiKueue.
-    assert _flavor_quotas(teams) == [("site-h100", 16, None), ("site-l40s", 4, None)]
+    # No team has a quota here: every GPU is the cohort's, and the teams only borrow.
+    assert _flavor_quotas(research) == [("site-h100", 0, None), ("site-l40s", 0, None)]
     assert "admissionChecksStrategy" not in spec
     assert spec["flavorFungibility"] == {"whenCanBorrow": "MayStopSearch",
                                          "whenCanPreempt": "TryNextFlavor"}
-    assert spec["preemption"]["withinClusterQueue"] == "LowerPriority"
-    assert spec["namespaceSelector"] == {
-        "matchExpressions": [{"key": "aifactory.io/team", "operator": "Exists"}]}
-    # no cloud pool in the site's cluster: nothing to lend
-    assert sorted(r.name for r in rec.of_type(f"{KUEUE}:ClusterQueue")) == [
-        "site-kueue-remote-queue", "site-kueue-teams-queue"]
+    assert spec["preemption"] == {"withinClusterQueue": "LowerPriority",
+                                  "reclaimWithinCohort": "Any"}
+    assert spec["fairSharing"] == {"weight": "1"}
+    assert spec["namespaceSelector"] == {"matchLabels": {"aifactory.io/team": "research"}}
+    cohort = rec.one(f"{KUEUE}:Cohort")
+    assert cohort.inputs["metadata"]["name"] == "acme"
+    assert _flavor_quotas(cohort) == [("site-h100", 16, None), ("site-l40s", 4, None)]
+    assert cohort.urn in research.dependencies
+    assert sorted(r.inputs["metadata"]["name"] for r in rec.of_type(
+        f"{KUEUE}:ClusterQueue")) == ["acme-applied", "acme-remote", "acme-research"]
+
+
+def test_team_quotas_become_nominal_borrowing_and_lending_limits(run) -> None:  # type: ignore[no-untyped-def]
+    teams = (QueueTeam("research", "team-research", weight=2, quotas=(
+                 TeamQuota("site", nominal=10, borrowing_limit=4),)),
+             QueueTeam("applied", "team-applied", quotas=(
+                 TeamQuota("site", nominal=4, lending_limit=2),
+                 TeamQuota("spot", nominal=8))))
+    args = JobQueueArgs(pools=(_pool("site", "onprem"), _pool("spot", capacity="spot")),
+                        teams=teams, cohort="c")
+    rec = run(lambda: JobQueue("q", args))
+    research = rec.one(f"{KUEUE}:ClusterQueue", "q-team-queue-research")
+    assert research.inputs["spec"]["fairSharing"] == {"weight": "2"}
+    assert _quotas(research) == [("nvidia.com/gpu", "site", 10, 4, None),
+                                 ("nvidia.com/gpu", "spot", 0, None, None)]
+    applied = rec.one(f"{KUEUE}:ClusterQueue", "q-team-queue-applied")
+    assert _quotas(applied) == [("nvidia.com/gpu", "site", 4, None, 2),
+                                ("nvidia.com/gpu", "spot", 8, None, None)]
+    # what no team holds stays with the cohort, for every team to borrow
+    assert _quotas(rec.one(f"{KUEUE}:Cohort")) == [("nvidia.com/gpu", "site", 2, None, None),
+                                                   ("nvidia.com/gpu", "spot", 8, None, None)]
+    component = rec.one("aifactory:platform:JobQueue")
+    assert component.inputs["teamQuotas"] == {"applied": {"site": 4, "spot": 8},
+                                              "research": {"site": 10}}
+
+
+def test_shared_pools_are_counted_in_the_units_they_expose(run) -> None:  # type: ignore[no-untyped-def]
+    mig = PoolSharing("mig", "mig", mig_profile="1g.10gb", per_gpu=7)
+    pools = (_pool("whole", "onprem"),
+             _pool("mig", "onprem", gpu_resource="nvidia.com/mig-1g.10gb", units_per_gpu=7,
+                   sharing=mig))
+    teams = (QueueTeam("research", "team-research", quotas=(TeamQuota("mig", nominal=2),)),)
+    rec = run(lambda: JobQueue("q", JobQueueArgs(pools=pools, teams=teams, cohort="c")))
+    queue = rec.one(f"{KUEUE}:ClusterQueue")
+    # one resource group per resource (Kueue covers a resource in one group only); the
+    # team's 2 GPUs of the MIG pool are 14 instances of 1g.10gb
+    assert _quotas(queue) == [("nvidia.com/mig-1g.10gb", "mig", 14, None, None),
+                              ("nvidia.com/gpu", "whole", 0, None, None)]
+    assert _quotas(rec.one(f"{KUEUE}:Cohort")) == [
+        ("nvidia.com/mig-1g.10gb", "mig", 98, None, None),
+        ("nvidia.com/gpu", "whole", 16, None, None)]
 
 
 def test_remote_pools_queue_behind_the_multikueue_admission_check(run, hybrid) -> None:  # type: ignore[no-untyped-def]
@@ -189,14 +250,15 @@ def test_a_flavor_per_pool_selects_its_nodes_and_tolerates_its_taint(run, hybrid
 
 def test_local_queues_per_team_and_priority_classes(run, hybrid) -> None:  # type: ignore[no-untyped-def]
     rec = run(_queue(hybrid))
-    teams = rec.one(f"{KUEUE}:ClusterQueue", "site-kueue-teams-queue")
     remote = rec.one(f"{KUEUE}:ClusterQueue", "site-kueue-remote-queue")
     queues = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r
               for r in rec.of_type(f"{KUEUE}:LocalQueue")}
     assert sorted(queues) == [("team-applied", "default"), ("team-applied", "remote"),
                               ("team-research", "default"), ("team-research", "remote")]
-    for (_, name), queue in queues.items():
-        target = teams if name == "default" else remote
+    for (namespace, name), queue in queues.items():
+        team = namespace.removeprefix("team-")
+        target = rec.one(f"{KUEUE}:ClusterQueue", f"site-kueue-team-queue-{team}") \
+            if name == "default" else remote
         assert queue.inputs["spec"] == {"clusterQueue": target.inputs["metadata"]["name"]}
         assert target.urn in queue.dependencies
     priorities = {r.inputs["metadata"]["name"]: r.inputs["value"]
@@ -212,7 +274,10 @@ def test_kueue_chart_is_pinned_and_counts_only_gpus(run, hybrid) -> None:  # typ
     config = yaml.safe_load(chart.inputs["values"]["managerConfig"]["controllerManagerConfigYaml"])
     assert config["apiVersion"] == "config.kueue.x-k8s.io/v1beta2"
     assert {"cpu", "memory"} <= set(config["resources"]["excludeResourcePrefixes"])
-    assert "batch/job" in config["integrations"]["frameworks"]
+    # batch Jobs and pods only: the blueprint installs no workload operator
+    assert config["integrations"]["frameworks"] == ["batch/job", "pod"]
+    assert config["fairSharing"] == {
+        "preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"]}
     for cr in rec.all:
         if cr.type.startswith(KUEUE):
             assert chart.urn in cr.dependencies, cr.name
@@ -256,15 +321,19 @@ def test_cloud_only_factory_borrows_everything(run) -> None:  # type: ignore[no-
     args = JobQueueArgs(pools=(_pool("spot", capacity="spot"), _pool("block",
                         capacity="capacity-block")), teams=TEAMS, cohort="c")
     rec = run(lambda: JobQueue("q", args))
-    teams = rec.one(f"{KUEUE}:ClusterQueue", "q-teams-queue")
-    assert _flavor_quotas(teams) == [("block", 0, 16), ("spot", 0, 16)]
+    teams = rec.one(f"{KUEUE}:ClusterQueue", "q-team-queue-research")
+    # prepaid capacity blocks first, then spot; all of it the cohort's to lend
+    assert _flavor_quotas(teams) == [("block", 0, None), ("spot", 0, None)]
+    assert _flavor_quotas(rec.one(f"{KUEUE}:Cohort")) == [("block", 16, None),
+                                                          ("spot", 16, None)]
 
 
-def test_site_only_factory_has_no_burst_queue(run) -> None:  # type: ignore[no-untyped-def]
+def test_site_only_factory_has_no_remote_queue(run) -> None:  # type: ignore[no-untyped-def]
     args = JobQueueArgs(pools=(_pool("site", "onprem"),), teams=TEAMS, cohort="c")
     rec = run(lambda: JobQueue("q", args))
     [queue] = rec.of_type(f"{KUEUE}:ClusterQueue")
-    assert _flavor_quotas(queue) == [("site", 16, None)]
+    assert queue.inputs["metadata"]["name"] == "c-research"
+    assert _flavor_quotas(rec.one(f"{KUEUE}:Cohort")) == [("site", 16, None)]
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -293,14 +362,17 @@ def test_worker_cluster_mirrors_the_remote_queue_and_grants_the_manager_access(r
     args = KueueWorkerArgs(environment="aws", pools=pools, teams=TEAMS, cohort="c",
                            api_server="https://eks.example:443")
     rec = run(lambda: KueueWorker("w", args))
+    # the team's own queue, with its quotas on this cluster's pools (none: it borrows)
     [queue] = rec.of_type(f"{KUEUE}:ClusterQueue")
-    assert queue.inputs["metadata"]["name"] == "c-remote"
+    assert queue.inputs["metadata"]["name"] == "c-research"
     assert "admissionChecksStrategy" not in queue.inputs["spec"]  # checked on the manager
-    assert _flavor_quotas(queue) == [("burst-od", 16, None), ("burst-spot", 16, None)]
+    assert _flavor_quotas(queue) == [("burst-od", 0, None), ("burst-spot", 0, None)]
+    assert _flavor_quotas(rec.one(f"{KUEUE}:Cohort")) == [("burst-od", 16, None),
+                                                          ("burst-spot", 16, None)]
     [local] = rec.of_type(f"{KUEUE}:LocalQueue")
     assert (local.inputs["metadata"], local.inputs["spec"]) == (
         {"name": "remote", "namespace": "team-research", "labels": {}},
-        {"clusterQueue": "c-remote"})
+        {"clusterQueue": "c-research"})
     assert {r.inputs["metadata"]["name"] for r in rec.of_type(f"{KUEUE}:ResourceFlavor")} == {
         "burst-od", "burst-spot"}
     assert len(rec.of_type(f"{KUEUE}:WorkloadPriorityClass")) == 2

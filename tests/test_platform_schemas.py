@@ -52,7 +52,7 @@ SPEC = """
           image_url: https://images.example.com/ubuntu.qcow2
           image_checksum: "sha256:0000000000000000000000000000000000000000000000000000000000000000"
         cluster: {kubeconfig: siteKubeconfig, api_endpoint: "https://10.0.0.10:6443",
-                  join_token: joinToken,
+                  join_token: joinToken, storage_class: local-path,
           ca_cert_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
       cloud:
         kind: aws
@@ -121,7 +121,8 @@ def test_custom_resources_validate_strictly_against_upstream_crds(objects, tmp_p
     custom = [o for o in _custom(objects) if o["kind"] != "AdmissionCheck"]
     kinds = sorted({(o["apiVersion"], o["kind"]) for o in custom})
     assert kinds == [
-        ("kueue.x-k8s.io/v1beta2", "ClusterQueue"), ("kueue.x-k8s.io/v1beta2", "LocalQueue"),
+        ("kueue.x-k8s.io/v1beta2", "ClusterQueue"), ("kueue.x-k8s.io/v1beta2", "Cohort"),
+        ("kueue.x-k8s.io/v1beta2", "LocalQueue"),
         ("kueue.x-k8s.io/v1beta2", "ResourceFlavor"),
         ("kueue.x-k8s.io/v1beta2", "WorkloadPriorityClass"),
         ("monitoring.coreos.com/v1", "PrometheusRule"),
@@ -136,13 +137,13 @@ def test_custom_resources_validate_strictly_against_upstream_crds(objects, tmp_p
 
 
 def test_the_strict_check_catches_an_unknown_field(objects, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    [queue] = [o for o in _custom(objects) if o["kind"] == "ClusterQueue"
-               and o["metadata"]["name"] == "acme-teams"]
+    queue = next(o for o in _custom(objects) if o["kind"] == "ClusterQueue"
+                 and o["metadata"]["name"] == "acme-research")
     wrong = {**queue, "spec": {**queue["spec"], "cohort": "acme"}}  # the v1beta1 field name
     (tmp_path / "wrong.yaml").write_text(yaml.safe_dump(wrong))
     result = _validate_crs(tmp_path)
     assert result.returncode == 1
-    assert "ClusterQueue/acme-teams: spec: Additional properties are not allowed ('cohort'" in (
+    assert "ClusterQueue/acme-research: spec: Additional properties are not allowed ('cohort'" in (
         result.stdout)
 
 

@@ -86,7 +86,7 @@ def test_unknown_key_lists_allowed_keys(tmp_path: Path) -> None:
     text = GOOD.replace("name: acme", "name: acme\ncolour: blue")
     assert problems(tmp_path, text) == [
         "bp.yaml:2: colour: unknown key 'colour' (allowed: name, description, tags, "
-        "environments, pools, lakehouse, registry, queueing, sovereignty, policy)"
+        "environments, pools, lakehouse, registry, queueing, platform, sovereignty, policy)"
     ]
 
 
@@ -393,7 +393,7 @@ environments:
       image_url: https://images.example/ubuntu.img
       image_checksum: sha256:{checksum}
     cluster: {kubeconfig: kc, api_endpoint: "https://k8s.example:6443", join_token: jt,
-          ca_cert_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
+          storage_class: local-path, ca_cert_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
 """.replace("{checksum}", "ab" * 32)
 
 

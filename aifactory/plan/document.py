@@ -32,6 +32,9 @@ class PoolSummary:
     gpus_max: int
     it_kw_desired: float
     usd_per_hour_desired: float | None
+    min_nodes: int
+    max_nodes: int
+    autoscaling: str
 
 
 def run_program(spec: Blueprint, stack: str = "offline") -> list[Registration]:
@@ -91,6 +94,8 @@ def pool_summaries(resources: list[dict[str, Any]], host_overhead_w: int) -> lis
             gpus_max=f["gpusPerNode"] * f["maxNodes"], it_kw_desired=round(it_kw, 2),
             usd_per_hour_desired=None if price is None and f["cloud"] != "onprem"
             else round((price or 0.0) * f["desiredNodes"], 2),
+            min_nodes=f["minNodes"], max_nodes=f["maxNodes"],
+            autoscaling=str(f.get("autoscaling") or "not recorded"),
         ))
     return sorted(out, key=lambda p: p.pool)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def _table(headers: list[str], rows: list[list[Any]], markdown: bool) -> list[str]:
+def _table(headers: list[str], rows: list[list[Any]], markdown: bool,
+           left: frozenset[int] = frozenset({0})) -> list[str]:
+    """A table; columns in `left` are left-aligned (text), the others right-aligned."""
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
     if markdown:
         out = ["| " + " | ".join(cells[0]) + " |",
@@ -15,7 +17,7 @@ def _table(headers: list[str], rows: list[list[Any]], markdown: bool) -> list[st
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 
     def line(r: list[str]) -> str:
-        return "  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+        return "  " + "  ".join(c.ljust(w) if i in left else c.rjust(w)
                                 for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
 
     return [line(cells[0])] + [line(r) for r in cells[1:]]
@@ -53,6 +55,11 @@ def render(plan: dict[str, Any], markdown: bool = False) -> str:
                  for p in s["pools"]],
                 markdown,
             ),
+            "",
+            h("How pools scale"),
+            *_table(["pool", "min nodes", "max nodes", "scaled by"],
+                    [[p["pool"], p["min_nodes"], p["max_nodes"], p["autoscaling"]]
+                     for p in s["pools"]], markdown, left=frozenset({0, 3})),
             "",
             h("GPUs by model"),
             *_table(["GPU", "GPUs (desired)"], [[k, v] for k, v in s["gpusByModel"].items()],

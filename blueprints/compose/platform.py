@@ -124,14 +124,14 @@ def worker_environments(spec: Blueprint) -> list[str]:
 
 
 def storage_args(spec: Blueprint, env_name: str,
-                 key: pulumi.Input[str] | None) -> ClusterStorageArgs:
-    """The cluster's storage class: ours on EKS/GKE (encrypted with `key`), a site's own."""
+                 key: pulumi.Input[str] | None) -> ClusterStorageArgs | None:
+    """The cluster's storage class: ours on EKS/GKE (encrypted with `key`; None without a
+    key, which the policy capacity-volume-class-exists then reports), a site's own."""
     env = spec.environments[env_name]
     if isinstance(env, OnPremSite):
         return ClusterStorageArgs(substrate="onprem", existing_class=env.cluster.storage_class)
     if key is None:
-        raise ComponentArgsError(f"environment {env_name!r}: the storage class needs the "
-                                 "environment's customer-managed key")
+        return None
     return ClusterStorageArgs(substrate=env.kind, kms_key=key)
 
 

@@ -1,8 +1,9 @@
 """The Kubernetes platform layer that runs on every cluster of a factory.
 
-Upstream operators (NVIDIA GPU operator, kube-prometheus-stack, Kueue) are pinned Helm charts;
-everything of our own (namespaces, quotas, network policies, Kueue flavors and queues, the
-DCGM ServiceMonitor and GPU alert rules) is a real Kubernetes object, visible in the plan.
+Upstream operators (NVIDIA GPU operator, kube-prometheus-stack, Kueue, the workload operators)
+are pinned Helm charts; everything of our own (storage classes, namespaces, quotas, network
+policies, admission policies, Kueue flavors, cohorts and queues, GPU sharing configs, the DCGM
+ServiceMonitor and GPU alert rules) is a real Kubernetes object, visible in the plan.
 """
 
 from components.platform.cluster_platform import ClusterPlatform, ClusterPlatformArgs
@@ -21,8 +22,12 @@ from components.platform.job_queue import (
     PriorityClass,
     QueueTeam,
 )
+from components.platform.gpu_sharing import PoolSharing
 from components.platform.monitoring import Monitoring, MonitoringArgs
+from components.platform.storage import ClusterStorage, ClusterStorageArgs
 from components.platform.team_namespace import TeamNamespace, TeamNamespaceArgs
+from components.platform.team_queues import TeamQuota
+from components.platform.workload_operator import WorkloadOperatorArgs, WorkloadOperatorRelease
 
 __all__ = [
     "GPU_RESOURCE",
@@ -30,6 +35,8 @@ __all__ = [
     "TEAM_LABEL",
     "ClusterPlatform",
     "ClusterPlatformArgs",
+    "ClusterStorage",
+    "ClusterStorageArgs",
     "GpuOperator",
     "GpuOperatorArgs",
     "GpuPoolCapacity",
@@ -40,8 +47,12 @@ __all__ = [
     "Monitoring",
     "MonitoringArgs",
     "NodeTaint",
+    "PoolSharing",
     "PriorityClass",
     "QueueTeam",
     "TeamNamespace",
     "TeamNamespaceArgs",
+    "TeamQuota",
+    "WorkloadOperatorArgs",
+    "WorkloadOperatorRelease",
 ]

@@ -13,14 +13,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprints.errors import ComponentArgsError
+from blueprints.facts import POOL_LABEL as POOL_LABEL  # re-exported: the facts contract's
+from blueprints.facts import TEAM_LABEL as TEAM_LABEL
 from catalog.charts import ChartRef
 from components.platform.gpu_sharing import PoolSharing
 from components.platform.mirror import ImageMirror, mirrored_chart, mirrored_values
 
-POOL_LABEL = "aifactory.io/pool"
-"""Node label every GPU pool puts on its nodes (value: the pool name); flavors select on it."""
-TEAM_LABEL = "aifactory.io/team"
-"""Namespace label naming the team a namespace belongs to; the ClusterQueue admits only these."""
 ENVIRONMENT_LABEL = "aifactory.io/environment"
 """Label naming the environment (cluster) an object belongs to."""
 GPU_RESOURCE = "nvidia.com/gpu"

@@ -10,7 +10,9 @@ from policies.rules import (
     capacity_gcp_quota,
     capacity_instance_availability,
     capacity_spot_interruption,
+    capacity_team_quota_fits,
     capacity_utilisation_advisory,
+    capacity_volume_class_exists,
     power_feed_redundancy,
     power_rack_cooling,
     power_rack_density,
@@ -37,7 +39,8 @@ RULES: tuple[Rule, ...] = tuple(m.RULE for m in (
     # power and capacity envelope
     power_site_budget, power_feed_redundancy, power_rack_density, power_rack_cooling,
     capacity_aws_quota, capacity_gcp_quota, capacity_instance_availability,
-    capacity_spot_interruption, capacity_utilisation_advisory,
+    capacity_spot_interruption, capacity_utilisation_advisory, capacity_team_quota_fits,
+    capacity_volume_class_exists,
     # sovereignty (when the factory declares a jurisdiction)
     sovereignty_resource_region, sovereignty_replication_destination,
     sovereignty_telemetry_destination,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
+from catalog.charts import CHART_IMAGES
 from policies.images import images_in, registry_allowed
 from policies.kinds import HELM_TYPES
 from policies.model import Finding, Rule
@@ -32,6 +33,13 @@ def chart_source(inputs: dict) -> str | None:
     return None
 
 
+def crds_only(inputs: dict) -> bool:
+    """The chart runs no image at all (CRDs only, e.g. karpenter-crd): per the chart
+    catalogue, which lists every image each pinned chart runs."""
+    name = str(inputs.get("chart") or "").rstrip("/").rsplit("/", 1)[-1]
+    return name in CHART_IMAGES and not CHART_IMAGES[name]
+
+
 def check(view: PlanView) -> Iterator[Finding]:
     allowed = allowed_registries(view)
     for r in view.of_type(*HELM_TYPES):
@@ -39,7 +47,8 @@ def check(view: PlanView) -> Iterator[Finding]:
         source = chart_source(r["inputs"])
         if source and not registry_allowed(source, allowed):
             problems.append(f"is fetched from {source}")
-        if not list(images_in(r["inputs"].get("values") or {})):
+        if not list(images_in(r["inputs"].get("values") or {})) \
+                and not crds_only(r["inputs"]):
             problems.append("sets no image in its values, so it runs the chart's default "
                             "images from their upstream registries, by tag")
         if problems:
