@@ -39,14 +39,16 @@ def plan() -> dict:
 
 def test_example_plan_summary(plan) -> None:
     summary = plan["summary"]
-    assert summary["gpusByModel"] == {"h100-sxm5": 16, "l4": 4}
+    # train-h100 starts at zero nodes: Karpenter launches them for pending jobs
+    assert summary["gpusByModel"] == {"h100-sxm5": 0, "l4": 4}
     assert summary["resourceCount"] > 0
     assert summary["resourceCount"] == len(plan["resources"])
     pools = {p["pool"]: p for p in summary["pools"]}
     assert pools["train-h100"]["gpus_max"] == 32
     assert pools["batch-l4-spot"]["gpus_desired"] == 0
     blocks = summary["byBuildingBlock"]
-    for block in ("EksCluster", "GpuNodePool", "KmsKey", "Lakehouse", "Network", "Registry"):
+    for block in ("EksCluster", "GpuNodePool", "KmsKey", "Lakehouse", "Network", "Registry",
+                  "NodeAutoscaler", "BlockStorage"):
         assert blocks[f"aws-prod/{block}"] > 0
 
 
@@ -79,9 +81,17 @@ def test_environment_and_pool_components_carry_their_facts(plan) -> None:
     assert pools["batch-l4-spot"]["inputs"]["capacity"] == "spot"
     groups = {r["inputs"]["nodeGroupName"]: r for r in plan["resources"]
               if r["type"] == "aws:eks/nodeGroup:NodeGroup"}
-    assert groups["acme-aws-aws-prod-batch-l4-spot"]["inputs"]["capacityType"] == "SPOT"
-    assert groups["acme-aws-aws-prod-train-h100"]["inputs"]["scalingConfig"] == {
-        "desiredSize": 2, "maxSize": 4, "minSize": 0}
+    # Every pool scales between min and max nodes: Karpenter launches its nodes, and the one
+    # with min_nodes above zero keeps them in a managed node group of exactly that size.
+    assert sorted(groups) == ["acme-aws-aws-prod-infer-l4", "acme-aws-aws-prod-system"]
+    assert groups["acme-aws-aws-prod-infer-l4"]["inputs"]["scalingConfig"] == {
+        "desiredSize": 1, "maxSize": 1, "minSize": 1}
+    node_pools = {r["inputs"]["metadata"]["name"]: r["inputs"]["spec"]
+                  for r in plan["resources"] if r["type"] == "kubernetes:karpenter.sh/v1:NodePool"}
+    assert sorted(node_pools) == ["batch-l4-spot", "infer-l4", "train-h100"]
+    [capacity] = [r["values"] for r in node_pools["batch-l4-spot"]["template"]["spec"][
+        "requirements"] if r["key"] == "karpenter.sh/capacity-type"]
+    assert capacity == ["spot"]
 
 
 def test_kubernetes_provider_for_the_cluster_has_a_secret_kubeconfig(plan) -> None:

@@ -205,8 +205,14 @@ def test_a_blueprint_taint_reaches_the_node_group_with_the_gpu_taint(run) -> Non
     from aifactory.plan.document import run_program
 
     text = (EXAMPLES / "cloud-aws.yaml").read_text().replace(
-        "  train-h100:\n", "  train-h100:\n    taints: [{key: dedicated}]\n", 1)
-    groups = {r.name: r for r in run_program(spec_from_yaml(text)) if r.type == NODE_GROUP}
-    assert groups["aws-prod-train-h100-nodes"].inputs["taints"] == [
+        "  infer-l4:\n", "  infer-l4:\n    taints: [{key: dedicated}]\n", 1)
+    registrations = run_program(spec_from_yaml(text))
+    groups = {r.name: r for r in registrations if r.type == NODE_GROUP}
+    assert groups["aws-prod-infer-l4-nodes"].inputs["taints"] == [
         {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
         {"key": "dedicated", "effect": "NO_SCHEDULE"}]
+    # and the nodes Karpenter launches above the node group carry the same taints
+    [node_pool] = [r for r in registrations if r.name == "aws-prod-infer-l4-node-pool"]
+    assert node_pool.inputs["spec"]["template"]["spec"]["taints"] == [
+        {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
+        {"key": "dedicated", "effect": "NoSchedule"}]

@@ -119,7 +119,9 @@ def test_no_policy_in_the_aws_example_allows_everything(example_spec) -> None:
     # Node roles get AWS-managed policies only: no inline policy on them.
     node_role_ids = {f"{r.name}-id" for r in registrations  # the mocks' id of each role
                      if r.type == "aws:iam/role:Role" and r.inputs["name"].endswith("nodes")}
-    assert len(node_role_ids) == 4  # three GPU pools and the system nodes
+    # the system nodes, the infer-l4 pool's node group (its min_nodes), Karpenter's nodes
+    assert len(node_role_ids) == 3
     inline_roles = {r.inputs["role"] for r in registrations
                     if r.type == "aws:iam/rolePolicy:RolePolicy"}
-    assert len(inline_roles) == 3 and not inline_roles & node_role_ids
+    # cluster secrets key, training jobs, Karpenter's controller, the EBS CSI driver's key use
+    assert len(inline_roles) == 5 and not inline_roles & node_role_ids

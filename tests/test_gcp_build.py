@@ -112,8 +112,9 @@ def test_cloud_gcp_kubernetes_provider_gets_a_secret_kubeconfig(cloud_gcp) -> No
 
 
 def test_sovereign_gpus_by_model(sovereign) -> None:  # type: ignore[no-untyped-def]
+    # burst-l40s (EKS) starts at zero nodes: Karpenter launches them for pending jobs
     assert sovereign["summary"]["gpusByModel"] == {
-        "a100-sxm4-40gb": 1, "h100-sxm5": 16, "l4": 2, "l40s": 4}
+        "a100-sxm4-40gb": 1, "h100-sxm5": 16, "l4": 2, "l40s": 0}
 
 
 def test_sovereign_every_provider_is_in_an_eu_region(sovereign) -> None:  # type: ignore[no-untyped-def]
