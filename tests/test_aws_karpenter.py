@@ -304,9 +304,10 @@ def test_spec_builders_follow_the_pool() -> None:
 
 @pytest.fixture(scope="module")
 def cloud_aws() -> list[Any]:
+    from conftest import EXAMPLES
+
     from aifactory.plan.document import run_program
     from blueprints.spec import load
-    from conftest import EXAMPLES
 
     return run_program(load(EXAMPLES / "cloud-aws.yaml"))
 

@@ -25,7 +25,9 @@ def facts(gpu: str = "h100-sxm5", gpus: int = 8, capacity: str = "on-demand") ->
                      instanceType="a3-highgpu-8g", gpuModel=gpu, gpusPerNode=gpus,
                      vcpusPerNode=208, quotaClass=f"gpu:{gpu}", minNodes=0, desiredNodes=2,
                      maxNodes=8, capacity=capacity, interruptionTolerant=capacity == "spot",
-                     onDemandUsdPerHour=88.25)
+                     onDemandUsdPerHour=88.25, instanceTypes=["a3-highgpu-8g"],
+                     gpuResource="nvidia.com/gpu", unitsPerGpu=1,
+                     autoscaling="GKE cluster autoscaler")
 
 
 def args(**overrides: Any) -> GpuNodePoolArgs:

@@ -162,7 +162,7 @@ SITE = """
           image_checksum: "sha256:0000000000000000000000000000000000000000000000000000000000000000"
         cluster: {kubeconfig: kc, api_endpoint: "https://10.0.0.10:6443", join_token: jt,
                   storage_class: local-path,
-                  ca_cert_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
+          ca_cert_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
     pools:
       dc1-h100:
         environment: dc1

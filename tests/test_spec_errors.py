@@ -393,7 +393,8 @@ environments:
       image_url: https://images.example/ubuntu.img
       image_checksum: sha256:{checksum}
     cluster: {kubeconfig: kc, api_endpoint: "https://k8s.example:6443", join_token: jt,
-          storage_class: local-path, ca_cert_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
+          storage_class: local-path,
+          ca_cert_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
 """.replace("{checksum}", "ab" * 32)
 
 

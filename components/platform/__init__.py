@@ -15,6 +15,7 @@ from components.platform.common import (
     NodeTaint,
 )
 from components.platform.gpu_operator import GpuOperator, GpuOperatorArgs
+from components.platform.gpu_sharing import PoolSharing
 from components.platform.gpu_telemetry import GpuTelemetry, GpuTelemetryArgs
 from components.platform.job_queue import (
     JobQueue,
@@ -22,7 +23,6 @@ from components.platform.job_queue import (
     PriorityClass,
     QueueTeam,
 )
-from components.platform.gpu_sharing import PoolSharing
 from components.platform.monitoring import Monitoring, MonitoringArgs
 from components.platform.storage import ClusterStorage, ClusterStorageArgs
 from components.platform.team_namespace import TeamNamespace, TeamNamespaceArgs
