@@ -37,7 +37,13 @@ REGIONS = ["eu-west-2", "us-east-1", "us-west-2", "eu-north-1"]
 
 
 def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
-    """A valid blueprint with `environments` AWS environments of `pools_per_env` pools each."""
+    """A valid blueprint with `environments` AWS environments of `pools_per_env` pools each.
+
+    Every part a factory that runs jobs has: pools that scale from zero (Karpenter) and pools
+    with a floor of nodes (a managed node group under Karpenter) sharing their GPUs by
+    time-slicing; two teams with quotas on the first environment's pools; Kueue managing from
+    the first environment, the others MultiKueue workers; the JobSet and KubeRay operators.
+    """
     lines = [
         "name: bench", "tags: {owner: bench, cost_centre: CC-1, data_classification: internal}",
         "environments:",
@@ -53,10 +59,19 @@ def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
     for e in range(environments):
         for p in range(pools_per_env):
             lines += [f"  p{e}-{p}:", f"    environment: env{e}", "    instance_type: g6.xlarge",
-                      "    min_nodes: 0", "    max_nodes: 4"]
+                      f"    min_nodes: {p % 2}", "    max_nodes: 4"]
+            if p % 2:
+                lines += ["    gpu_sharing: {strategy: time-sharing, "
+                          "max_shared_clients_per_gpu: 2}"]
     lines += ["lakehouse:", "  environment: env0", "  zones:"]
     lines += [f"    z{z}: {{retention_days: 365}}" for z in range(zones)]
-    lines += ["registry: {environment: env0, repositories: [training, serving]}"]
+    lines += ["registry: {environment: env0, repositories: [training, serving]}",
+              "platform: {workloads: [jobset, ray]}",
+              "queueing:", "  environment: env0", "  teams:",
+              "    research:", "      namespace: team-research", "      weight: 2",
+              "      quotas: {p0-0: {nominal: 2, borrowing_limit: 2}}",
+              "    applied:", "      namespace: team-applied",
+              "      quotas: {p0-1: {nominal: 2, lending_limit: 1}}"]
     return "\n".join(lines) + "\n"
 
 
@@ -223,9 +238,9 @@ def main() -> int:
           f"{'plan cpu':>8} {'floor cpu':>9} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         for target in (int(s) for s in args.sizes.split(",")):
-            # measured: ~97 resources per environment and 6 per pool (see the plan summary)
+            # measured: ~150 resources per environment and 7 per pool (see the plan summary)
             environments = max(1, target // 1500)
-            pools = max(1, (target - 97 * environments) // (6 * environments))
+            pools = max(1, (target - 150 * environments) // (7 * environments))
             path = str(Path(tmp) / f"bench-{target}.yaml")
             Path(path).write_text(blueprint_yaml(environments, pools, zones=3))
             plans = [measure("plan", path) for _ in range(args.repeat)]
