@@ -99,3 +99,12 @@ def tag_field(type_token: str) -> str | None:
             head, *rest = name.split("_")
             return head + "".join(w.title() for w in rest)
     return None
+
+KARPENTER_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+"""What Karpenter launches nodes with: AMI, IMDS options, volumes (like a launch template)."""
+KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+"""A Karpenter NodePool: instance types, capacity type (on-demand, spot, reserved), limits."""
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+"""A StorageClass: how the CSI driver creates (and encrypts) the cluster's volumes."""
+EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")
+GCE_PD_PROVISIONERS = ("pd.csi.storage.gke.io", "kubernetes.io/gce-pd")

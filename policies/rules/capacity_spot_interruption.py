@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policies.kinds import KARPENTER_NODE_POOL
 from policies.model import Finding, Rule
 from policies.view import PlanView, Resource, dig, truthy
 
@@ -17,6 +18,11 @@ def _spot_settings(r: Resource) -> str | None:
     if t == "aws:ec2/launchTemplate:LaunchTemplate" and \
             str(dig(i, "instanceMarketOptions", "marketType", default="")).lower() == "spot":
         return "instanceMarketOptions.marketType spot"
+    if t == KARPENTER_NODE_POOL:
+        for req in dig(i, "spec", "template", "spec", "requirements", default=[]) or []:
+            if req.get("key") == "karpenter.sh/capacity-type" and \
+                    "spot" in (req.get("values") or []):
+                return "NodePool requirement karpenter.sh/capacity-type spot"
     if t == "gcp:container/nodePool:NodePool":
         for key in ("spot", "preemptible"):
             if truthy(dig(i, "nodeConfig", key, default=False)):

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policies.kinds import EBS_PROVISIONERS, KARPENTER_NODE_CLASS, STORAGE_CLASS
 from policies.model import Finding, Rule
 from policies.view import PlanView, Resource, dig, is_set, truthy
 
 
 def _unencrypted(r: Resource) -> str | None:
     t, i = r["type"], r["inputs"]
+    if t == KARPENTER_NODE_CLASS:  # Karpenter's default volumes are encrypted
+        bad = [m.get("deviceName", str(n)) for n, m in enumerate(
+            dig(i, "spec", "blockDeviceMappings", default=[]) or [])
+            if is_set(m.get("ebs")) and not truthy(dig(m, "ebs", "encrypted", default=True))]
+        return f"maps unencrypted volumes: {', '.join(bad)}" if bad else None
+    if t == STORAGE_CLASS and i.get("provisioner") in EBS_PROVISIONERS \
+            and not truthy(dig(i, "parameters", "encrypted", default=False)):
+        return "creates unencrypted EBS volumes (parameters.encrypted is not 'true')"
     if t == "aws:ebs/volume:Volume" and not truthy(i.get("encrypted", False)):
         return "is not encrypted (encrypted is not true)"
     if t == "aws:ec2/launchTemplate:LaunchTemplate":
@@ -39,7 +48,8 @@ def _unencrypted(r: Resource) -> str | None:
 
 def check(view: PlanView) -> Iterator[Finding]:
     for r in view.resources:
-        if not r["type"].startswith(("aws:", "gcp:")):
+        if not r["type"].startswith(("aws:", "gcp:")) \
+                and r["type"] not in (KARPENTER_NODE_CLASS, STORAGE_CLASS):
             continue
         what = _unencrypted(r)
         if what:
@@ -50,7 +60,8 @@ RULE = Rule(
     name="security-storage-encryption-at-rest",
     domain="security",
     severity="high",
-    description="Data at rest is encrypted: EBS volumes and launch-template volumes, EFS, "
+    description="Data at rest is encrypted: EBS volumes, launch-template and Karpenter "
+    "node-class volumes, the volumes EBS StorageClasses create, EFS, "
     "databases, and Kubernetes secrets of EKS and GKE clusters (S3, GCS, ECR and Artifact "
     "Registry encrypt by default).",
     remediation="Set encrypted=true on volumes (ebs.encrypted in launch templates), "

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies.kinds import AWS_BUCKET_SSE, AWS_BUCKETS, GCP_LOG_BUCKETS
+from policies.kinds import (
+    AWS_BUCKET_SSE,
+    AWS_BUCKETS,
+    EBS_PROVISIONERS,
+    GCE_PD_PROVISIONERS,
+    GCP_LOG_BUCKETS,
+    KARPENTER_NODE_CLASS,
+    STORAGE_CLASS,
+)
 from policies.model import Finding, Rule
 from policies.view import PlanView, Resource, dig, is_set
 
@@ -26,6 +34,23 @@ def _s3_kms(view: PlanView, bucket: Resource) -> bool:
 def _missing(view: PlanView, r: Resource) -> str | None:
     """What key is missing on a store, or None when it has a customer-managed key."""
     t, i = r["type"], r["inputs"]
+    if t == KARPENTER_NODE_CLASS:
+        mappings = dig(i, "spec", "blockDeviceMappings", default=[]) or []
+        if not mappings:
+            return "declares no block device mappings, so Karpenter's default root volume " \
+                "uses the account's default key (add ebs with encrypted and kmsKeyID)"
+        bad = [m.get("deviceName", str(n)) for n, m in enumerate(mappings)
+               if not is_set(dig(m, "ebs", "kmsKeyID"))]
+        return f"has volumes without a customer-managed key: {', '.join(bad)}" if bad else None
+    if t == STORAGE_CLASS:
+        params = i.get("parameters") or {}
+        if i.get("provisioner") in EBS_PROVISIONERS and not is_set(params.get("kmsKeyId")):
+            return "creates EBS volumes without a customer-managed key (parameters.kmsKeyId)"
+        if i.get("provisioner") in GCE_PD_PROVISIONERS and not is_set(
+                params.get("disk-encryption-kms-key")):
+            return "creates persistent disks without a customer-managed key " \
+                "(parameters.disk-encryption-kms-key)"
+        return None
     if t in AWS_BUCKETS:
         return None if _s3_kms(view, r) else (
             "has no SSE-KMS default encryption with a customer-managed key "
@@ -84,7 +109,8 @@ def _missing(view: PlanView, r: Resource) -> str | None:
 
 def check(view: PlanView) -> Iterator[Finding]:
     for r in view.resources:
-        if not r["type"].startswith(("aws:", "gcp:")):
+        if not r["type"].startswith(("aws:", "gcp:")) \
+                and r["type"] not in (KARPENTER_NODE_CLASS, STORAGE_CLASS):
             continue
         what = _missing(view, r)
         if what:
@@ -97,8 +123,8 @@ RULE = Rule(
     severity="high",
     description="With a declared jurisdiction, every store is encrypted with a customer-managed "
     "key: S3 buckets (SSE-KMS), GCS buckets, ECR and Artifact Registry repositories, EKS and "
-    "GKE secrets, node volumes and boot disks, EBS/EFS/FSx, CloudWatch log groups and GCP log "
-    "buckets.",
+    "GKE secrets, node volumes and boot disks (launch templates, Karpenter node classes), the "
+    "volumes StorageClasses create, EBS/EFS/FSx, CloudWatch log groups and GCP log buckets.",
     remediation="Create a KMS key (AWS) or Cloud KMS crypto key (GCP) in the environment and "
     "reference it from the store's encryption settings.",
     enforcement="mandatory",
