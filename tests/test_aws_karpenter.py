@@ -145,7 +145,9 @@ def test_interruption_queue_gets_every_event_karpenter_handles(run) -> None:  # 
                         "EC2 Spot Instance Interruption Warning"]
     targets = rec.of_type("aws:cloudwatch/eventTarget:EventTarget")
     assert len(targets) == 5 and {t.inputs["arn"] for t in targets} == {
-        "arn:aws:sqs:::prod-karpenter-interruption-queue"}
+        "arn:aws:sqs:eu-west-2:123456789012:acme-prod-karpenter"}
+    assert rec.one("aws:sqs/queuePolicy:QueuePolicy").inputs["queueUrl"] == (
+        "https://sqs.eu-west-2.amazonaws.com/123456789012/acme-prod-karpenter")
     policy = json.loads(rec.one("aws:sqs/queuePolicy:QueuePolicy").inputs["policy"])
     [deny] = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

@@ -206,8 +206,12 @@ class NodeAutoscaler(FactoryComponent):
         queue = sqs.Queue(naming.child(name, "interruption-queue"), name=queue_name,
                           message_retention_seconds=300, sqs_managed_sse_enabled=True,
                           tags={**tags, "Name": queue_name}, opts=self.child_opts())
-        sqs.QueuePolicy(naming.child(name, "interruption-queue-policy"), queue_url=queue.url,
-                        policy=queue.arn.apply(queue_policy), opts=self.child_opts())
+        # The queue's ARN and URL follow from its name: known before it exists, in every plan.
+        queue_arn = loc.arn("sqs", queue_name)
+        queue_url = f"https://sqs.{loc.region}.{loc.dns_suffix}/{loc.account_id}/{queue_name}"
+        sqs.QueuePolicy(naming.child(name, "interruption-queue-policy"), queue_url=queue_url,
+                        policy=queue_policy(queue_arn),
+                        opts=self.child_opts(depends_on=[queue]))
         for suffix, source, detail in INTERRUPTION_EVENTS:
             rule_name = naming.fit(f"{args.cluster_name}-karpenter-{suffix}", 64)
             rule = cloudwatch.EventRule(
@@ -217,7 +221,7 @@ class NodeAutoscaler(FactoryComponent):
                 tags={**tags, "Name": rule_name}, opts=self.child_opts())
             cloudwatch.EventTarget(naming.child(name, "rule", suffix, "target"),
                                    rule=rule.name, target_id="KarpenterInterruptionQueueTarget",
-                                   arn=queue.arn, opts=self.child_opts())
+                                   arn=queue_arn, opts=self.child_opts(depends_on=[queue]))
 
         nodes = node_role(self, name, loc,
                           naming.iam_role_name(args.cluster_name, "", "karpenter-nodes"), tags)
@@ -236,13 +240,13 @@ class NodeAutoscaler(FactoryComponent):
                               tags={**tags, "Name": role_name}, opts=self.child_opts())
         permissions = iam.RolePolicy(
             naming.child(name, "controller-permissions"), role=controller.id,
-            policy=pulumi.Output.all(queue.arn, nodes.arn, profile.arn).apply(
-                lambda v: controller_policy(loc, args.cluster_name, v[0], v[1], v[2])),
+            policy=pulumi.Output.all(nodes.arn, profile.arn).apply(
+                lambda v: controller_policy(loc, args.cluster_name, queue_arn, v[0], v[1])),
             opts=self.child_opts())
         association = eks.PodIdentityAssociation(
             naming.child(name, "pod-identity"), cluster_name=args.cluster,
             namespace=NAMESPACE, service_account=SERVICE_ACCOUNT, role_arn=controller.arn,
-            tags=tags, opts=self.child_opts(depends_on=[permissions]))
+            tags=tags, opts=self.child_opts(depends_on=[permissions, queue]))
 
         k8s_opts = self.child_opts(provider=args.kubernetes, depends_on=list(args.after))
         crds = chart(naming.child(name, "crd-chart"), KARPENTER_CRD, "karpenter-crd", NAMESPACE,
