@@ -374,3 +374,33 @@ def test_without_elastic_pools_there_is_no_autoscaler(run) -> None:  # type: ign
         "minSize": 2, "desiredSize": 2, "maxSize": 2}
     assert rec.one("aifactory:aws:GpuNodePool").inputs["autoscaling"] == (
         "none: fixed at 2 nodes (min_nodes = max_nodes)")
+
+
+@pytest.mark.parametrize(("pool", "message"), [
+    ("train: {environment: prod, instance_type: p5.48xlarge, max_nodes: 4, desired_nodes: 2}",
+     "test.yaml:8: pools.train.desired_nodes: desired_nodes (2) has no effect on an elastic EKS "
+     "pool: Karpenter launches nodes for pending pods and keeps min_nodes (0) always; remove "
+     "desired_nodes, or raise min_nodes to keep nodes running"),
+    ("train: {environment: prod, instance_type: p5.48xlarge, instance_types: [p5e.48xlarge], "
+     "max_nodes: 4}",
+     "test.yaml:8: pools.train.instance_types: give instance_type or instance_types, not both: "
+     "move 'p5.48xlarge' into instance_types"),
+    ("train: {environment: prod, instance_types: [p5.48xlarge, p5e.48xlarge], max_nodes: 4, "
+     "reservation: cr-0123456789abcdef0}",
+     "test.yaml:8: pools.train.instance_types: reservation 'cr-0123456789abcdef0' holds one "
+     "instance type: list one type, or drop the reservation"),
+])
+def test_elastic_eks_pool_mistakes_are_load_errors(pool: str, message: str) -> None:
+    from blueprints.spec import BlueprintError
+
+    with pytest.raises(BlueprintError) as err:
+        spec_from_yaml(f"""
+            name: acme
+            tags: {{owner: ml, cost_centre: CC-1, data_classification: internal}}
+            environments:
+              prod: {{kind: aws, account_id: "123456789012", region: eu-west-2,
+                     availability_zones: [eu-west-2a, eu-west-2b]}}
+            pools:
+              {pool}
+        """)
+    assert str(err.value) == message

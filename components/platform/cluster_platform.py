@@ -38,7 +38,7 @@ from components.platform.job_queue import (
 from components.platform.kueue_worker import KueueWorker, KueueWorkerArgs
 from components.platform.mirror import ImageMirror
 from components.platform.monitoring import Monitoring, MonitoringArgs
-from components.platform.storage import DEFAULT_NAMES, ClusterStorage, ClusterStorageArgs
+from components.platform.storage import ClusterStorage, ClusterStorageArgs
 from components.platform.team_namespace import TeamNamespace, TeamNamespaceArgs
 from components.platform.team_queues import team_limits
 from components.platform.workload_operator import WorkloadOperatorArgs, WorkloadOperatorRelease
@@ -119,8 +119,7 @@ class ClusterPlatform(FactoryComponent):
             storage = ClusterStorage(child(name, "storage"),
                                      replace(args.storage, labels=labels),
                                      pulumi.ResourceOptions(parent=self))
-            storage_class = storage_class or (args.storage.existing_class or args.storage
-                                              .class_name or DEFAULT_NAMES[args.substrate])
+            storage_class = storage_class or storage.class_name
             if storage.storage_class_resource is not None:
                 after_storage.append(storage.storage_class_resource)
         monitoring_args = replace(args.monitoring, labels=labels, mirror=args.mirror,

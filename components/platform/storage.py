@@ -113,5 +113,7 @@ class ClusterStorage(FactoryComponent):
                 volume_binding_mode="WaitForFirstConsumer",
                 allow_volume_expansion=True,
                 opts=self.child_opts())
+        self.class_name: str = class_name
+        """The class the platform's volume claims name."""
         self.storage_class = pulumi.Output.from_input(class_name)
         self.register_outputs({"storage_class": self.storage_class})
