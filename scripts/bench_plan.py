@@ -11,7 +11,9 @@ and its peak RSS.
 
     .venv/bin/python scripts/bench_plan.py [--sizes 300,1000,2000,3000] [--repeat 3]
 
-Prints a table; the target is plan/floor <= 1.25 at every size and linear growth.
+Prints a table; the target is plan/floor <= 1.25 at every size and linear growth. The
+generated factories run jobs (see blueprint_yaml): Karpenter pools, sharing, teams with quotas,
+MultiKueue workers and workload operators; sizes grow by environments past 60 pools.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REGIONS = ["eu-west-2", "us-east-1", "us-west-2", "eu-north-1"]
+MAX_POOLS = 60
+"""Pools of the generated factories: Kueue's ClusterQueue takes at most 64 flavors."""
 
 
 def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
@@ -238,9 +242,12 @@ def main() -> int:
           f"{'plan cpu':>8} {'floor cpu':>9} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         for target in (int(s) for s in args.sizes.split(",")):
-            # measured: ~150 resources per environment and 7 per pool (see the plan summary)
-            environments = max(1, target // 1500)
-            pools = max(1, (target - 150 * environments) // (7 * environments))
+            # measured: ~150 resources for the first environment, ~135 for each further one
+            # (a MultiKueue worker) and 7 per pool; one ClusterQueue holds at most 64 flavors
+            # (pools), so larger factories have more environments, not more pools
+            pools_total = min(MAX_POOLS, max(1, (target - 150) // 7))
+            environments = 1 + max(0, min(19, round((target - 150 - 7 * pools_total) / 135)))
+            pools = max(1, pools_total // environments)
             path = str(Path(tmp) / f"bench-{target}.yaml")
             Path(path).write_text(blueprint_yaml(environments, pools, zones=3))
             plans = [measure("plan", path) for _ in range(args.repeat)]

@@ -212,6 +212,9 @@ def _validate(args: JobQueueArgs) -> None:
     teams = [t.team for t in args.teams]
     if len(set(teams)) != len(teams):
         raise ComponentArgsError(f"`teams` repeat a name: {teams}")
+    if remote_queue_name(args.cohort) in {team_queue_name(args.cohort, t) for t in teams}:
+        raise ComponentArgsError(f"a team's queue would be named {remote_queue_name(args.cohort)!r}"
+                                 ", the MultiKueue queue's name: rename the team 'remote'")
     if args.environment is not None:
         validate_workers(args.environment, args.pools, args.workers)
     elif args.workers:
