@@ -348,6 +348,12 @@ def test_site_only_factory_has_no_remote_queue(run) -> None:  # type: ignore[no-
      "`pools`: pool 'a' has 9 taints: a ResourceFlavor takes at most 8 tolerations"),
     (JobQueueArgs(pools=(_pool("a", "onprem", owned_gpus=None),), teams=TEAMS, cohort="c"),
      "`pools`: on-prem pool 'a' has no owned_gpus: give the GPUs its hosts carry"),
+    (JobQueueArgs(pools=(_pool("a"),), teams=(QueueTeam("remote", "ns"),), cohort="c"),
+     "a team's queue would be named 'c-remote', the MultiKueue queue's name: rename the team "
+     "'remote'"),
+    (JobQueueArgs(pools=(_pool("a"),), teams=(QueueTeam("x", "ns", quotas=(
+        TeamQuota("b", nominal=1),)),), cohort="c"),
+     "`teams`: team 'x' has a quota on 'b', which is not one of the pools ['a']"),
 ])
 def test_bad_arguments_are_refused_before_any_resource(run, args, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ComponentArgsError) as err:
