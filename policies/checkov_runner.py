@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,9 @@ CUSTOM_CHECKS = {
 }
 KUBERNETES_VERSION = "1.33"
 REGISTRIES_ENV = "AIFACTORY_ALLOWED_REGISTRIES"
+REGISTRIES_BY_FOLDER_ENV = "AIFACTORY_ALLOWED_REGISTRIES_BY_FOLDER"
+"""JSON {folder: [registries] | null} for one run over several factories' manifests: CKV_AIF_3
+judges each file by the list of the folder of the run's root it lies in."""
 TIMEOUT_S = 300
 SCHEMA_TOOLS = ("kubernetes-validate", "crd-schema")
 
@@ -91,8 +94,11 @@ def checkov_path() -> Path | None:
 
 
 def checkov_results(directory: str | Path, allowed_registries: Sequence[str] | None = None,
-                    checks: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """checkov's passed and failed results over `directory`, each with 'result' added."""
+                    checks: Sequence[str] | None = None,
+                    registries_by_folder: Mapping[str, Sequence[str] | None] | None = None,
+                    ) -> list[dict[str, Any]]:
+    """checkov's passed and failed results over `directory`, each with 'result' added.
+    With `registries_by_folder`, the allowed registries of each top-level folder."""
     program = checkov_path()
     if program is None:
         raise InputError("checkov not found: run the setup script (it creates .venv-checkov) "
@@ -102,9 +108,13 @@ def checkov_results(directory: str | Path, allowed_registries: Sequence[str] | N
     if checks:
         cmd += ["--check", ",".join(checks)]
     # unset: no jurisdiction, CKV_AIF_3 does not apply; set (even to ""): the allowed list
-    env = {k: v for k, v in os.environ.items() if k != REGISTRIES_ENV}
+    env = {k: v for k, v in os.environ.items()
+           if k not in (REGISTRIES_ENV, REGISTRIES_BY_FOLDER_ENV)}
     if allowed_registries is not None:
         env[REGISTRIES_ENV] = ",".join(allowed_registries)
+    if registries_by_folder is not None:
+        env[REGISTRIES_BY_FOLDER_ENV] = json.dumps(
+            {k: None if v is None else list(v) for k, v in registries_by_folder.items()})
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=TIMEOUT_S,
                           check=False)
     if proc.returncode not in (0, 1):
@@ -130,12 +140,14 @@ def _parse_resource(resource: str) -> tuple[str, str, str]:
     return kind, namespace, name
 
 
-def run_checkov(directory: str | Path,
-                allowed_registries: Sequence[str] | None = None) -> list[ManifestFinding]:
+def run_checkov(directory: str | Path, allowed_registries: Sequence[str] | None = None,
+                registries_by_folder: Mapping[str, Sequence[str] | None] | None = None,
+                ) -> list[ManifestFinding]:
     """Failed checkov checks (ours and checkov's own) over the manifests in `directory`."""
     base = Path(directory).resolve()
     out = []
-    for r in checkov_results(base, allowed_registries):
+    for r in checkov_results(base, allowed_registries,
+                             registries_by_folder=registries_by_folder):
         if r["result"] != "FAILED":
             continue
         kind, namespace, name = _parse_resource(r.get("resource", ""))
@@ -231,6 +243,33 @@ def run_manifest_checks(directory: str | Path, allowed_registries: Sequence[str]
         checks.notes.append(f"no Kubernetes manifests under {directory}")
         return checks
     checks.findings.extend(run_checkov(directory, allowed_registries))
+    _notes(checks)
+    return checks
+
+
+def run_manifest_checks_of_many(root: str | Path,
+                                allowed: Mapping[str, Sequence[str] | None],
+                                kubernetes_version: str = KUBERNETES_VERSION,
+                                ) -> dict[str, ManifestChecks]:
+    """The checks of several factories' manifests, each in a folder of `root` named as the
+    keys of `allowed` (their allowed registries): schemas per folder, and one checkov run over
+    `root` (checkov's start-up is most of its time)."""
+    base = Path(root).resolve()
+    out = {name: validate_schemas(base / name, kubernetes_version) for name in allowed}
+    if any(c.checked_files for c in out.values()):
+        for f in run_checkov(base, registries_by_folder=allowed):
+            name, _, rest = f.file.partition("/")
+            if name in out:
+                out[name].findings.append(replace(f, file=rest))
+    for name, checks in out.items():
+        if checks.checked_files == 0:
+            checks.notes.append(f"no Kubernetes manifests under {base / name}")
+        else:
+            _notes(checks)
+    return out
+
+
+def _notes(checks: ManifestChecks) -> None:
     if checks.crd_checked:
         checks.notes.append(f"{checks.crd_checked} custom resources validated against their "
                             f"upstream CRDs ({checks.crds})")
@@ -240,4 +279,3 @@ def run_manifest_checks(directory: str | Path, allowed_registries: Sequence[str]
             f"or name their folder in {crd_schemas.CRDS_ENV})"
         checks.notes.append(f"{len(checks.skipped)} custom resources skipped, no schema "
                             f"available{where}: {', '.join(kinds)}")
-    return checks

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import catalog
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView
 
 
@@ -34,6 +34,13 @@ def check(view: PlanView) -> Iterator[Finding]:
                 offeredIn=sorted(itype.regions))
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for p in view.pools:
+        f = p["inputs"]
+        if f.get("cloud") != "onprem" and f.get("instanceType"):
+            yield view.evidence(p, "instanceType", "cloud", "region", subject=f["pool"])
+
+
 RULE = Rule(
     name="capacity-instance-availability",
     domain="capacity",
@@ -45,4 +52,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: any(p["inputs"].get("cloud") in ("aws", "gcp") for p in view.pools),
+    evidence=evidence,
 )
