@@ -19,6 +19,7 @@ COMMANDS = {
     "check": "aifactory.commands.check",
     "render": "aifactory.commands.render",
     "diff": "aifactory.commands.diff",
+    "report": "aifactory.commands.report",
     "schema": "aifactory.commands.schema",
 }
 
