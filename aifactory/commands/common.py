@@ -105,25 +105,36 @@ def sources_for(args: argparse.Namespace) -> list[Source]:
     given: list[str | None] = list(args.sources) or [None]
     if given == [None] and args.stack is None:
         raise InputError("no blueprint: pass BLUEPRINT or --stack NAME")
+    from aifactory.plan.recorder import few_full_collections
+
     out: list[Source] = []
-    problems = []
+    problems: list[Any] = []
     names: set[str] = set()
-    for source in given:
-        try:
-            plan = plan_for(argparse.Namespace(source=source, stack=args.stack))
-        except BlueprintError as e:
-            problems.extend(e.problems)
-            continue
-        stem = Path(source).name.split(".")[0] if source else str(args.stack)
-        name, n = stem, 2
-        while name in names:
-            name, n = f"{stem}-{n}", n + 1
-        names.add(name)
-        out.append(Source(given=source, plan=plan, blueprint_file=blueprint_file_of(plan, source),
-                          name=name))
+    with few_full_collections():  # each plan's heap lives on: full passes would walk it all
+        for source in given:
+            _plan_one(source, args.stack, out, problems, names)
     if problems:
         raise BlueprintError(problems)
     return out
+
+
+def _plan_one(source: str | None, stack: str | None, out: list[Source], problems: list[Any],
+              names: set[str]) -> None:
+    """Plan one source into `out` (its blueprint errors into `problems`)."""
+    from blueprints.spec.loader import BlueprintError
+
+    try:
+        plan = plan_for(argparse.Namespace(source=source, stack=stack))
+    except BlueprintError as e:
+        problems.extend(e.problems)
+        return
+    stem = Path(source).name.split(".")[0] if source else str(stack)
+    name, n = stem, 2
+    while name in names:
+        name, n = f"{stem}-{n}", n + 1
+    names.add(name)
+    out.append(Source(given=source, plan=plan, blueprint_file=blueprint_file_of(plan, source),
+                      name=name))
 
 
 def write_outputs(texts: dict[str, str], out: str | None, suffix: str,
