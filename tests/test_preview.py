@@ -53,8 +53,8 @@ def test_the_comment_of_two_more_dgx_servers_shows_power_and_the_new_violation(
     assert "| sites dc1 racks r4 itKw | 40.8 | 61.2 | +20.4 |" in comment
     assert 'rack_dc1_r4["rack r4: 6 hosts, 61.2 / 50 kW, liquid"]' in comment
     err = capsys.readouterr().err
-    assert "hybrid: FAILED (1 mandatory violations, 0 advisories, 0 waived)" in err
-    assert "aifactory pr: 1 blueprints in " in err
+    assert "hybrid: FAILED (1 mandatory violation, 0 advisories, 0 waived)" in err
+    assert "aifactory pr: 1 blueprint in " in err
 
 
 def test_quota_and_cost_figures_are_read_from_the_check_and_the_summary() -> None:

@@ -134,7 +134,8 @@ def check_sources(sources: list[Any], manifests: str | None, today: date | None,
         if not result.manifests_checked:  # their waivers are judged with --manifests only
             result.unused_waivers = [w for w in result.unused_waivers
                                      if not is_manifest_rule(w.rule)]
-        problems += unmatched(result, evidence(view), source.blueprint_file)
+        if result.unused_waivers:  # what the rule examined: the subjects a waiver may name
+            problems += unmatched(result, evidence(view), source.blueprint_file)
     if problems:
         raise BlueprintError(problems)
     return out

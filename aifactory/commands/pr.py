@@ -36,6 +36,10 @@ def _read(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def run(args: argparse.Namespace) -> int:
     from aifactory.plan.document import dumps
     from aifactory.preview import Preview, comment
@@ -71,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
     finished = time.perf_counter()
     for source, _, result in checked:
         verdict = "passed" if result.passed else "FAILED"
-        print(f"{source.name}: {verdict} ({len(result.failed)} mandatory violations, "
-              f"{len(result.advisories)} advisories, {len(result.waived)} waived)",
-              file=sys.stderr)
-    print(f"aifactory pr: {len(checked)} blueprints in {finished - started:.1f} s (plans "
+        print(f"{source.name}: {verdict} ({_count(len(result.failed), 'mandatory violation')}"
+              f", {_count(len(result.advisories), 'advisory', 'advisories')}, "
+              f"{len(result.waived)} waived)", file=sys.stderr)
+    print(f"aifactory pr: {_count(len(checked), 'blueprint')} in {finished - started:.1f} s (plans "
           f"{planned - started:.1f} s, rules and manifests {done_checks - planned:.1f} s, "
           f"reports {finished - done_checks:.1f} s); wrote {out}/comment.md", file=sys.stderr)
     return max(r.exit_code() for _, _, r in checked)
