@@ -38,6 +38,9 @@ class WaiverFacts(TypedDict):
     resource: str
     reason: str
     owner: str
+    approver: str
+    ticket: str
+    approved: str
     expires: str
 
 

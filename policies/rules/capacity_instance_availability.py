@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import catalog
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView, Resource
 
 
@@ -43,6 +43,14 @@ def _one(view: PlanView, p: Resource, f: Mapping[str, Any], name: str,
             offeredIn=sorted(itype.regions))
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for p in view.pools:
+        f = p["inputs"]
+        if f.get("cloud") != "onprem" and f.get("instanceType"):
+            yield view.evidence(p, "instanceType", "instanceTypes", "cloud", "region",
+                                subject=f["pool"])
+
+
 RULE = Rule(
     name="capacity-instance-availability",
     domain="capacity",
@@ -55,4 +63,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: any(p["inputs"].get("cloud") in ("aws", "gcp") for p in view.pools),
+    evidence=evidence,
 )

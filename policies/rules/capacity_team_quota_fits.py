@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from blueprints.facts import POOL_LABEL, TEAM_LABEL
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView, Resource, dig
 
 CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
@@ -104,6 +104,19 @@ def check(view: PlanView) -> Iterator[Finding]:
             nominalUnits=promise.total, byTeam=dict(sorted(promise.by_team.items())))
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    pools: dict[str, Resource] = {p["inputs"]["pool"]: p for p in view.pools}
+    for promise in promises(view):
+        pool = pools.get(promise.pool)
+        if pool is None:
+            continue
+        gpus, units = pool_units(pool)
+        yield view.evidence(pool, "maxNodes", "gpusPerNode", "unitsPerGpu",
+                            subject=promise.pool, cluster=promise.cluster, poolGpus=gpus,
+                            poolUnits=units, resource=promise.resource,
+                            nominalUnits=dict(sorted(promise.by_team.items())))
+
+
 RULE = Rule(
     name="capacity-team-quota-fits",
     domain="capacity",
@@ -118,4 +131,5 @@ RULE = Rule(
     applies=lambda view: any(
         isinstance(dig(q["inputs"], "spec", "namespaceSelector", "matchLabels", TEAM_LABEL),
                    str) for q in view.of_type(CLUSTER_QUEUE)),
+    evidence=evidence,
 )

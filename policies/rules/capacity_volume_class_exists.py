@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from blueprints.facts import CLUSTER_STORAGE
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import UNKNOWN, PlanView, Resource, dig
 
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
@@ -100,6 +100,16 @@ def check(view: PlanView) -> Iterator[Finding]:
                            storageClass=cls, classes=sorted(known))
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    classes = classes_by_cluster(view)
+    for r, path, cls in claims(view):
+        cluster = _cluster(view, r)
+        yield Evidence(urn=r["urn"], subject=f"{cluster}/{r['name']}", inputs={
+            "claim": path, "storageClassName": cls,
+            "clusterClasses": sorted(classes.get(cluster, {})),
+            "defaultClass": sorted(n for n, d in classes.get(cluster, {}).items() if d)})
+
+
 RULE = Rule(
     name="capacity-volume-class-exists",
     domain="capacity",
@@ -113,4 +123,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: any(True for _ in claims(view)),
+    evidence=evidence,
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.kinds import KARPENTER_NODE_CLASS
 from policies.model import Finding, Rule
-from policies.view import PlanView, dig
+from policies.view import PlanView, dig, examine
 
 TYPES = ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/instance:Instance")
 
@@ -27,6 +27,10 @@ def check(view: PlanView) -> Iterator[Finding]:
                                "required)", httpTokens=tokens)
 
 
+evidence = examine((*TYPES, KARPENTER_NODE_CLASS), "metadataOptions.httpTokens",
+                   "spec.metadataOptions.httpTokens")
+
+
 RULE = Rule(
     name="security-instance-imdsv2",
     domain="security",
@@ -39,4 +43,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     scope="resource",
+    evidence=evidence,
 )

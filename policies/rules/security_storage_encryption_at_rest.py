@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.kinds import EBS_PROVISIONERS, KARPENTER_NODE_CLASS, STORAGE_CLASS
 from policies.model import Finding, Rule
-from policies.view import PlanView, Resource, dig, is_set, truthy
+from policies.view import PlanView, Resource, dig, examine, is_set, truthy
 
 
 def _unencrypted(r: Resource) -> str | None:
@@ -56,6 +56,19 @@ def check(view: PlanView) -> Iterator[Finding]:
             yield view.finding(r, f"{r['type'].rsplit(':', 1)[-1]} {r['name']} {what}")
 
 
+ENCRYPTABLE = ("aws:ebs/volume:Volume", "aws:ec2/launchTemplate:LaunchTemplate",
+               "aws:efs/fileSystem:FileSystem", "aws:rds/instance:Instance",
+               "aws:rds/cluster:Cluster", "aws:eks/cluster:Cluster",
+               "gcp:container/cluster:Cluster",
+               "aws:s3/bucketServerSideEncryptionConfiguration:"
+               "BucketServerSideEncryptionConfiguration",
+               "aws:s3/bucketServerSideEncryptionConfigurationV2:"
+               "BucketServerSideEncryptionConfigurationV2", KARPENTER_NODE_CLASS, STORAGE_CLASS)
+evidence = examine(ENCRYPTABLE, "encrypted", "blockDeviceMappings", "storageEncrypted",
+                   "encryptionConfig.resources", "databaseEncryption.state", "rules",
+                   "spec.blockDeviceMappings", "provisioner", "parameters.encrypted")
+
+
 RULE = Rule(
     name="security-storage-encryption-at-rest",
     domain="security",
@@ -69,4 +82,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     scope="resource",
+    evidence=evidence,
 )
