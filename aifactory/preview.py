@@ -267,6 +267,14 @@ def violation_changes(base: Mapping[str, Any] | None, head: Mapping[str, Any],
 # -- topology -----------------------------------------------------------------------------------
 
 
+def _queues(inputs: dict[str, Any], default: str) -> str:
+    """The ClusterQueues a Kueue component holds: one per team (clusterQueues), or one."""
+    queues = inputs.get("clusterQueues")
+    if isinstance(queues, dict) and queues:
+        return ", ".join(str(q) for q in sorted(queues.values()))
+    return str(inputs.get("clusterQueue") or default)
+
+
 def _id(*parts: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(parts))
 
@@ -320,10 +328,10 @@ def topology(plan: Mapping[str, Any]) -> str:
         elif t.endswith(":Registry") or t.endswith(":ArtifactRegistry"):
             node = (_id("registry", r["name"]), f"registry {r['name']}")
         elif t.endswith(":JobQueue"):
-            node = (_id("queue", r["name"]), f"Kueue {f.get('clusterQueue', r['name'])} "
+            node = (_id("queue", r["name"]), f"Kueue {_queues(f, r['name'])} "
                     f"(cohort {f.get('cohort', '-')})")
         elif t.endswith(":KueueWorker"):
-            node = (_id("queue", r["name"]), f"Kueue worker {f.get('clusterQueue', '')}")
+            node = (_id("queue", r["name"]), f"Kueue worker {_queues(f, '')}")
         elif t.endswith(":TeamNamespace"):
             node = (_id("team", r["name"]), f"team {f.get('team')} ({f.get('namespace')})")
         elif (t.startswith("aifactory:") and "Serving" in t) \

@@ -107,7 +107,8 @@ def test_the_topology_shows_every_building_block() -> None:
                  'pool_dc1_h100["pool dc1-h100: 16-16 x own hosts, 8 x h100-sxm5 each"]',
                  'lake_aws_burst_lakehouse["lakehouse: checkpoints, curated, raw"]',
                  'registry_aws_burst_registry["registry aws-burst-registry"]',
-                 'queue_dc1_platform_kueue["Kueue acme-hybrid-teams (cohort acme-hybrid)"]',
+                 'queue_dc1_platform_kueue["Kueue acme-hybrid-applied, acme-hybrid-research '
+                 '(cohort acme-hybrid)"]',
                  'rack_dc1_r1["rack r1: 4 hosts, 40.8 / 50 kW, liquid"]',
                  "queue_dc1_platform_kueue -. MultiKueue .-> "
                  "queue_aws_burst_platform_kueue_worker",
