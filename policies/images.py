@@ -101,6 +101,8 @@ def images_in(value: Any, path: str = "") -> Iterator[ImageRef]:
                 c = _composed(v)
                 if c is not None:
                     yield ImageRef(c[0], sub, c[1])
+                else:  # images by component, e.g. LeaderWorkerSet's image.manager
+                    yield from images_in(v, sub)
             else:
                 yield from images_in(v, sub)
     elif isinstance(value, Sequence) and not isinstance(value, str):

@@ -277,3 +277,32 @@ def test_an_unoffered_type_among_several_is_named_by_its_index() -> None:
         if v.finding.subject == "batch-l4-spot"]
     assert found == [("pools.batch-l4-spot.instance_types[0]", "g6.xlarge"),
                      ("pools.batch-l4-spot.instance_types[1]", "g6.12xlarge")]
+
+
+def test_a_sovereign_factory_mirrors_the_workload_operators_by_digest(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = example("hybrid")
+    data["platform"] = {"workloads": ["jobset", "leaderworkerset", "ray"]}
+    with pytest.raises(BlueprintError) as err:
+        load_data(data)
+    missing = [p.message.split(" (chart")[0] for p in err.value.problems]  # type: ignore[attr-defined]
+    assert missing == ["no entry for quay.io/kuberay/operator",
+                       "no entry for registry.k8s.io/jobset/jobset",
+                       "no entry for registry.k8s.io/lws/lws"]
+    data["sovereignty"]["mirror"]["images"].update({
+        "registry.k8s.io/jobset/jobset:v0.12.0": "sha256:" + "1" * 64,
+        "registry.k8s.io/lws/lws:v0.10.0": "sha256:" + "2" * 64,
+        "quay.io/kuberay/operator:v1.7.0": "sha256:" + "3" * 64})
+    path = tmp_path / "copy.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    # every operator chart and its image from the mirror, by digest (LeaderWorkerSet spells
+    # its image per component: image.manager)
+    assert main(["check", str(path)]) == 0, capsys.readouterr().out
+    plan = _plan(data)
+    [lws] = [r for r in plan["resources"]
+             if r["name"] == "dc1-platform-workload-leaderworkerset-chart"]
+    mirror = "123456789012.dkr.ecr.eu-north-1.amazonaws.com/acme-hybrid/mirror"
+    assert lws["inputs"]["chart"] == f"oci://{mirror}/charts/lws"
+    assert lws["inputs"]["values"]["image"]["manager"] == {
+        "repository": f"{mirror}/registry.k8s.io/lws/lws", "tag": "v0.10.0@sha256:" + "2" * 64,
+        "pullPolicy": "IfNotPresent"}
