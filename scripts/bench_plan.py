@@ -2,9 +2,11 @@
 """Benchmark the offline plan against its floor: bare Pulumi mock registrations.
 
 For each size, a blueprint is generated (AWS environments with many GPU pools and lakehouse
-zones), planned in a fresh process, and the same registrations (same SDK classes, type tokens,
-names, parents, protect flags and inputs: checked with BENCH_CHECK_FLOOR=1) are replayed, with
-plain values and no providers, under the plan's own recorder in another fresh process: that is
+zones), planned in a fresh process, and the same registrations (same SDK classes, custom
+resources of CRDs through the SDK's apiextensions.CustomResource as the program makes them,
+type tokens, names, parents, protect flags and inputs: checked with BENCH_CHECK_FLOOR=1) are
+replayed, with plain values and no providers, under the plan's own recorder in another fresh
+process: that is
 the floor, the least any Pulumi program registering those resources through the SDK pays. Each
 process reports its wall time (after interpreter start, including SDK imports), its CPU time
 and its peak RSS.
@@ -153,6 +155,15 @@ def floor_program(resources: list[dict[str, Any]]) -> None:
         resource: pulumi.Resource
         if not r["custom"]:
             resource = pulumi.ComponentResource(r["type"], r["name"], inputs, opts)
+        elif cls is None and r["type"].startswith("kubernetes:") \
+                and set(inputs) <= {"apiVersion", "kind", "metadata", "spec"}:
+            # A custom resource of a CRD (NodePool, ClusterQueue, ...): the SDK's class for
+            # them, as the program uses it.
+            import pulumi_kubernetes as k8s
+
+            resource = k8s.apiextensions.CustomResource(
+                r["name"], api_version=inputs["apiVersion"], kind=inputs["kind"],
+                metadata=inputs.get("metadata"), spec=inputs.get("spec"), opts=opts)
         elif cls is not None and args is not None:
             # The typed class, given the same inputs under their Python names (its own
             # constants, such as a Kubernetes kind, it sets itself).
