@@ -302,7 +302,8 @@ def _message(err: dict[str, Any], loc: Loc) -> list[tuple[Loc, str]]:
             out = []
             for line in text.split("\n"):
                 rel, _, message = line[1:].partition("|")
-                parts: list[str | int] = [int(p) if p.isdigit() else p for p in rel.split(".")]
+                parts: list[str | int] = [int(p) if p.isdigit() else p
+                                          for p in rel.split(".")] if rel else []
                 out.append((loc + tuple(parts), message))
             return out
         return [(loc, text)]

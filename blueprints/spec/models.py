@@ -7,9 +7,15 @@ blueprint naming something the catalog does not know fails at load time, with it
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 import catalog
 from blueprints.spec.base import NAME_PATTERN, Name, Strict, check_cidr, fail
@@ -134,6 +140,25 @@ class Blueprint(Strict):
         default_factory=lambda: PolicySettings(), description="Policy settings and waivers."
     )
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _references_even_when_broken(cls, data: Any,
+                                     handler: ValidatorFunctionWrapHandler) -> Blueprint:
+        """When some field is wrong, the references between sections are still checked on the
+        raw values, so one run reports a type error and a dangling reference together."""
+        try:
+            bp: Blueprint = handler(data)
+        except ValidationError as e:
+            problems = raw_reference_problems(data) if isinstance(data, dict) else []
+            if not problems:
+                raise
+            found = ValueError("\n".join(f"@{path}|{message}" for path, message in problems))
+            raise ValidationError.from_exception_data(e.title, [
+                *e.errors(),  # type: ignore[list-item]
+                {"type": "value_error", "loc": (), "input": data, "ctx": {"error": found}},
+            ]) from None
+        return bp
+
     @model_validator(mode="after")
     def _references(self) -> Blueprint:
         problems: list[tuple[str, str]] = []
@@ -202,6 +227,82 @@ class Blueprint(Strict):
         return self.environments[pool.environment]
 
 
+def raw_reference_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """References between sections, read from raw blueprint data (what is sound of it): each
+    pool's and section's environment, and the hosts a pool lists."""
+    envs = data.get("environments")
+    if not isinstance(envs, dict):
+        return []
+    declared = sorted(str(k) for k in envs)
+    problems: list[tuple[str, str]] = []
+    pools = data.get("pools")
+    for name, pool in (pools.items() if isinstance(pools, dict) else ()):
+        if not isinstance(pool, dict) or not isinstance(pool.get("environment"), str):
+            continue
+        env = envs.get(pool["environment"])
+        if env is None:
+            problems.append((f"pools.{name}.environment", f"{pool['environment']!r} is not an "
+                             f"environment: declared are {declared}"))
+            continue
+        raw_hosts = env.get("hosts") if isinstance(env, dict) else None
+        if isinstance(raw_hosts, list) and isinstance(pool.get("hosts"), list):
+            known = {h.get("hostname") for h in raw_hosts if isinstance(h, dict)}
+            problems.extend((f"pools.{name}.hosts.{i}", f"{h!r} is not in the inventory of "
+                             f"{pool['environment']!r}")
+                            for i, h in enumerate(pool["hosts"]) if h not in known)
+    for section, allowed in (("lakehouse", ("aws", "gcp")), ("registry", ("aws", "gcp")),
+                             ("queueing", ("aws", "gcp", "onprem"))):
+        ref = data.get(section)
+        if not isinstance(ref, dict) or not isinstance(ref.get("environment"), str):
+            continue
+        env = envs.get(ref["environment"])
+        if env is None:
+            problems.append((f"{section}.environment", f"{ref['environment']!r} is not an "
+                             f"environment: declared are {declared}"))
+        elif isinstance(env, dict) and env.get("kind") in ("aws", "gcp", "onprem") \
+                and env["kind"] not in allowed:
+            problems.append((f"{section}.environment", f"{ref['environment']!r} is "
+                             f"{env['kind']}: {section} needs one of {', '.join(allowed)}"))
+    return problems
+
+
+def _pool_fits_hosts(where: str, pool: GpuPool, env: OnPremSite) -> list[tuple[str, str]]:
+    """An on-prem pool cannot hold more nodes than it has hosts."""
+    known = {h.hostname for h in env.hosts}
+    hosts = [h for h in pool.hosts if h in known] if pool.hosts is not None else sorted(known)
+    which = (f"the {len(hosts)} hosts it lists" if pool.hosts is not None
+             else f"the {len(hosts)} hosts of {pool.environment}")
+    problems: list[tuple[str, str]] = []
+    for field, value in (("min_nodes", pool.min_nodes), ("max_nodes", pool.max_nodes)):
+        if value > len(hosts):
+            problems.append((f"{where}.{field}", f"{field} ({value}) is more than {which}: "
+                             f"lower {field} to {len(hosts)} or add hosts to the inventory "
+                             "and the pool"))
+    if pool.desired_nodes is not None and pool.desired_nodes > len(hosts):
+        problems.append((f"{where}.desired_nodes", f"desired_nodes ({pool.desired_nodes}) is "
+                         f"more than {which}: lower it to {len(hosts)} or add hosts"))
+    return problems
+
+
+def _pool_zones(where: str, pool: GpuPool, env: AwsEnvironment | GcpEnvironment,
+                itype: catalog.InstanceType) -> list[tuple[str, str]]:
+    """A GCP pool's zones are zones of its environment; AWS pools take none."""
+    if pool.zones is None:
+        return []
+    if isinstance(env, AwsEnvironment):
+        return [(f"{where}.zones", "AWS pools span the environment's availability_zones: "
+                 "remove zones (compact_placement puts the nodes in one zone)")]
+    problems = []
+    for i, zone in enumerate(pool.zones):
+        if zone not in env.zones:
+            problems.append((f"{where}.zones.{i}", f"{zone!r} is not one of the environment's "
+                             f"zones {list(env.zones)}: pick from them, or add it to "
+                             f"environments.{pool.environment}.zones"))
+    if len(set(pool.zones)) != len(pool.zones):
+        problems.append((f"{where}.zones", f"{pool.zones} repeat a zone: name each zone once"))
+    return problems
+
+
 def _pool_fits_environment(
     where: str, pool: GpuPool, env: AwsEnvironment | GcpEnvironment | OnPremSite
 ) -> list[tuple[str, str]]:
@@ -217,6 +318,10 @@ def _pool_fits_environment(
                                  f"{h!r} is not in the inventory of {pool.environment!r}"))
         if pool.capacity != "on-demand":
             problems.append((f"{where}.capacity", "owned hosts are always on-demand"))
+        if pool.zones is not None:
+            problems.append((f"{where}.zones", "only GCP pools take zones: an on-prem pool "
+                             "runs on its hosts"))
+        problems.extend(_pool_fits_hosts(where, pool, env))
         if pool.accelerator is not None:
             chosen = set(pool.hosts) if pool.hosts is not None else known
             for host in env.hosts:
@@ -235,6 +340,13 @@ def _pool_fits_environment(
                  f"environment {pool.environment!r} is {env.kind}")]
     # Whether the type is offered in the region is the policy rule
     # capacity-instance-availability's to report (waivable, named in the check report).
+    problems.extend(_pool_zones(where, pool, env, itype))
+    if catalog.gpu(itype.gpu).vendor != "nvidia":
+        problems.append((f"{where}.instance_type", f"{pool.instance_type} carries "
+                         f"{itype.gpus} x {itype.accelerator} ({catalog.gpu(itype.gpu).vendor}), "
+                         "which pools cannot run yet: the platform layer installs NVIDIA's GPU "
+                         "operator and schedules nvidia.com/gpu; choose an NVIDIA type "
+                         "(`aifactory catalog instances --cloud aws`)"))
     if pool.accelerator is not None and pool.accelerator != itype.gpu:
         problems.append((f"{where}.accelerator", f"{pool.accelerator!r} does not match "
                          f"{pool.instance_type}, which has {itype.gpus} x {itype.gpu}"))
