@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
-
-import difflib
 
 from blueprints.spec.base import Strict, check_cidr, fail
 from catalog import cloud as cloud_catalog
