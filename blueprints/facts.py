@@ -63,10 +63,19 @@ class GcpEnvironmentFacts(TypedDict):
     gpuQuotas: dict[str, int]
 
 
+class EquipmentFacts(TypedDict):
+    kind: str
+    name: str
+    count: int
+    kw: float
+
+
 class RackFacts(TypedDict):
     name: str
     powerLimitKw: float
     cooling: str
+    otherKw: float
+    equipment: list[EquipmentFacts]
 
 
 class SiteFacts(TypedDict):
@@ -100,12 +109,20 @@ class PoolFacts(TypedDict):
     gpusPerNode: int
     vcpusPerNode: int
     quotaClass: str | None
+    quotaKey: str | None
+    zones: list[str]
+    hosts: list[str]
     minNodes: int
     desiredNodes: int
     maxNodes: int
     capacity: str
     interruptionTolerant: bool
+    gpuShare: float
+    gpuBoardPowerW: float | None
     onDemandUsdPerHour: float | None
+    spotUsdPerHour: float | None
+    usdPerHour: float | None
+    priceBasis: str
 
 
 def as_inputs(facts: Any) -> dict[str, Any]:

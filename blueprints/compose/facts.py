@@ -6,8 +6,10 @@ The facts' shape (type tokens, TypedDicts) is the contract in blueprints.facts.
 from __future__ import annotations
 
 import catalog
+from catalog import cloud as cloud_catalog
 from blueprints.facts import (
     AwsEnvironmentFacts,
+    EquipmentFacts,
     FactoryFacts,
     GcpEnvironmentFacts,
     HostFacts,
@@ -48,11 +50,16 @@ def factory_facts(spec: Blueprint) -> FactoryFacts:
 def aws_environment_facts(name: str, env: AwsEnvironment) -> AwsEnvironmentFacts:
     """Region, partition and vCPU quotas of an AWS environment."""
     q = env.quotas
+    quotas = {"onDemand:P": q.on_demand_p_vcpus, "spot:P": q.spot_p_vcpus,
+              "onDemand:G": q.on_demand_g_vt_vcpus, "spot:G": q.spot_g_vt_vcpus}
+    # The Neuron classes only when declared, so plans without them keep their shape.
+    for key, value in (("onDemand:Inf", q.on_demand_inf_vcpus), ("spot:Inf", q.spot_inf_vcpus),
+                       ("onDemand:Trn", q.on_demand_trn_vcpus), ("spot:Trn", q.spot_trn_vcpus)):
+        if value:
+            quotas[key] = value
     return AwsEnvironmentFacts(
         environment=name, cloud="aws", accountId=env.account_id, region=env.region,
-        partition=env.partition,
-        quotas={"onDemand:P": q.on_demand_p_vcpus, "spot:P": q.spot_p_vcpus,
-                "onDemand:G": q.on_demand_g_vt_vcpus, "spot:G": q.spot_g_vt_vcpus},
+        partition=env.partition, quotas=quotas,
     )
 
 
@@ -68,7 +75,10 @@ def site_facts(name: str, site: OnPremSite) -> SiteFacts:
         environment=name, cloud="onprem", country=site.country,
         powerBudgetKw=site.power_budget_kw, pue=site.pue,
         feeds={"aKw": site.feeds.a_kw, "bKw": site.feeds.b_kw} if site.feeds else None,
-        racks=[RackFacts(name=r, powerLimitKw=rack.power_limit_kw, cooling=rack.cooling)
+        racks=[RackFacts(name=r, powerLimitKw=rack.power_limit_kw, cooling=rack.cooling,
+                         otherKw=rack.other_kw,
+                         equipment=[EquipmentFacts(kind=e.kind, name=e.name, count=e.count,
+                                                   kw=e.kw) for e in rack.equipment])
                for r, rack in site.racks.items()],
     )
 
@@ -84,8 +94,32 @@ def host_facts(site_name: str, host: Host, host_overhead_w: int) -> HostFacts:
     )
 
 
+PRICE_BASIS = {
+    "on-demand": "on-demand list price (snapshot)",
+    "spot": "spot price (snapshot: the dearest zone of the region)",
+    "capacity-block": "not priced: Capacity Blocks are bought up front, per block",
+}
+
+
+def pool_zones(pool: GpuPool, env: AwsEnvironment | GcpEnvironment) -> list[str]:
+    """Where a cloud pool's nodes run. GCP: the pool's zones, else those of the environment's
+    zones that offer the type (all of them when none does: the rule says so); the first only
+    with compact placement. AWS: the environment's zones (AZ names map to AZ ids per account,
+    so the offering cannot be matched offline)."""
+    if isinstance(env, AwsEnvironment):
+        zones = list(env.availability_zones)
+    elif pool.zones is not None:
+        zones = list(pool.zones)
+    else:
+        assert pool.instance_type is not None
+        offered = set(cloud_catalog.offered_zones(catalog.instance(pool.instance_type),
+                                                  env.region))
+        zones = [z for z in env.zones if z in offered] or list(env.zones)
+    return zones[:1] if pool.compact_placement else zones
+
+
 def pool_facts(spec: Blueprint, name: str, pool: GpuPool) -> PoolFacts:
-    """GPUs, bounds and purchase option of a pool, in the units its cloud counts."""
+    """GPUs, bounds, power and price of a pool, in the units its cloud counts."""
     env = spec.environment_of(pool)
     if isinstance(env, OnPremSite):
         chosen = set(pool.hosts) if pool.hosts is not None else {h.hostname for h in env.hosts}
@@ -94,17 +128,33 @@ def pool_facts(spec: Blueprint, name: str, pool: GpuPool) -> PoolFacts:
         return PoolFacts(
             pool=name, environment=pool.environment, cloud="onprem", region=env.country,
             instanceType=None, gpuModel=first.gpu, gpusPerNode=first.gpus, vcpusPerNode=0,
-            quotaClass=None, minNodes=pool.min_nodes, desiredNodes=pool.desired,
-            maxNodes=pool.max_nodes, capacity=pool.capacity,
-            interruptionTolerant=pool.interruption_tolerant, onDemandUsdPerHour=None,
+            quotaClass=None, quotaKey=None, zones=[],
+            hosts=[h.hostname for h in env.hosts if h.hostname in chosen],
+            minNodes=pool.min_nodes,
+            desiredNodes=pool.desired, maxNodes=pool.max_nodes, capacity=pool.capacity,
+            interruptionTolerant=pool.interruption_tolerant, gpuShare=1.0,
+            gpuBoardPowerW=None, onDemandUsdPerHour=None, spotUsdPerHour=None,
+            usdPerHour=None, priceBasis="owned",
         )
     assert pool.instance_type is not None  # the spec requires it for cloud pools
     itype = catalog.instance(pool.instance_type)
+    on_demand = itype.price(env.region, "on-demand")
+    spot = itype.price(env.region, "spot")
+    price = {"on-demand": on_demand, "spot": spot}.get(pool.capacity)
+    if env.kind == "aws":
+        quota_key = f"{'spot' if pool.capacity == 'spot' else 'onDemand'}:{itype.quota_class}"
+    else:
+        quota_key = itype.quota_keys[1 if pool.capacity == "spot" else 0]
+    board = catalog.instance_board_power_w(itype)
     return PoolFacts(
         pool=name, environment=pool.environment, cloud=env.kind, region=env.region,
         instanceType=itype.name, gpuModel=itype.gpu, gpusPerNode=itype.gpus,
-        vcpusPerNode=itype.vcpus, quotaClass=itype.quota_class, minNodes=pool.min_nodes,
-        desiredNodes=pool.desired, maxNodes=pool.max_nodes, capacity=pool.capacity,
-        interruptionTolerant=pool.interruption_tolerant,
-        onDemandUsdPerHour=itype.on_demand_usd_per_hour,
+        vcpusPerNode=itype.vcpus, quotaClass=itype.quota_class, quotaKey=quota_key,
+        zones=pool_zones(pool, env), hosts=[], minNodes=pool.min_nodes,
+        desiredNodes=pool.desired,
+        maxNodes=pool.max_nodes, capacity=pool.capacity,
+        interruptionTolerant=pool.interruption_tolerant, gpuShare=itype.gpu_share,
+        gpuBoardPowerW=None if board is None else round(board, 1),
+        onDemandUsdPerHour=on_demand, spotUsdPerHour=spot, usdPerHour=price,
+        priceBasis=PRICE_BASIS[pool.capacity],
     )

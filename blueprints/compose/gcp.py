@@ -179,12 +179,13 @@ def _pool_args(spec: Blueprint, env_name: str, env: GcpEnvironment, pool_name: s
     assert pool.instance_type is not None  # the spec requires it for cloud pools
     itype = catalog.instance(pool.instance_type)
     sharing = pool.gpu_sharing
+    facts = pool_facts(spec, pool_name, pool)
     return GpuNodePoolArgs(
-        facts=pool_facts(spec, pool_name, pool),
+        facts=facts,
         cluster_id=cluster.cluster_id,
         region=env.region,
-        # Compact placement puts the nodes in one zone: the environment's first.
-        node_locations=env.zones[:1] if pool.compact_placement else list(env.zones),
+        # The zones that offer the machine type (compact placement: the first of them).
+        node_locations=list(facts["zones"]),
         pool_name=naming.fit(pool_name, 40),
         machine_type=itype.name,
         accelerator_type=accelerator_type(itype.name),

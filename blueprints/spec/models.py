@@ -25,6 +25,7 @@ from blueprints.spec.pools import GPU_TAINT, GpuPool, GpuSharing, Taint
 from blueprints.spec.site import (
     BootNetwork,
     CommandHook,
+    Equipment,
     Feeds,
     Host,
     Netboot,
@@ -37,8 +38,8 @@ from catalog.charts import CHART_IMAGES, upstream_images
 
 __all__ = [
     "GPU_TAINT", "NAME_PATTERN", "AwsEnvironment", "AwsQuotas", "Blueprint", "BootNetwork",
-    "CommandHook", "Environment", "Feeds", "GcpEnvironment", "GpuPool", "GpuSharing", "Host",
-    "ImageMirror", "Lakehouse", "LakehouseZone", "Name", "Netboot", "OnPremSite",
+    "CommandHook", "Environment", "Equipment", "Feeds", "GcpEnvironment", "GpuPool",
+    "GpuSharing", "Host", "ImageMirror", "Lakehouse", "LakehouseZone", "Name", "Netboot", "OnPremSite",
     "PolicySettings", "Provisioning", "Queueing", "Rack", "Registry", "Replication",
     "SiteCluster", "Sovereignty", "Strict", "Tags", "Taint", "Team", "Waiver", "check_cidr",
     "fail",
