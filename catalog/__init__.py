@@ -10,7 +10,7 @@ spec can report an unknown name at its line in the blueprint.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from catalog.cloud import (
     HOURS_PER_MONTH,
@@ -53,11 +53,15 @@ class UnknownCatalogEntryError(ValueError):
     """A name the catalog does not know."""
 
 
-def _lookup(table: Mapping[str, object], key: str, what: str, listing: str | None = None):  # type: ignore[no-untyped-def]
+def _lookup(table: Mapping[str, object], key: str, what: str,  # type: ignore[no-untyped-def]
+            listing: str | None = None, rank: Callable[[str], int] | None = None):
     try:
         return table[key]
     except KeyError:
-        close = difflib.get_close_matches(key, list(table), n=1, cutoff=0.6)
+        # a name the key begins (the most used first, for `rank`), else the closest spelling
+        starts = sorted((k for k in table if k.startswith(key)),
+                        key=lambda k: (-(rank(k) if rank else 0), k))
+        close = starts[:1] or difflib.get_close_matches(key, list(table), n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}? " if close else ""
         known = listing or f"known: {', '.join(sorted(table))}"
         raise UnknownCatalogEntryError(
@@ -67,7 +71,10 @@ def _lookup(table: Mapping[str, object], key: str, what: str, listing: str | Non
 
 def gpu(model: str) -> Gpu:
     """The GPU model `model` (e.g. 'h100-sxm5')."""
-    return _lookup(GPUS, model, "GPU model")  # type: ignore[no-any-return]
+    def cloud_types(m: str) -> int:
+        return sum(1 for t in INSTANCE_TYPES.values() if t.gpu == m)
+
+    return _lookup(GPUS, model, "GPU model", rank=cloud_types)  # type: ignore[no-any-return]
 
 
 def server(model: str) -> Server:

@@ -44,10 +44,13 @@ class RegionOffer:
 
     @property
     def spot_usd_per_hour(self) -> float | None:
-        """The highest spot price of the region's zones in the snapshot (spot prices move; a
-        pool may land in any of its zones, so the dearest is what to budget)."""
-        prices = [p for _, p in self.zones.values() if p is not None]
-        return max(prices) if prices else None
+        """The spot price of the region: the median of its zones' prices in the snapshot (a
+        pool's nodes spread over its zones; spot prices move, the snapshot has one moment)."""
+        prices = sorted(p for _, p in self.zones.values() if p is not None)
+        if not prices:
+            return None
+        mid = len(prices) // 2
+        return prices[mid] if len(prices) % 2 else round((prices[mid - 1] + prices[mid]) / 2, 6)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ or GPU metric needs at the pools' maximum size against what the blueprint declar
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import catalog

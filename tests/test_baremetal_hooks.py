@@ -110,7 +110,8 @@ def test_host_carries_its_facts_and_its_hook(metal3: Recorded) -> None:
 def test_cooling_facts_a_rule_needs_are_inputs(metal3: Recorded) -> None:
     # server cooling from the catalog on the Host, rack cooling and limit on the Site
     site = metal3.one("aifactory:baremetal:Site", "dc1")
-    assert site.inputs["racks"] == [{"name": "r1", "powerLimitKw": 45, "cooling": "liquid"}]
+    assert site.inputs["racks"] == [{"name": "r1", "powerLimitKw": 45, "cooling": "liquid",
+                                     "otherKw": 0, "equipment": []}]
     host = metal3.one("aifactory:baremetal:Host", "dc1-gpu02")
     assert (host.inputs["rack"], host.inputs["serverCooling"]) == ("r1", "air")
 

@@ -109,19 +109,20 @@ def test_plan_names_a_blueprint_outside_the_folder_by_its_file_name(
 
 def test_check_fails_on_an_instance_type_the_region_does_not_offer(
         tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    # p4d.24xlarge (8 x A100) is not offered in eu-north-1: a policy violation, not a load error.
+    # p4de.24xlarge (8 x A100 80 GB) is not offered in eu-north-1: a policy violation, not a
+    # load error.
     text = (ROOT / "blueprints" / "examples" / "sovereign-eu.yaml").read_text()
-    text = text.replace("instance_type: g6e.12xlarge", "instance_type: p4d.24xlarge").replace(
-        "accelerator: l40s", "accelerator: a100-sxm4-40gb")
+    text = text.replace("instance_type: g6e.12xlarge", "instance_type: p4de.24xlarge").replace(
+        "accelerator: l40s", "accelerator: a100-sxm4-80gb")
     blueprint = tmp_path / "sovereign-eu.yaml"
     blueprint.write_text(text)
     assert main(["check", str(blueprint), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     failed = [v for v in report["violations"] if v["rule"] == "capacity-instance-availability"]
     assert [(v["status"], v["resource"], v["message"]) for v in failed] == [(
-        "failed", "aws-eu-burst-l40s", "pool burst-l40s: p4d.24xlarge is not offered in "
-        "eu-north-1; it is offered in ap-northeast-1, eu-central-1, eu-west-1, us-east-1, "
-        "us-west-2")]
+        "failed", "aws-eu-burst-l40s", "pool burst-l40s: p4de.24xlarge is not offered in "
+        "eu-north-1; eu-north-1 offers no type with a100-sxm4-80gb; p4de.24xlarge is offered "
+        "in ap-northeast-1, ap-southeast-1, eu-central-1, us-east-1, us-west-2")]
 
 
 def test_loading_a_blueprint_does_not_import_the_pulumi_sdks() -> None:

@@ -91,8 +91,10 @@ def test_gcp_all_regions_quota_not_declared_is_not_checked(cloud: dict) -> None:
 def test_instance_type_not_offered_in_the_region(cloud: dict) -> None:
     inputs(cloud, "train-h100")["region"] = "eu-central-1"
     assert messages(cloud, "capacity-instance-availability") == [
-        "pool train-h100: p5.48xlarge is not offered in eu-central-1; it is offered in "
-        "ap-northeast-1, ap-southeast-2, eu-north-1, eu-west-2, us-east-1, us-east-2, us-west-2"]
+        "pool train-h100: p5.48xlarge is not offered in eu-central-1; eu-central-1 offers no "
+        "type with h100-sxm5; p5.48xlarge is offered in ap-northeast-1, ap-northeast-2, "
+        "ap-south-1, ap-southeast-2, ap-southeast-3, ca-central-1, eu-north-1, eu-west-2, "
+        "us-east-1, us-east-2, us-west-1, us-west-2"]
 
 
 def test_instance_type_of_another_cloud(cloud: dict) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 import catalog
 from aifactory.plan.recorder import Registration, few_full_collections, record
 from blueprints import envelope, facts
-from catalog import cloud as cloud_catalog
 from blueprints.spec.models import Blueprint
+from catalog import cloud as cloud_catalog
 
 PLAN_VERSION = 1
 

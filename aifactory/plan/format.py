@@ -82,7 +82,7 @@ def render(plan: dict[str, Any], markdown: bool = False) -> str:
             f"{_money(per['min'])}/h at minimum, {_money(per['desired'])}/h at desired, "
             f"{_money(per['max'])}/h at maximum size; {_money(cost['usdPerMonthDesired'])} a "
             f"month at desired size ({cost['hoursPerMonth']:g} h). Each pool at the price of "
-            "its purchase option (spot: the dearest zone of the region; spot prices move); "
+            "its purchase option (spot: the median of the region's zones; spot prices move); "
             f"includes {_money(cost['controlPlaneUsdPerHour'])}/h of cluster fees for "
             + ", ".join(f"{n} {c.upper()} cluster{'s' * (n != 1)}"
                         for c, n in cost["clusters"].items()) + ".",

@@ -6,7 +6,6 @@ The facts' shape (type tokens, TypedDicts) is the contract in blueprints.facts.
 from __future__ import annotations
 
 import catalog
-from catalog import cloud as cloud_catalog
 from blueprints.facts import (
     AwsEnvironmentFacts,
     EquipmentFacts,
@@ -26,6 +25,7 @@ from blueprints.spec.models import (
     Host,
     OnPremSite,
 )
+from catalog import cloud as cloud_catalog
 
 
 def factory_facts(spec: Blueprint) -> FactoryFacts:
@@ -96,7 +96,7 @@ def host_facts(site_name: str, host: Host, host_overhead_w: int) -> HostFacts:
 
 PRICE_BASIS = {
     "on-demand": "on-demand list price (snapshot)",
-    "spot": "spot price (snapshot: the dearest zone of the region)",
+    "spot": "spot price (snapshot: the median of the region's zones)",
     "capacity-block": "not priced: Capacity Blocks are bought up front, per block",
 }
 

@@ -39,8 +39,8 @@ from catalog.charts import CHART_IMAGES, upstream_images
 __all__ = [
     "GPU_TAINT", "NAME_PATTERN", "AwsEnvironment", "AwsQuotas", "Blueprint", "BootNetwork",
     "CommandHook", "Environment", "Equipment", "Feeds", "GcpEnvironment", "GpuPool",
-    "GpuSharing", "Host", "ImageMirror", "Lakehouse", "LakehouseZone", "Name", "Netboot", "OnPremSite",
-    "PolicySettings", "Provisioning", "Queueing", "Rack", "Registry", "Replication",
+    "GpuSharing", "Host", "ImageMirror", "Lakehouse", "LakehouseZone", "Name", "Netboot",
+    "OnPremSite", "PolicySettings", "Provisioning", "Queueing", "Rack", "Registry", "Replication",
     "SiteCluster", "Sovereignty", "Strict", "Tags", "Taint", "Team", "Waiver", "check_cidr",
     "fail",
 ]
