@@ -21,6 +21,7 @@ COMMANDS = {
     "diff": "aifactory.commands.diff",
     "schema": "aifactory.commands.schema",
     "catalog": "aifactory.commands.catalog",
+    "mirror": "aifactory.commands.mirror",
 }
 
 

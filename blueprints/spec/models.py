@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 import catalog
-from blueprints.spec.base import NAME_PATTERN, Name, Strict, check_cidr, fail
+from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_cidr, fail
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
 from blueprints.spec.policy import ImageMirror, PolicySettings, Sovereignty, Tags, Waiver
 from blueprints.spec.pools import GPU_TAINT, GpuPool, GpuSharing, Taint
@@ -34,7 +34,7 @@ from blueprints.spec.site import (
     Rack,
     SiteCluster,
 )
-from catalog.charts import CHART_IMAGES, upstream_images
+from catalog.charts import CHARTS, default_tags, upstream_images
 
 __all__ = [
     "GPU_TAINT", "NAME_PATTERN", "AwsEnvironment", "AwsQuotas", "Blueprint", "BootNetwork",
@@ -201,25 +201,50 @@ class Blueprint(Strict):
         fail(problems)
         return self
 
-    @model_validator(mode="after")
-    def _mirror_lock_complete(self) -> Blueprint:
-        mirror = self.sovereignty.mirror if self.sovereignty else None
-        if mirror is None:
-            return self
+    def platform_charts(self) -> list[str]:
+        """The upstream charts the platform layer installs for this blueprint: monitoring
+        always, the GPU operator with GPU pools, Kueue with queueing."""
         charts = ["kube-prometheus-stack"]
         if self.pools:
             charts.append("gpu-operator")
         if self.queueing is not None:
             charts.append("kueue")
-        locked = {ref.rpartition(":")[0] for ref in mirror.images}
-        problems = []
+        return charts
+
+    @model_validator(mode="after")
+    def _mirror_lock_complete(self) -> Blueprint:
+        mirror = self.sovereignty.mirror if self.sovereignty else None
+        if mirror is None:
+            return self
+        charts = self.platform_charts()
+        wanted = default_tags(charts)
+        locked = {ref.rpartition(":")[0]: ref.rpartition(":")[2] for ref in mirror.images}
+        where = "sovereignty.mirror"
+        fix = "`aifactory mirror lock` prints the lock"
+        problems: list[tuple[ProblemPath, str]] = []
         for repo in upstream_images(charts):
+            tag, chart = wanted[repo]
             if repo not in locked:
-                chart = next(c for c in charts if any(i.upstream == repo
-                                                      for i in CHART_IMAGES[c]))
-                problems.append(("sovereignty.mirror.images", f"no entry for {repo} (chart "
-                                 f"{chart}): mirror it to {mirror.registry}/{repo} and add "
-                                 f"'{repo}:<tag>: sha256:<digest>'"))
+                problems.append((f"{where}.images", f"no entry for {repo} (chart {chart} "
+                                 f"pulls {repo}:{tag}): mirror it to {mirror.registry}/{repo} "
+                                 f"and add '{repo}:{tag}: sha256:<digest>' ({fix})"))
+            elif locked[repo] != tag and repo not in mirror.tag_overrides:
+                problems.append((("sovereignty", "mirror", "images", f"{repo}:{locked[repo]}"),
+                                 f"{repo} is locked at {locked[repo]}, but chart {chart} "
+                                 f"{CHARTS[chart].version} pulls {tag}: mirror {repo}:{tag} and "
+                                 "lock that, or name the repository under "
+                                 f"{where}.tag_overrides with the reason ({fix})"))
+        for repo, tag in sorted(locked.items()):
+            if repo not in wanted:
+                problems.append((("sovereignty", "mirror", "images", f"{repo}:{tag}"),
+                                 f"{repo} is not an image the "
+                                 f"factory's charts ({', '.join(charts)}) pull: remove it from "
+                                 f"the lock ({fix})"))
+        for repo in sorted(mirror.tag_overrides):
+            if repo not in wanted:
+                problems.append((("sovereignty", "mirror", "tag_overrides", repo),
+                                 f"{repo} is not an image the "
+                                 f"factory's charts pull: remove the override"))
         fail(problems)
         return self
 
