@@ -34,19 +34,19 @@ def lock_plan(source: str) -> dict[str, Any]:
         found = data["sovereignty"].pop("mirror", None)
         raw_mirror = found if isinstance(found, dict) else {}
     spec = validate(data, lines, source, rules=KNOWN_RULES)
-    registry = raw_mirror.get("registry") if isinstance(raw_mirror.get("registry"), str) \
-        else PLACEHOLDER
-    registry = registry.rstrip("/")
-    charts_path = raw_mirror.get("charts") if isinstance(raw_mirror.get("charts"), str) \
-        else f"oci://{registry}/charts"
-    held = raw_mirror.get("images") if isinstance(raw_mirror.get("images"), dict) else {}
+    named = raw_mirror.get("registry")
+    registry = (named if isinstance(named, str) else PLACEHOLDER).rstrip("/")
+    named_charts = raw_mirror.get("charts")
+    charts_path = named_charts if isinstance(named_charts, str) else f"oci://{registry}/charts"
+    found_images = raw_mirror.get("images")
+    held: dict[str, Any] = found_images if isinstance(found_images, dict) else {}
     names = spec.platform_charts()
     images: dict[str, str] = {}
     for name in names:
         for image in CHART_IMAGES[name]:
             images.setdefault(image.upstream, image.default_tag)
-    overrides = raw_mirror.get("tag_overrides") if isinstance(
-        raw_mirror.get("tag_overrides"), dict) else {}
+    found_overrides = raw_mirror.get("tag_overrides")
+    overrides: dict[str, Any] = found_overrides if isinstance(found_overrides, dict) else {}
     for ref in held:
         repo, _, tag = str(ref).rpartition(":")
         if repo in overrides and repo in images:

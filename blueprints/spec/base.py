@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,7 +25,7 @@ def encode_path(path: ProblemPath) -> str:
     return "".join(PATH_PARTS + (f"#{p}" if isinstance(p, int) else p) for p in path)
 
 
-def fail(problems: list[tuple[ProblemPath, str]]) -> None:
+def fail(problems: Sequence[tuple[ProblemPath, str]]) -> None:
     """Raise the problems a cross-field validator found, each at its own path.
 
     The path is relative to the model being validated ('hosts.3.rack', or a tuple of parts
