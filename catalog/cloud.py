@@ -215,6 +215,34 @@ GCP_REGION_ZONES: dict[str, str] = {
 it lists (AI zones such as us-south1-ai1b, TPU-only us-central2-b)."""
 
 
+GCP_DUAL_REGION_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
+    "EU": ("europe", frozenset({
+        "europe-central2", "europe-north1", "europe-north2", "europe-southwest1",
+        "europe-west1", "europe-west3", "europe-west4", "europe-west8", "europe-west9",
+        "europe-west10", "europe-west12"})),
+    "US": ("us", frozenset({
+        "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1",
+        "us-west2", "us-west3", "us-west4"})),
+    "ASIA": ("asia", frozenset({
+        "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
+        "asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2"})),
+}
+"""Configurable dual-regions of Cloud Storage: two regions of one multi-region (EU, US, ASIA),
+the bucket's location being the multi-region; its CMEK key lives in the matching Cloud KMS
+multi-region (europe, us, asia). Sources: Cloud Storage "Bucket locations" (configurable
+dual-regions), Cloud Storage "Customer-managed encryption keys" (key location), Cloud KMS
+"Locations"."""
+
+
+def gcp_dual_region(a: str, b: str) -> tuple[str, str] | None:
+    """(bucket location, KMS key location) of a configurable dual-region of regions `a` and
+    `b`; None when the two regions do not form one."""
+    for location, (kms_location, regions) in GCP_DUAL_REGION_GROUPS.items():
+        if a != b and a in regions and b in regions:
+            return location, kms_location
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading the generated data
 

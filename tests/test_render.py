@@ -43,7 +43,9 @@ def test_every_chart_is_written_as_a_helmfile_release(rendered) -> None:  # type
         "chart": "gpu-operator-oci/gpu-operator", "version": "v26.7.0"}
     [values] = release["values"]
     assert values["driver"]["enabled"] is False and values["toolkit"]["enabled"] is False
-    assert values["validator"]["repository"] == f"{mirror}/nvcr.io/nvidia/cloud-native"
+    # v26.7.0's validator runs the operator's own image
+    assert (values["validator"]["repository"], values["validator"]["image"]) == (
+        f"{mirror}/nvcr.io/nvidia", "gpu-operator")
 
 
 def test_helm_files_are_not_taken_for_kubernetes_objects(rendered) -> None:  # type: ignore[no-untyped-def]
@@ -56,7 +58,7 @@ def test_secrets_stay_masked_in_rendered_files(rendered) -> None:  # type: ignor
     secret = yaml.safe_load(
         (rendered / "manifests/dc1/secret-dc1-platform-kueue-kubeconfig-aws-burst.yaml")
         .read_text())
-    assert secret["stringData"] == "[secret]"
+    assert secret["stringData"] == {"kubeconfig": "[secret]"}  # keys kept, values masked
     for path in rendered.rglob("*.yaml"):
         text = path.read_text()
         assert "offline-placeholder" not in text and "token:" not in text, path

@@ -64,8 +64,8 @@ def _check_region(cloud: str | None, region: str | None) -> None:
     if region not in known:
         close = difflib.get_close_matches(region, sorted(known), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise InputError(f"--region {region}: not a{' ' + cloud if cloud else ''} region the "
-                         f"catalog knows{hint}")
+        raise InputError(f"--region {region}: not a region the catalog knows"
+                         f"{' for ' + cloud if cloud else ''}{hint}")
 
 
 def gpus(args: argparse.Namespace) -> tuple[list[str], list[dict[str, Any]]]:

@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 import catalog
 from blueprints.compose import EnvironmentBuild
+from blueprints.compose.blame import POOL_ALIASES, blame
 from blueprints.compose.facts import aws_environment_facts, pool_facts
 from blueprints.compose.tagging import aws_tags
 from blueprints.errors import ComponentArgsError
@@ -127,30 +128,34 @@ def build_environment(spec: Blueprint, env_name: str, env: AwsEnvironment,
     pools: dict[str, pulumi.ComponentResource] = {}
     for pool_name, pool in spec.pools.items():
         if pool.environment == env_name:
-            pools[pool_name] = GpuNodePool(
-                naming.child(env_name, pool_name),
-                # Instances launched from a template do not get the provider's default tags.
-                _pool_args(spec, pool_name, pool, loc, prefix, key, network, cluster,
-                           default_tags),
-                opts=inside)
+            with blame(f"pools.{pool_name}", pool, POOL_ALIASES):
+                pools[pool_name] = GpuNodePool(
+                    naming.child(env_name, pool_name),
+                    # Instances launched from a template do not get the provider's default tags.
+                    _pool_args(spec, pool_name, pool, loc, prefix, key, network, cluster,
+                               default_tags),
+                    opts=inside)
 
     lakehouse = registry = training_role = None
     if spec.lakehouse is not None and spec.lakehouse.environment == env_name:
         replication = spec.lakehouse.replication
-        lakehouse = Lakehouse(naming.child(env_name, "lakehouse"), LakehouseArgs(
-            location=loc, factory=spec.name, name_prefix=prefix,
-            zones={z: ZoneRules(retention_days=r.retention_days,
-                                noncurrent_retention_days=r.noncurrent_retention_days,
-                                archive_after_days=r.archive_after_days)
-                   for z, r in spec.lakehouse.zones.items()},
-            kms_key_arn=key.arn,
-            replication_region=replication.region if replication else None,
-            default_tags=default_tags), opts=inside)
+        with blame("lakehouse", spec.lakehouse):
+            lakehouse = Lakehouse(naming.child(env_name, "lakehouse"), LakehouseArgs(
+                location=loc, factory=spec.name, name_prefix=prefix,
+                zones={z: ZoneRules(retention_days=r.retention_days,
+                                    noncurrent_retention_days=r.noncurrent_retention_days,
+                                    archive_after_days=r.archive_after_days)
+                       for z, r in spec.lakehouse.zones.items()},
+                kms_key_arn=key.arn,
+                replication_region=replication.region if replication else None,
+                default_tags=default_tags), opts=inside)
     if spec.registry is not None and spec.registry.environment == env_name:
-        registry = Registry(naming.child(env_name, "registry"), RegistryArgs(
-            location=loc, namespace=spec.name, repositories=list(spec.registry.repositories),
-            kms_key_arn=key.arn, immutable_tags=spec.registry.immutable_tags,
-            scan_on_push=spec.registry.scan_on_push), opts=inside)
+        with blame("registry", spec.registry):
+            registry = Registry(naming.child(env_name, "registry"), RegistryArgs(
+                location=loc, namespace=spec.name,
+                repositories=list(spec.registry.repositories), kms_key_arn=key.arn,
+                immutable_tags=spec.registry.immutable_tags,
+                scan_on_push=spec.registry.scan_on_push), opts=inside)
     if lakehouse is not None or registry is not None:
         training_role = WorkloadRole(naming.child(env_name, "training-role"), WorkloadRoleArgs(
             location=loc, role_name=naming.iam_role_name(prefix, "", "training-jobs"),

@@ -34,6 +34,7 @@ from blueprints.spec.site import (
     Rack,
     SiteCluster,
 )
+from catalog import cloud as cloud_catalog
 from catalog.charts import CHARTS, default_tags, upstream_images
 
 __all__ = [
@@ -80,7 +81,10 @@ class LakehouseZone(Strict):
 class Replication(Strict):
     """Copy every zone to a second region."""
 
-    region: str = Field(description="Destination region (same cloud as the lakehouse).")
+    region: str = Field(
+        description="Destination region (same cloud as the lakehouse). AWS: a replica bucket "
+        "there with its own key; GCP: each bucket becomes a dual-region of the lakehouse's "
+        "region and this one (same multi-region), under a key in that multi-region.")
 
 
 class Lakehouse(Strict):
@@ -98,6 +102,9 @@ class Registry(Strict):
     repositories: list[Name] = Field(min_length=1, description="Repositories to create.")
     immutable_tags: bool = Field(True, description="Tags cannot be moved once pushed.")
     scan_on_push: bool = Field(True, description="Scan images for vulnerabilities on push.")
+    python_repository: bool = Field(
+        False, description="GCP: also a Python (PyPI) repository, <factory>-pypi, under the "
+        "same key and rules (ECR holds container images only).")
 
     @field_validator("repositories")
     @classmethod
@@ -198,6 +205,13 @@ class Blueprint(Strict):
             elif env.kind not in allowed:
                 problems.append((f"{section}.environment", f"{ref.environment!r} is "
                                  f"{env.kind}: {section} needs one of {', '.join(allowed)}"))
+        problems.extend(_gcp_replication(self))
+        reg = self.registry
+        if reg is not None and reg.python_repository and getattr(
+                self.environments.get(reg.environment), "kind", None) == "aws":
+            problems.append(("registry.python_repository", "ECR holds container images only: "
+                             "a Python repository needs a GCP registry (Artifact Registry); "
+                             "remove python_repository"))
         fail(problems)
         return self
 
@@ -251,6 +265,27 @@ class Blueprint(Strict):
     def environment_of(self, pool: GpuPool) -> AwsEnvironment | GcpEnvironment | OnPremSite:
         """The environment a pool runs in."""
         return self.environments[pool.environment]
+
+
+def _gcp_replication(bp: Blueprint) -> list[tuple[str, str]]:
+    """A GCS lakehouse replicates into a configurable dual-region: a second region of the same
+    multi-region."""
+    lake = bp.lakehouse
+    env = bp.environments.get(lake.environment) if lake is not None else None
+    if lake is None or lake.replication is None or not isinstance(env, GcpEnvironment):
+        return []
+    to = lake.replication.region
+    if cloud_catalog.gcp_dual_region(env.region, to) is not None:
+        return []
+    group = next((g for g, (_, regions) in cloud_catalog.GCP_DUAL_REGION_GROUPS.items()
+                  if env.region in regions), None)
+    others = sorted(cloud_catalog.GCP_DUAL_REGION_GROUPS[group][1] - {env.region}) \
+        if group else []
+    fix = f"use another region of the {group} multi-region: {', '.join(others)}" if group \
+        else f"{env.region} is in no Cloud Storage multi-region: remove replication"
+    what = "the lakehouse's own region" if to == env.region else \
+        f"not a region that pairs with {env.region} in a Cloud Storage dual-region"
+    return [("lakehouse.replication.region", f"{to!r} is {what}: {fix}")]
 
 
 def raw_reference_problems(data: dict[str, Any]) -> list[tuple[str, str]]:

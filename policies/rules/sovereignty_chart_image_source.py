@@ -45,7 +45,7 @@ def check(view: PlanView) -> Iterator[Finding]:
         if problems:
             yield view.finding(r, f"chart {r['name']} ({r['inputs'].get('chart')}) "
                                f"{' and '.join(problems)}", source=source,
-                               spec_path="sovereignty.allowed_registries")
+                               spec_path="sovereignty.mirror")
 
 
 RULE = Rule(
@@ -55,9 +55,10 @@ RULE = Rule(
     description="With a declared jurisdiction, helm charts are fetched from an allowed "
     "registry and override their images, so no upstream registry outside the jurisdiction "
     "serves the factory's software.",
-    remediation="Mirror the chart and its images into the factory's registry (or one in "
-    "sovereignty.allowed_registries) and set the chart's image values to the mirrored "
-    "images by digest.",
+    remediation="Declare sovereignty.mirror (registry: the in-jurisdiction registry, images: "
+    "the lock of every image the charts pull, by digest): the platform then fetches each chart "
+    "from the mirror and rewrites its images to it. `aifactory mirror lock BLUEPRINT` prints "
+    "the images at their chart's tags and the crane commands to mirror and pin them.",
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
