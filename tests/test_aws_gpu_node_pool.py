@@ -211,3 +211,26 @@ def test_a_blueprint_taint_reaches_the_node_group_with_the_gpu_taint(run) -> Non
     assert groups["aws-prod-train-h100-nodes"].inputs["taints"] == [
         {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
         {"key": "dedicated", "effect": "NO_SCHEDULE"}]
+
+
+def test_a_graviton_gpu_type_gets_the_arm_nvidia_ami() -> None:
+    from conftest import spec_from_yaml
+
+    from aifactory.plan.document import plan_blueprint
+
+    text = """\
+name: acme
+tags: {owner: ml, cost_centre: CC-1, data_classification: internal}
+environments:
+  prod: {kind: aws, account_id: "123456789012", region: us-east-1,
+         availability_zones: [us-east-1a, us-east-1b]}
+pools:
+  arm: {environment: prod, instance_type: g5g.2xlarge, max_nodes: 2}
+  x86: {environment: prod, instance_type: g6.xlarge, max_nodes: 2}
+"""
+    plan = plan_blueprint(spec_from_yaml(text), "arm.yaml")
+    amis = {r["name"]: r["inputs"]["amiType"] for r in plan["resources"]
+            if r["type"] == "aws:eks/nodeGroup:NodeGroup"}
+    assert amis == {"prod-arm-nodes": "AL2023_ARM_64_NVIDIA",
+                    "prod-x86-nodes": "AL2023_x86_64_NVIDIA",
+                    "prod-eks-system-nodes": "AL2023_x86_64_STANDARD"}

@@ -58,10 +58,10 @@ def test_every_accelerator_type_of_the_snapshot_is_in_the_catalog() -> None:
 @needs_snapshot
 def test_a_snapshot_row_without_catalog_facts_stops_the_generator(tmp_path: Path) -> None:
     gen = generator()
-    for f in SNAPSHOT.iterdir():
-        (tmp_path / f.name).write_bytes(f.read_bytes())
-    with (tmp_path / "aws-gpu-vms.csv").open("a") as f:
-        f.write("x9.48xlarge,Gaudi3,8.0,192.0,2048.0,,10.0,5.0,us-east-1,use1-az1,x86_64\n")
+    for source in SNAPSHOT.iterdir():
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    with (tmp_path / "aws-gpu-vms.csv").open("a") as out:
+        out.write("x9.48xlarge,Gaudi3,8.0,192.0,2048.0,,10.0,5.0,us-east-1,use1-az1,x86_64\n")
     with pytest.raises(gen.SnapshotError) as e:
         gen.build(tmp_path)
     assert str(e.value) == ("aws-gpu-vms.csv: x9.48xlarge carries 'Gaudi3', which "

@@ -135,3 +135,32 @@ def test_loading_a_blueprint_does_not_import_the_pulumi_sdks() -> None:
     result = subprocess.run([sys.executable, "-c", code, *examples], capture_output=True,
                             text=True, check=True, cwd=ROOT)
     assert result.stdout == "[]\n"
+
+
+def test_a_component_refusal_is_reported_at_the_blueprint_field(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    text = (ROOT / "blueprints" / "examples" / "cloud-aws.yaml").read_text().replace(
+        '    kubernetes_version: "1.33"\n',
+        '    kubernetes_version: "1.33"\n    endpoint_public_access: true\n'
+        '    public_access_cidrs: [0.0.0.0/0]\n', 1)
+    blueprint = tmp_path / "bp.yaml"
+    blueprint.write_text(text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "public_access_cidrs" in t)
+    assert main(["plan", str(blueprint)]) == 2
+    assert capsys.readouterr().err == (
+        f"{blueprint}:{line}: environments.aws-prod.public_access_cidrs: EksCluster "
+        "aws-prod-eks: public_access_cidrs contains 0.0.0.0/0, which opens the Kubernetes API "
+        "to the whole internet: list your operators' networks instead\n"
+        "1 error: the blueprint was not loaded\n")
+
+
+def test_blame_finds_the_field_a_message_names() -> None:
+    from blueprints.compose.blame import POOL_ALIASES, field_path
+    from blueprints.spec import load
+
+    pool = load(ROOT / "blueprints" / "examples" / "cloud-aws.yaml").pools["train-h100"]
+    assert field_path("pools.train-h100", "GpuNodePool x: reservation_id ('abc') is not a "
+                      "capacity reservation id", pool, POOL_ALIASES) == \
+        "pools.train-h100.reservation"
+    assert field_path("pools.train-h100", "GpuNodePool x: disk_size_gb (10) is below",
+                      pool) == "pools.train-h100.disk_size_gb"
+    assert field_path("pools.train-h100", "something else", pool) == "pools.train-h100"

@@ -120,7 +120,7 @@ def pool_summaries(resources: list[dict[str, Any]]) -> list[PoolSummary]:
             gpus_min=f["gpusPerNode"] * nodes["min"],
             gpus_desired=f["gpusPerNode"] * nodes["desired"],
             gpus_max=f["gpusPerNode"] * nodes["max"],
-            power_kw_desired=None if per_node is None else round(per_node * nodes["desired"], 2),
+            power_kw_desired=None if per_node is None else round(per_node * nodes["desired"], 3),
             power_basis=basis, usd_per_hour=usd,
             usd_per_month_desired=None if usd is None
             else round(usd["desired"] * catalog.HOURS_PER_MONTH, 2),

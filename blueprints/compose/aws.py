@@ -85,6 +85,7 @@ def _pool_args(spec: Blueprint, pool_name: str, pool: GpuPool, loc: AwsLocation,
         disk_size_gb=pool.disk_size_gb, compact_placement=pool.compact_placement,
         taints=tuple(NodeTaint(t.key, t.value, t.effect) for t in pool.taints),
         labels=dict(pool.labels), after=tuple(cluster.network_addons), node_tags=node_tags,
+        arch=catalog.instance(pool.instance_type).arch,
     )
 
 

@@ -17,7 +17,6 @@ from pydantic import BaseModel
 
 from blueprints.errors import BlueprintFieldError, ComponentArgsError
 
-
 POOL_ALIASES = {"reservation_id": "reservation", "initial_nodes": "desired_nodes",
                 "node_locations": "zones"}
 """Pool component arguments named apart from the blueprint's pool fields."""

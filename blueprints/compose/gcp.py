@@ -14,13 +14,13 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 import catalog
-from catalog import cloud as cloud_catalog
 from blueprints.compose import EnvironmentBuild
 from blueprints.compose.blame import POOL_ALIASES, blame
 from blueprints.compose.facts import gcp_environment_facts, pool_facts
 from blueprints.compose.tagging import gcp_labels
 from blueprints.errors import ComponentArgsError
 from blueprints.spec.models import Blueprint, GcpEnvironment, GpuPool
+from catalog import cloud as cloud_catalog
 from components import naming
 from components.factory import Factory
 from components.gcp import service_agents
