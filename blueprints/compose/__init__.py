@@ -62,6 +62,5 @@ def compose(spec: Blueprint, opts: pulumi.ResourceOptions | None = None) -> Buil
     for env_name, env in spec.environments.items():
         with blame(f"environments.{env_name}", env):
             built.environments[env_name] = _builder(env.kind)(spec, env_name, env, factory)
-    with blame("queueing", spec.queueing):
-        platform.build_platform(spec, built)
+    platform.build_platform(spec, built)
     return built
