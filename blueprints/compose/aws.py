@@ -17,7 +17,7 @@ from blueprints.compose import EnvironmentBuild
 from blueprints.compose.blame import POOL_ALIASES, blame
 from blueprints.compose.facts import aws_environment_facts, pool_facts
 from blueprints.compose.tagging import aws_tags
-from blueprints.errors import ComponentArgsError
+from blueprints.errors import BlueprintFieldError
 from blueprints.spec.models import AwsEnvironment, Blueprint, GpuPool
 from components import naming
 from components.aws import (
@@ -94,8 +94,8 @@ def build_environment(spec: Blueprint, env_name: str, env: AwsEnvironment,
     """Create the provider, the environment component and everything inside it."""
     if partition_of(env.region) != env.partition:
         # ARNs, principals and endpoint names all follow the partition: refuse a mismatch.
-        raise ComponentArgsError(
-            f"environments.{env_name}: region {env.region} is in partition "
+        raise BlueprintFieldError(
+            f"environments.{env_name}.partition", f"region {env.region} is in partition "
             f"{partition_of(env.region)}, but partition is {env.partition!r}: set partition: "
             f"{partition_of(env.region)}")
     loc = AwsLocation(partition=env.partition, region=env.region, account_id=env.account_id)

@@ -18,7 +18,7 @@ from blueprints.compose import EnvironmentBuild
 from blueprints.compose.blame import POOL_ALIASES, blame
 from blueprints.compose.facts import gcp_environment_facts, pool_facts
 from blueprints.compose.tagging import gcp_labels
-from blueprints.errors import ComponentArgsError
+from blueprints.errors import BlueprintFieldError, ComponentArgsError
 from blueprints.spec.models import Blueprint, GcpEnvironment, GpuPool
 from catalog import cloud as cloud_catalog
 from components import naming
@@ -74,7 +74,8 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
                       factory: Factory) -> GcpEnvironmentBuild:
     """Create the components of one GCP environment under `factory`."""
     if env.project_number is None:  # the spec requires it; kept for callers that bypass it
-        raise ComponentArgsError(f"environment {env_name}: project_number is required")
+        raise BlueprintFieldError(f"environments.{env_name}.project_number",
+                                  "project_number is required")
     labels = gcp_labels(spec, environment=env_name)
     provider = gcp.Provider(
         naming.child(env_name, "gcp"),
