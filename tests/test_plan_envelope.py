@@ -201,3 +201,23 @@ def test_an_equipment_entry_needs_its_power(tmp_path) -> None:  # type: ignore[n
     assert [str(p) for p in e.value.problems] == [
         "bp.yaml:11: environments.dc1.racks.r1.equipment[0].kw: required key 'kw' is missing: "
         "add it"]
+
+
+def test_a_plan_with_broken_equipment_is_refused_at_its_field(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from conftest import ROOT
+
+    from aifactory.plan.document import load_plan
+    from aifactory.plan.shape import PlanError
+
+    plan = json.loads((ROOT / "tests/golden/hybrid.plan.json").read_text())
+    site = next(i for i, r in enumerate(plan["resources"])
+                if r["type"] == "aifactory:baremetal:Site")
+    plan["resources"][site]["inputs"]["racks"][4]["equipment"][0]["kw"] = -1
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan, indent=2))
+    with pytest.raises(PlanError) as e:
+        load_plan(path)
+    assert f"resources[{site}].inputs.racks[4].equipment[0].kw: -1 must be above 0 in " \
+        "aifactory:baremetal:Site dc1" in str(e.value)
