@@ -1,7 +1,5 @@
 """`python -m aifactory` runs the command-line tool."""
 
-import sys
+from aifactory.cli import run
 
-from aifactory.cli import main
-
-sys.exit(main())
+run()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -19,6 +20,8 @@ COMMANDS = {
     "check": "aifactory.commands.check",
     "render": "aifactory.commands.render",
     "diff": "aifactory.commands.diff",
+    "report": "aifactory.commands.report",
+    "pr": "aifactory.commands.pr",
     "schema": "aifactory.commands.schema",
     "catalog": "aifactory.commands.catalog",
     "mirror": "aifactory.commands.mirror",
@@ -56,5 +59,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def run() -> None:
+    """The console script: `main`, then exit without tearing the interpreter down. A plan
+    leaves the Pulumi runtime's heap of futures and Outputs alive; freeing it object by
+    object takes seconds and achieves nothing at exit. Output is flushed first."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

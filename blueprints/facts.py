@@ -30,6 +30,9 @@ class WaiverFacts(TypedDict):
     resource: str
     reason: str
     owner: str
+    approver: str
+    ticket: str
+    approved: str
     expires: str
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "jurisdiction",
     "server",
     "server_it_load_kw",
+    "snapshot_description",
 ]
 
 
@@ -116,6 +117,18 @@ def server_it_load_kw(model: str, host_overhead_w: int) -> float:
         raise UnknownCatalogEntryError(f"server {model}: its GPU {s.gpu} has no board power in "
                                        "the catalog and the server no input figure")
     return (power * s.gpus + host_overhead_w) / 1000.0
+
+
+def snapshot_description() -> str:
+    """The instance snapshot the cloud data was generated from, for reports that name their
+    inputs: its repository, the commit of its AWS file, and the day it was read."""
+    from catalog.cloud import load
+
+    src = load().source
+    commits = {f["file"]: f["commit"] for f in src.get("files", [])}
+    aws = commits.get("aws-gpu-vms.csv", "")
+    return (f"public instance catalog snapshot ({src['repository']}"
+            + (f" at {aws[:12]}" if aws else "") + f", read {src['snapshotDate']})")
 
 
 def instance_board_power_w(itype: InstanceType) -> float | None:

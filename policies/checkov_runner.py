@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,9 @@ CUSTOM_CHECKS = {
 }
 KUBERNETES_VERSION = "1.33"
 REGISTRIES_ENV = "AIFACTORY_ALLOWED_REGISTRIES"
+REGISTRIES_BY_FOLDER_ENV = "AIFACTORY_ALLOWED_REGISTRIES_BY_FOLDER"
+"""JSON {folder: [registries] | null} for one run over several factories' manifests: CKV_AIF_3
+judges each file by the list of the folder of the run's root it lies in."""
 TIMEOUT_S = 300
 SCHEMA_TOOLS = ("kubernetes-validate", "crd-schema")
 
@@ -90,9 +95,13 @@ def checkov_path() -> Path | None:
     return None
 
 
-def checkov_results(directory: str | Path, allowed_registries: Sequence[str] | None = None,
-                    checks: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """checkov's passed and failed results over `directory`, each with 'result' added."""
+def start_checkov(directory: str | Path, allowed_registries: Sequence[str] | None = None,
+                  checks: Sequence[str] | None = None,
+                  registries_by_folder: Mapping[str, Sequence[str] | None] | None = None,
+                  ) -> subprocess.Popen[str]:
+    """Start checkov over `directory` (it runs while the caller validates schemas); read its
+    results with `checkov_output`. With `registries_by_folder`, the allowed registries of
+    each top-level folder."""
     program = checkov_path()
     if program is None:
         raise InputError("checkov not found: run the setup script (it creates .venv-checkov) "
@@ -102,18 +111,32 @@ def checkov_results(directory: str | Path, allowed_registries: Sequence[str] | N
     if checks:
         cmd += ["--check", ",".join(checks)]
     # unset: no jurisdiction, CKV_AIF_3 does not apply; set (even to ""): the allowed list
-    env = {k: v for k, v in os.environ.items() if k != REGISTRIES_ENV}
+    env = {k: v for k, v in os.environ.items()
+           if k not in (REGISTRIES_ENV, REGISTRIES_BY_FOLDER_ENV)}
     if allowed_registries is not None:
         env[REGISTRIES_ENV] = ",".join(allowed_registries)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=TIMEOUT_S,
-                          check=False)
+    if registries_by_folder is not None:
+        env[REGISTRIES_BY_FOLDER_ENV] = json.dumps(
+            {k: None if v is None else list(v) for k, v in registries_by_folder.items()})
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+
+
+def checkov_output(proc: subprocess.Popen[str]) -> list[dict[str, Any]]:
+    """checkov's passed and failed results, each with 'result' added."""
+    try:
+        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise InputError(f"checkov did not finish in {TIMEOUT_S} s") from None
     if proc.returncode not in (0, 1):
         raise InputError(f"checkov failed (exit {proc.returncode}): "
-                         f"{proc.stderr.strip().splitlines()[-1:] or proc.stdout[:200]}")
+                         f"{stderr.strip().splitlines()[-1:] or stdout[:200]}")
     try:
-        data = json.loads(proc.stdout) if proc.stdout.strip() else {}
+        data = json.loads(stdout) if stdout.strip() else {}
     except ValueError:
-        raise InputError(f"checkov printed no JSON: {proc.stdout[:200]!r}") from None
+        raise InputError(f"checkov printed no JSON: {stdout[:200]!r}") from None
     reports = data if isinstance(data, list) else [data]
     out = []
     for report in reports:
@@ -124,18 +147,31 @@ def checkov_results(directory: str | Path, allowed_registries: Sequence[str] | N
     return out
 
 
+def checkov_results(directory: str | Path, allowed_registries: Sequence[str] | None = None,
+                    checks: Sequence[str] | None = None,
+                    registries_by_folder: Mapping[str, Sequence[str] | None] | None = None,
+                    ) -> list[dict[str, Any]]:
+    """checkov's passed and failed results over `directory`, each with 'result' added."""
+    return checkov_output(start_checkov(directory, allowed_registries, checks,
+                                        registries_by_folder))
+
+
 def _parse_resource(resource: str) -> tuple[str, str, str]:
     kind, _, rest = resource.partition(".")
     namespace, _, name = rest.partition(".")
     return kind, namespace, name
 
 
-def run_checkov(directory: str | Path,
-                allowed_registries: Sequence[str] | None = None) -> list[ManifestFinding]:
-    """Failed checkov checks (ours and checkov's own) over the manifests in `directory`."""
+def run_checkov(directory: str | Path, allowed_registries: Sequence[str] | None = None,
+                registries_by_folder: Mapping[str, Sequence[str] | None] | None = None,
+                running: subprocess.Popen[str] | None = None) -> list[ManifestFinding]:
+    """Failed checkov checks (ours and checkov's own) over the manifests in `directory`
+    (those of the checkov already `running` over it, if given)."""
     base = Path(directory).resolve()
     out = []
-    for r in checkov_results(base, allowed_registries):
+    proc = running or start_checkov(base, allowed_registries,
+                                    registries_by_folder=registries_by_folder)
+    for r in checkov_output(proc):
         if r["result"] != "FAILED":
             continue
         kind, namespace, name = _parse_resource(r.get("resource", ""))
@@ -155,15 +191,68 @@ def run_checkov(directory: str | Path,
 
 def manifest_files(directory: str | Path) -> list[Path]:
     """YAML files under `directory` holding at least one Kubernetes object."""
-    return [p for p in sorted(Path(directory).rglob("*.y*ml")) if _objects(p)]
+    return [p for p, _ in _manifests(directory)]
+
+
+def _manifests(directory: str | Path) -> list[tuple[Path, list[dict[str, Any]]]]:
+    out = []
+    for path in sorted(Path(directory).rglob("*.y*ml")):
+        objects = _objects(path)
+        if objects:
+            out.append((path, objects))
+    return out
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _objects(path: Path) -> list[dict[str, Any]]:
     try:
-        docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER))
     except (OSError, yaml.YAMLError):
         return []
     return [d for d in docs if isinstance(d, dict) and "apiVersion" in d and "kind" in d]
+
+
+@cache
+def _schema(filename: str, version: str) -> Any:
+    from kubernetes_validate.utils import schema_contents  # type: ignore[import-untyped]
+
+    return schema_contents(filename, version)
+
+
+@cache
+def _validator(kind: str, api_version: str, version: str) -> Any:
+    """kubernetes-validate's strict validator of one kind, built once: its own `validate`
+    reads the multi-megabyte definitions file again for every object (8 s of a PR check)."""
+    import jsonschema
+    import kubernetes_validate
+    from kubernetes_validate.utils import all_versions, major_minor
+    from referencing import Registry, Resource
+
+    schema_version = [v for v in all_versions() if major_minor(v) <= major_minor(version)][-1]
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    folder = f"kubernetes-json-schema/v{schema_version}-local-strict"
+    try:
+        schema = _schema(f"{folder}/{kind.lower()}-{group}.json", version)
+    except FileNotFoundError:
+        raise kubernetes_validate.SchemaNotFoundError(
+            version=major_minor(version), kind=kind, api_version=api_version) from None
+    registry: Any = Resource.from_contents(schema) @ Registry()
+    registry = Resource.from_contents(_schema(f"{folder}/_definitions.json", version)) @ registry
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+def strict_validate(doc: dict[str, Any], version: str = KUBERNETES_VERSION) -> None:
+    """What `kubernetes_validate.validate(doc, version, strict=True)` does, with its schemas
+    read once: raises its SchemaNotFoundError or ValidationError."""
+    import jsonschema
+    import kubernetes_validate
+
+    try:
+        _validator(str(doc["kind"]), str(doc["apiVersion"]), version).validate(doc)
+    except jsonschema.ValidationError as e:
+        raise kubernetes_validate.ValidationError(e, version=version) from None
 
 
 def validate_schemas(directory: str | Path, kubernetes_version: str = KUBERNETES_VERSION,
@@ -175,10 +264,10 @@ def validate_schemas(directory: str | Path, kubernetes_version: str = KUBERNETES
     crds = crd_schemas.schemas()
     checks.crds = str(crds.directory) if crds is not None else None
     base = Path(directory).resolve()
-    for path in manifest_files(base):
+    for path, objects in _manifests(base):
         rel = path.relative_to(base).as_posix()
         checks.checked_files += 1
-        for doc in _objects(path):
+        for doc in objects:
             meta = doc.get("metadata") or {}
 
             def finding(tool: str, check_id: str, name: str, message: str,
@@ -190,7 +279,7 @@ def validate_schemas(directory: str | Path, kubernetes_version: str = KUBERNETES
                     name=str(_meta.get("name", "")), message=message)
 
             try:
-                kubernetes_validate.validate(doc, kubernetes_version, strict=True)
+                strict_validate(doc, kubernetes_version)
             except kubernetes_validate.SchemaNotFoundError:
                 verdict = crds.validate(doc) if crds is not None else None
                 if verdict is None or verdict.state == "no-schema":
@@ -222,6 +311,38 @@ def run_manifest_checks(directory: str | Path, allowed_registries: Sequence[str]
         checks.notes.append(f"no Kubernetes manifests under {directory}")
         return checks
     checks.findings.extend(run_checkov(directory, allowed_registries))
+    _notes(checks)
+    return checks
+
+
+def run_manifest_checks_of_many(root: str | Path,
+                                allowed: Mapping[str, Sequence[str] | None],
+                                kubernetes_version: str = KUBERNETES_VERSION,
+                                ) -> dict[str, ManifestChecks]:
+    """The checks of several factories' manifests, each in a folder of `root` named as the
+    keys of `allowed` (their allowed registries): schemas per folder, and one checkov run over
+    `root` (checkov's start-up is most of its time)."""
+    base = Path(root).resolve()
+    # checkov (a process of its own, mostly start-up) runs while the schemas are validated here
+    running = start_checkov(base, registries_by_folder=allowed)
+    out = {name: validate_schemas(base / name, kubernetes_version) for name in allowed}
+    if not any(c.checked_files for c in out.values()):
+        running.kill()
+        running.communicate()
+    else:
+        for f in run_checkov(base, running=running):
+            name, _, rest = f.file.partition("/")
+            if name in out:
+                out[name].findings.append(replace(f, file=rest))
+    for name, checks in out.items():
+        if checks.checked_files == 0:
+            checks.notes.append(f"no Kubernetes manifests under {base / name}")
+        else:
+            _notes(checks)
+    return out
+
+
+def _notes(checks: ManifestChecks) -> None:
     if checks.crd_checked:
         checks.notes.append(f"{checks.crd_checked} custom resources validated against their "
                             f"upstream CRDs ({checks.crds})")
@@ -231,4 +352,3 @@ def run_manifest_checks(directory: str | Path, allowed_registries: Sequence[str]
             f"or name their folder in {crd_schemas.CRDS_ENV})"
         checks.notes.append(f"{len(checks.skipped)} custom resources skipped, no schema "
                             f"available{where}: {', '.join(kinds)}")
-    return checks

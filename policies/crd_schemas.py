@@ -131,7 +131,15 @@ class CrdSchemas:
         return CrdVerdict("invalid" if errors else "valid", errors)
 
 
+_READ: dict[Path, CrdSchemas] = {}
+
+
 def schemas() -> CrdSchemas | None:
-    """The CRDs beside the checkout (or AIFACTORY_CRDS), None when absent."""
+    """The CRDs beside the checkout (or AIFACTORY_CRDS), None when absent; read once per
+    folder in a process (a run over several factories validates against the same CRDs)."""
     directory = crds_dir()
-    return CrdSchemas(directory) if directory is not None else None
+    if directory is None:
+        return None
+    if directory not in _READ:
+        _READ[directory] = CrdSchemas(directory)
+    return _READ[directory]

@@ -14,7 +14,7 @@ from typing import Any
 
 from blueprints.errors import InputError
 from policies.envelope import QuotaUse, SitePower, quota_use, site_power
-from policies.model import Finding, Result, Rule, RuleOutcome, Violation, Waiver
+from policies.model import Evidence, Finding, Result, Rule, RuleOutcome, Violation, Waiver
 from policies.view import PlanView
 
 
@@ -23,7 +23,7 @@ def waivers_of(view: PlanView) -> list[Waiver]:
     raw = view.settings.get("waivers") or []
     if not isinstance(raw, list):
         raise InputError(f"factory {view.factory_name or ''}: waivers: {raw!r} is not a list")
-    return [Waiver.from_facts(w, f"policy.waivers[{i}]") for i, w in enumerate(raw)]
+    return [Waiver.from_facts(w, f"policy.waivers[{i}]", i) for i, w in enumerate(raw)]
 
 
 def judge(rule: Rule, findings: Iterable[Finding], view: PlanView, waivers: Sequence[Waiver],
@@ -108,6 +108,21 @@ def add_findings(result: Result, rule: Rule, findings: Iterable[Finding], view: 
     found = judge(rule, findings, view, waivers_of(view), result.today)
     result.outcomes.append(outcome(rule, True, found))
     result.violations.extend(found)
-    used = {(v.waiver.rule, v.waiver.resource) for v in found if v.waiver is not None}
-    result.unused_waivers = [w for w in result.unused_waivers
-                             if (w.rule, w.resource) not in used]
+    used = {v.waiver.index for v in found if v.waiver is not None}
+    result.unused_waivers = [w for w in result.unused_waivers if w.index not in used]
+
+
+def evidence(view: PlanView, rules: Iterable[Rule] | None = None) -> dict[str, list[Evidence]]:
+    """What each rule examined (rule name -> evidence), for rules that list it."""
+    from policies.rules import RULES
+
+    out: dict[str, list[Evidence]] = {}
+    for rule in RULES if rules is None else rules:
+        if rule.evidence is None or (rule.applies is not None and not rule.applies(view)):
+            continue
+        try:
+            out[rule.name] = list(rule.evidence(view))
+        except Exception as e:  # a broken plan: the rule itself reports what went wrong
+            out[rule.name] = [Evidence(urn="", subject="(plan)", inputs={
+                "error": f"{type(e).__name__}: {e}"})]
+    return out

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from policies.images import ImageRef, images_in
 from policies.kinds import HELM_TYPES
+from policies.model import Cause
 from policies.residency import region_allowed
 from policies.view import UNKNOWN, PlanView, Resource
 
@@ -118,3 +119,44 @@ def scanned_images(view: PlanView) -> Iterator[tuple[Resource, ImageRef]]:
             body = {k: v for k, v in inputs.items() if k not in ("metadata", "apiVersion", "kind")}
         for image in images_in(body):
             yield r, image
+
+
+def registry_cause(view: PlanView, registry: str) -> Cause | None:
+    """The one setting behind images or charts pulled from a registry that is not allowed:
+    the region of the environment holding it (a registry moved with its region), or the
+    missing mirror (a public registry)."""
+    j = view.jurisdiction
+    if j is None:
+        return None
+    cloud, region = registry_place(registry)
+    if cloud in ("aws", "gcp"):
+        return view.region_cause(cloud, region) or _moved_registry_cause(view, registry)
+    if cloud == "public":
+        host = registry.lower().split("/", 1)[0]
+        return Cause(setting="sovereignty.mirror", value=host,
+                     problem=f"a public registry serving from outside {j.name}",
+                     fix="mirror the charts and images into a registry inside "
+                     f"{j.name} and name it in sovereignty.mirror (registry and image lock)")
+    return None
+
+
+def _moved_registry_cause(view: PlanView, registry: str) -> Cause | None:
+    """A registry the blueprint names (a mirror) whose repository the factory creates in
+    another region: the region it moved to is the cause."""
+    host, _, path = registry.lower().partition("/")
+    m = _AR_HOST.match(host)
+    if m:
+        project, _, rest = path.partition("/")
+        repo = rest.split("/", 1)[0]
+        for r in view.of_type("gcp:artifactregistry/repository:Repository"):
+            own = r["inputs"].get("project") or view.provider_inputs(r).get("project")
+            if own == project and r["inputs"].get("repositoryId") == repo:
+                return view.region_cause("gcp", view.region(r))
+        return None
+    m = _ECR_HOST.match(host)
+    if m:
+        account = host.split(".", 1)[0]
+        for env in view.aws_environments:
+            if str(env["inputs"].get("accountId")) == account:
+                return view.region_cause("aws", env["inputs"].get("region"))
+    return None

@@ -7,14 +7,13 @@ waivers that covered nothing.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from policies.model import Result, Rule, Violation
+from policies.model import CauseGroup, Result, Rule, Violation
 from policies.version import VERSION
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -55,15 +54,22 @@ def text(result: Result) -> str:
             flag = "  OVER" if q.over else ""
             out.append(f"  {q.cloud} {q.scope} {q.region} {q.metric}: {q.used} / {declared} "
                        f"{q.unit}{flag}")
+    groups = result.groups
+    grouped = {id(v) for g in groups for v in g.violations}
     for title, items in (("Violations", result.failed), ("Advisories", result.advisories),
                          ("Waived", result.waived)):
-        if not items:
+        mine = [g for g in groups if g.status == items[0].status] if items else []
+        items = [v for v in items if id(v) not in grouped]
+        if not items and not mine:
             continue
         out.append(f"\n{title}")
+        for g in mine:
+            out += _text_group(g)
         for v in items:
             out.append(f"  {v.status.upper():8} [{v.rule.severity}] {v.rule.name}: {v.message}")
             if v.status != "waived":
                 out.append(f"           fix: {v.rule.remediation}")
+                out.append(f"           waive: {_waive_with(v)}")
     if result.unused_waivers:
         out.append("\nWaivers that cover nothing (remove them)")
         for w in result.unused_waivers:
@@ -76,6 +82,26 @@ def text(result: Result) -> str:
         counts[o.state] = counts.get(o.state, 0) + 1
     out.append("\nRules: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
     return "\n".join(out) + "\n"
+
+
+def _waive_with(v: Violation) -> str:
+    """The waiver entry that would cover a violation, as a reader copies it."""
+    also = v.finding.also_waived_by
+    return f"{{rule: {v.rule.name}, resource: {v.waive_with}}}" + (
+        f" (or resource: {' / '.join(also)})" if also else "")
+
+
+def _text_group(g: CauseGroup) -> list[str]:
+    c = g.cause
+    n = len(g.violations)
+    rules = len(g.rules)
+    out = [f"  {'CAUSE':8} [{g.severity}] {c.setting} = {c.value}: {c.problem} "
+           f"({n} violations of {rules} rule{'s' * (rules != 1)})",
+           f"           fix: {c.fix}"]
+    for rule in g.rules:
+        subjects = list(dict.fromkeys(v.subject for v in g.violations if v.rule.name == rule))
+        out.append(f"           - {rule}: {', '.join(subjects)}")
+    return out
 
 
 # -- JSON ---------------------------------------------------------------------------------------
@@ -96,6 +122,7 @@ def as_dict(result: Result) -> dict[str, Any]:
                    "enforcement": o.rule.enforcement, "state": o.state,
                    "violations": o.violations} for o in result.outcomes],
         "violations": [v.as_dict() for v in result.violations],
+        "rootCauses": [g.as_dict() for g in result.groups],
         "unusedWaivers": [w.as_dict() for w in result.unused_waivers],
         "power": [s.as_dict() for s in result.sites],
         "quotas": [q.as_dict() for q in result.quotas],
@@ -145,16 +172,39 @@ def markdown(result: Result) -> str:
                         "-" if not q.quota else f"{100 * q.used / q.quota:.0f}%"
                         + (" ❌" if q.over else ""), ", ".join(q.pools)]
                        for q in result.quotas])
+    groups = result.groups
+    grouped = {id(v) for g in groups for v in g.violations}
+    if groups:
+        out += ["### Root causes", "",
+                "One setting of the blueprint causes each group; fix it and its violations go.",
+                ""]
+        out += _table(["Cause", "Severity", "Status", "Violations", "Rules", "Fix"],
+                      [[f"`{g.cause.setting}` = `{g.cause.value}`: {g.cause.problem}",
+                        g.severity, g.status, len(g.violations),
+                        ", ".join(f"`{r}`" for r in g.rules), g.cause.fix] for g in groups])
+        for g in groups:
+            out += [f"<details><summary>{len(g.violations)} resources affected by "
+                    f"<code>{g.cause.setting}</code></summary>", ""]
+            out += _table(["Rule", "Resource", "Finding"],
+                          [[f"`{v.rule.name}`", v.subject, v.message] for v in g.violations])
+            out += ["</details>", ""]
     for title, items in (("Violations", result.failed), ("Advisories", result.advisories)):
+        items = [v for v in items if id(v) not in grouped]
         if items:
             out += [f"### {title}", ""]
-            out += _table(["Rule", "Severity", "Resource", "Finding", "Remediation"],
+            out += _table(["Rule", "Severity", "Resource", "Finding", "Remediation",
+                           "Waive with `resource:`"],
                           [[f"`{v.rule.name}`", v.rule.severity, v.subject, v.message,
-                            v.rule.remediation] for v in items])
+                            v.rule.remediation, f"`{v.waive_with}`" + "".join(
+                                f" or `{a}`" for a in v.finding.also_waived_by)]
+                           for v in items])
     if result.waived:
         out += ["### Waived", ""]
-        out += _table(["Rule", "Resource", "Owner", "Expires", "Reason", "Finding"],
+        out += _table(["Rule", "Resource", "Owner", "Approver", "Ticket", "Expires", "Reason",
+                       "Finding"],
                       [[f"`{v.rule.name}`", v.subject, v.waiver.owner if v.waiver else "",
+                        v.waiver.approver if v.waiver else "",
+                        v.waiver.ticket if v.waiver else "",
                         v.waiver.expires.isoformat() if v.waiver else "",
                         v.waiver.reason if v.waiver else "", v.finding.message]
                        for v in result.waived])
@@ -199,14 +249,16 @@ def spec_line(blueprint: str | None, spec_path: str | None) -> int:
     return 1
 
 
-def _uri(blueprint: str | None) -> str:
-    if not blueprint:
+def _uri(result: Result) -> str:
+    """The blueprint's path from the root of its repository (what code scanning expects),
+    wherever the command ran."""
+    from blueprints.paths import shown_path
+
+    if result.blueprint_file:
+        return shown_path(result.blueprint_file)
+    if not result.blueprint:
         return "blueprint.yaml"
-    path = Path(blueprint)
-    if path.is_absolute():
-        with contextlib.suppress(ValueError):
-            path = path.relative_to(Path.cwd())
-    return path.as_posix() if not path.is_absolute() else path.as_uri()
+    return Path(result.blueprint).as_posix()
 
 
 def _level(rule: Rule) -> str:
@@ -227,7 +279,7 @@ def _descriptor(rule: Rule) -> dict[str, Any]:
     }
 
 
-def _result(v: Violation, index: int, blueprint: str | None) -> dict[str, Any]:
+def _result(v: Violation, index: int, result: Result) -> dict[str, Any]:
     fingerprint = hashlib.sha256(f"{v.rule.name}|{v.urn}|{v.subject}|{v.finding.message}"
                                  .encode()).hexdigest()[:32]
     out: dict[str, Any] = {
@@ -237,21 +289,30 @@ def _result(v: Violation, index: int, blueprint: str | None) -> dict[str, Any]:
         "message": {"text": f"{v.message}. Remediation: {v.rule.remediation}"},
         "locations": [{
             "physicalLocation": {
-                "artifactLocation": {"uri": _uri(blueprint)},
-                "region": {"startLine": spec_line(blueprint, v.finding.spec_path)},
+                "artifactLocation": {"uri": _uri(result), "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": spec_line(
+                    result.blueprint_file or result.blueprint,
+                    v.finding.cause.setting if v.finding.cause else v.finding.spec_path)},
             },
             "logicalLocations": [{"name": v.resource_name, "fullyQualifiedName": v.urn or
                                   v.subject, "kind": "resource"}],
         }],
         "partialFingerprints": {"aifactoryFinding/v1": fingerprint},
         "properties": {"status": v.status, "subject": v.subject, "resourceType":
-                       v.resource_type, **{k: val for k, val in v.finding.details.items()}},
+                       v.resource_type, "waiveWith": {"rule": v.rule.name,
+                                                      "resource": v.waive_with},
+                       **({"rootCause": v.finding.cause.setting} if v.finding.cause else {}),
+                       **{k: val for k, val in v.finding.details.items()}},
     }
     if v.waiver is not None:
         out["suppressions"] = [{
             "kind": "external",
             "status": "rejected" if v.waiver_expired else "accepted",
-            "justification": f"{v.waiver.reason} (owner {v.waiver.owner}, expires "
+            "justification": f"{v.waiver.reason} (owner {v.waiver.owner}, approved by "
+                             f"{v.waiver.approver or 'nobody'}"
+                             + (f" on {v.waiver.approved.isoformat()}" if v.waiver.approved
+                                else "")
+                             + f", ticket {v.waiver.ticket or 'none'}, expires "
                              f"{v.waiver.expires.isoformat()})",
         }]
     return out
@@ -259,22 +320,25 @@ def _result(v: Violation, index: int, blueprint: str | None) -> dict[str, Any]:
 
 def sarif(result: Result) -> dict[str, Any]:
     """The SARIF 2.1.0 log of a check (GitHub code scanning reads it)."""
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [_run(result)]}
+
+
+def sarif_of_many(results: list[Result]) -> dict[str, Any]:
+    """One SARIF 2.1.0 log with a run per blueprint."""
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [_run(r) for r in results]}
+
+
+def _run(result: Result) -> dict[str, Any]:
     rules = [o.rule for o in result.outcomes]
     index = {r.name: i for i, r in enumerate(rules)}
-
     return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "aifactory-check", "informationUri": TOOL_URI,
-                                "version": VERSION, "rules": [_descriptor(r) for r in rules]}},
-            "automationDetails": {"id": f"aifactory-check/{result.factory or 'plan'}/"},
-            "invocations": [{"executionSuccessful": True,
-                             "properties": {"today": result.today.isoformat(),
-                                            "notes": list(result.notes)}}],
-            "results": [_result(v, index[v.rule.name], result.blueprint)
-                        for v in result.violations],
-        }],
+        "tool": {"driver": {"name": "aifactory-check", "informationUri": TOOL_URI,
+                            "version": VERSION, "rules": [_descriptor(r) for r in rules]}},
+        "automationDetails": {"id": f"aifactory-check/{result.factory or 'plan'}/"},
+        "invocations": [{"executionSuccessful": True,
+                         "properties": {"today": result.today.isoformat(),
+                                        "notes": list(result.notes)}}],
+        "results": [_result(v, index[v.rule.name], result) for v in result.violations],
     }
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
 import catalog
 from blueprints.errors import InputError
 from blueprints.facts import AWS_ENVIRONMENT, FACTORY, GCP_ENVIRONMENT, HOST, POOL_TYPES, SITE
-from policies.model import Finding
+from policies.model import Cause, Evidence, Finding
 
 UNKNOWN = "[unknown]"
 """Stands for a value `pulumi preview` cannot know yet (an id, an ARN of a new resource)."""
@@ -266,10 +266,54 @@ class PlanView:
     # -- findings ---------------------------------------------------------------------------
 
     def finding(self, r: Resource, message: str, *, subject: str | None = None,
-                spec_path: str | None = None, **details: Any) -> Finding:
+                spec_path: str | None = None, cause: Cause | None = None,
+                **details: Any) -> Finding:
         """A finding about resource `r`."""
         return Finding(urn=r["urn"], subject=subject or r["name"], message=message,
-                       details=details, spec_path=spec_path)
+                       details=details, spec_path=spec_path, cause=cause)
+
+    def evidence(self, r: Resource, *paths: str, subject: str | None = None,
+                 **figures: Any) -> Evidence:
+        """What a rule judged on resource `r`: the inputs at `paths` (dotted; '(protect)' for
+        the protect flag) as the plan holds them, plus further `figures`."""
+        inputs = decoded_inputs(r)
+        picked: dict[str, Any] = {}
+        for path in paths:
+            if path == "(protect)":
+                picked[path] = bool(r.get("protect"))
+                continue
+            value = dig(inputs, *path.split("."))
+            if value is not None:
+                picked[path] = value
+        return Evidence(urn=r["urn"], subject=subject or r["name"], inputs={**picked, **figures})
+
+    def region_cause(self, cloud: str, region: str | None) -> Cause | None:
+        """The cause of a finding that something lies in `region`, outside the jurisdiction,
+        when that is the region of one environment of the cloud: that environment's region."""
+        j = self.jurisdiction
+        if j is None or not region or cloud not in ("aws", "gcp"):
+            return None
+        envs = self.aws_environments if cloud == "aws" else self.gcp_environments
+        found = [e for e in envs if str(e["inputs"].get("region", "")).lower() == region.lower()]
+        if len(found) != 1:
+            return None
+        f = found[0]["inputs"]
+        from policies.residency import allowed_places
+
+        return Cause(setting=f"environments.{f['environment']}.region", value=f["region"],
+                     problem=f"outside {j.name}",
+                     fix=f"move environment {f['environment']} to a region in {j.name} "
+                     f"({allowed_places(j, cloud)}); everything it holds moves with it")
+
+
+def examine(types: Sequence[str], *paths: str) -> Callable[[PlanView], Iterator[Evidence]]:
+    """Evidence of a rule that judges every resource of `types` on the inputs at `paths`."""
+
+    def evidence(view: PlanView) -> Iterator[Evidence]:
+        for r in view.of_type(*types):
+            yield view.evidence(r, *paths)
+
+    return evidence
 
 
 def decoded_inputs(r: Resource) -> dict[str, Any]:

@@ -95,16 +95,25 @@ def test_plan_is_byte_identical_across_processes_and_path_spellings() -> None:
     assert json.loads(relative)["blueprint"] == "blueprints/examples/cloud-aws.yaml"
 
 
-def test_plan_names_a_blueprint_outside_the_folder_by_its_file_name(
+def test_plan_names_a_blueprint_by_its_path_in_its_repository_wherever_it_runs(
         tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
     from aifactory.plan.document import plan_blueprint
     from blueprints.spec import load
 
-    monkeypatch.chdir(tmp_path)
     spec = load(GOOD)
-    assert plan_blueprint(spec, str(GOOD))["blueprint"] == "cloud-aws.yaml"
-    monkeypatch.chdir(ROOT / "blueprints")
-    assert plan_blueprint(spec, str(GOOD))["blueprint"] == "examples/cloud-aws.yaml"
+    for where in (tmp_path, ROOT / "blueprints", ROOT):
+        monkeypatch.chdir(where)
+        assert plan_blueprint(spec, str(GOOD))["blueprint"] == "blueprints/examples/cloud-aws.yaml"
+    # outside any repository: from the current folder, else by its file name
+    outside = tmp_path / "bps" / "mine.yaml"
+    outside.parent.mkdir()
+    shutil.copy(GOOD, outside)
+    monkeypatch.chdir(tmp_path)
+    assert plan_blueprint(spec, str(outside))["blueprint"] == "bps/mine.yaml"
+    monkeypatch.chdir(ROOT)
+    assert plan_blueprint(spec, str(outside))["blueprint"] == "mine.yaml"
 
 
 def test_check_fails_on_an_instance_type_the_region_does_not_offer(

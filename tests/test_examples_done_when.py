@@ -46,11 +46,53 @@ def test_sovereign_copy_with_the_lakehouse_outside_the_eu_fails(
     data["lakehouse"]["environment"] = "gcp-us"
     code, out = check(data, tmp_path, capsys)
     assert code == 1
-    failed = [line.strip() for line in out.splitlines() if line.strip().startswith("FAILED")]
-    bucket = [line for line in failed if "sovereignty-resource-region" in line
-              and "gcp-us-lakehouse-raw" in line]
-    assert bucket, out
-    assert "us-central1" in bucket[0].lower() or "US-CENTRAL1" in bucket[0], bucket[0]
+    # one cause: the new environment's region; the lakehouse bucket is among what it affects
+    causes = [line.strip() for line in out.splitlines() if line.strip().startswith("CAUSE")]
+    assert causes == ["CAUSE    [critical] environments.gcp-us.region = us-central1: outside EU "
+                      "(19 violations of 3 rules)"], out
+    [region] = [line.strip() for line in out.splitlines()
+                if line.strip().startswith("- sovereignty-resource-region:")]
+    assert "gcp-us-lakehouse-raw" in region.split(", "), region
+    assert not [line for line in out.splitlines() if line.strip().startswith("FAILED")], out
+
+
+def test_sovereign_copy_with_one_region_moved_out_gives_one_grouped_cause(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = example("sovereign-eu")
+    data["environments"]["aws-eu"].update(
+        region="us-east-1", availability_zones=["us-east-1a", "us-east-1b", "us-east-1c"])
+    code, out = check(data, tmp_path, capsys)
+    assert code == 1
+    assert out.splitlines()[0].endswith("FAILED: 10 mandatory violations, 0 advisories, 0 waived")
+    lines = [line.strip() for line in out.splitlines()]
+    start = lines.index("Violations")
+    assert lines[start + 1:start + 6] == [
+        "CAUSE    [critical] environments.aws-eu.region = us-east-1: outside EU (10 violations "
+        "of 3 rules)",
+        "fix: move environment aws-eu to a region in EU (eu-central-1, eu-north-1, eu-south-1, "
+        "eu-south-2, eu-west-1, eu-west-3, eusc-de-east-1); everything it holds moves with it",
+        "- sovereignty-resource-region: aws-eu, aws-eu-aws",
+        "- sovereignty-telemetry-destination: aws-eu-eks-control-plane-logs, "
+        "aws-eu-network-flow-logs, aws-eu-network-flow-log",
+        "- sovereignty-key-region: aws-eu-eks-control-plane-logs, "
+        "aws-eu-eks-system-launch-template, aws-eu-eks-cluster, "
+        "aws-eu-burst-l40s-launch-template, aws-eu-network-flow-logs",
+    ], out
+    assert lines[start + 6] == "", out  # nothing else fails
+
+
+def test_sovereign_copy_with_the_gcp_region_moved_out_gives_one_grouped_cause(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the registry and the mirror it holds move with the region: their images are the same cause
+    data = example("sovereign-eu")
+    data["environments"]["gcp-eu"].update(
+        region="us-central1", zones=["us-central1-a", "us-central1-b", "us-central1-c"])
+    code, out = check(data, tmp_path, capsys)
+    assert code == 1
+    causes = [line.strip() for line in out.splitlines() if line.strip().startswith("CAUSE")]
+    assert causes == ["CAUSE    [critical] environments.gcp-eu.region = us-central1: outside EU "
+                      "(73 violations of 5 rules)"], out  # no unrequested PyPI repository
+    assert not [line for line in out.splitlines() if line.strip().startswith("FAILED")], out
 
 
 def test_sovereign_copy_with_a_pool_where_its_type_is_not_offered_fails(

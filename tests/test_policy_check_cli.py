@@ -67,7 +67,8 @@ def test_expired_waiver_depends_on_today(tmp_path: Path) -> None:
     inputs(plan, "dc1")["powerBudgetKw"] = 200
     inputs(plan, "acme-onprem")["waivers"] = [{
         "rule": "power-site-budget", "resource": "dc1", "reason": "second hall opens in Q2",
-        "owner": "facilities@acme", "expires": "2026-03-31"}]
+        "owner": "facilities@acme", "approver": "ciso@acme", "ticket": "RISK-7",
+        "approved": "2026-01-05", "expires": "2026-03-31"}]
     path = write(plan, tmp_path)
     assert main(["check", path, "--today", "2026-03-31"]) == 0
     assert main(["check", path, "--today", "2026-04-01"]) == 1
@@ -107,7 +108,8 @@ def zero_budget(plan: dict) -> None:
 def waiver_expiring(expires: str | None) -> Callable[[dict], None]:
     def mutate(plan: dict) -> None:
         w = {"rule": "power-site-budget", "resource": "dc1", "reason": "second hall opens",
-             "owner": "facilities"}
+             "owner": "facilities", "approver": "ciso", "ticket": "RISK-7",
+             "approved": "2026-01-05"}
         inputs(plan, "acme-onprem")["waivers"] = [w | ({"expires": expires} if expires else {})]
     return mutate
 
@@ -125,7 +127,7 @@ def no_type(plan: dict) -> None:
     (waiver_expiring(None), "9: resources[0].inputs.waivers[0].expires: is missing in "
      "aifactory:factory:Factory acme-onprem; set policy.waivers[].expires (YYYY-MM-DD) in the "
      f"blueprint and {REPLAN}"),
-    (waiver_expiring("end of Q2"), '38: resources[0].inputs.waivers[0].expires: "end of Q2" is '
+    (waiver_expiring("end of Q2"), '41: resources[0].inputs.waivers[0].expires: "end of Q2" is '
      "not a date such as 2026-06-30 in aifactory:factory:Factory acme-onprem; set "
      f"policy.waivers[].expires (YYYY-MM-DD) in the blueprint and {REPLAN}"),
     (no_type, f"91: resources[3].type: is missing in resource dgx-2; {REPLAN}"),

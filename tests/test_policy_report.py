@@ -38,9 +38,11 @@ def result(tmp_path: Path) -> Result:
     inputs(plan, "dc1")["racks"][0]["cooling"] = "air"
     inputs(plan, "acme-onprem").update(plannedUtilisation=0.4, waivers=[
         {"rule": "power-rack-cooling", "resource": "dc1/r1", "reason": "rear doors arrive in March",
-         "owner": "facilities@acme", "expires": "2026-03-31"},
+         "owner": "facilities@acme", "approver": "ciso@acme", "ticket": "FAC-12",
+         "approved": "2026-01-10", "expires": "2026-03-31"},
         {"rule": "security-data-protected", "resource": "*", "reason": "nothing to protect yet",
-         "owner": "platform@acme", "expires": "2026-02-01"}])
+         "owner": "platform@acme", "approver": "ciso@acme", "ticket": "SEC-3",
+         "approved": "2026-01-10", "expires": "2026-02-01"}])
     cloud = load("cloud-capacity")
     plan["resources"] += [r for r in cloud["resources"] if r["type"] != "aifactory:factory:Factory"]
     return evaluate(plan, today=TODAY)
@@ -73,8 +75,9 @@ def test_json_report(result: Result) -> None:
     [waived] = [v for v in doc["violations"] if v["status"] == "waived"]
     assert waived["waiver"] == {"rule": "power-rack-cooling", "resource": "dc1/r1",
                                 "reason": "rear doors arrive in March",
-                                "owner": "facilities@acme", "expires": "2026-03-31",
-                                "expired": False}
+                                "owner": "facilities@acme", "approver": "ciso@acme",
+                                "ticket": "FAC-12", "approved": "2026-01-10",
+                                "expires": "2026-03-31", "expired": False}
     assert [w["rule"] for w in doc["unusedWaivers"]] == ["security-data-protected"]
 
 
@@ -91,7 +94,8 @@ def test_markdown_report(result: Result) -> None:
            "100% | gcp-batch |" in md
     assert "### Violations" in md and "| `power-site-budget` | critical | dc1 | site dc1:" in md
     assert "### Waived" in md and "| `power-rack-cooling` | dc1/r1 | facilities@acme | " \
-        "2026-03-31 | rear doors arrive in March |" in md
+        "ciso@acme | FAC-12 | 2026-03-31 | rear doors arrive in March |" in md
+    assert "| `power-site-budget` | critical | dc1 | site dc1:" in md and "| `dc1` |" in md
 
 
 def test_markdown_marks_a_quota_overrun() -> None:
@@ -125,12 +129,13 @@ def test_sarif_is_valid_2_1_0(result: Result) -> None:
     failed = by_rule["power-site-budget"]
     assert failed["level"] == "error" and rules[failed["ruleIndex"]]["id"] == "power-site-budget"
     assert failed["locations"][0]["physicalLocation"]["region"] == {"startLine": 6}
+    assert failed["properties"]["waiveWith"] == {"rule": "power-site-budget", "resource": "dc1"}
     assert failed["properties"]["facilityKw"] == 216.0
     assert "suppressions" not in failed
     assert by_rule["power-rack-cooling"]["suppressions"] == [{
         "kind": "external", "status": "accepted",
-        "justification": "rear doors arrive in March (owner facilities@acme, expires "
-                         "2026-03-31)"}]
+        "justification": "rear doors arrive in March (owner facilities@acme, approved by "
+                         "ciso@acme on 2026-01-10, ticket FAC-12, expires 2026-03-31)"}]
     assert by_rule["capacity-utilisation-advisory"]["level"] == "warning"
     assert rules[0]["properties"]["security-severity"] == "9.5"
 

@@ -84,7 +84,8 @@ def test_a_waiver_of_an_unknown_rule_is_a_run_error() -> None:
     config = stack_config("aws-dev")
     config["aifactory:overrides"] = {"policy": {"waivers": [{
         "rule": "power-site-budgte", "resource": "*", "reason": "accepted for the pilot",
-        "owner": "platform", "expires": "2030-01-01"}]}}
+        "owner": "platform", "approver": "security", "ticket": "RISK-1",
+        "approved": "2029-12-01", "expires": "2030-01-01"}]}}
     with pytest.raises(pulumi.RunError) as e:
         run_program("aws-dev", config)
     assert str(e.value).endswith(": policy.waivers[0].rule: 'power-site-budgte' is not a policy "

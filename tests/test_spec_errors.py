@@ -325,6 +325,9 @@ policy:
       resource: "*"
       reason: accepted while the new site is built
       owner: platform-team
+      approver: security-office
+      ticket: RISK-42
+      approved: 2029-12-01
       expires: 2030-01-31
 """
 

@@ -14,7 +14,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from aifactory.commands.common import add_output_args, add_source_args, plan_for, write_output
+from aifactory.commands.common import (
+    add_output_args,
+    add_sources_args,
+    sources_for,
+    write_output,
+    write_outputs,
+)
 from blueprints.errors import InputError
 
 RENDER = "(render)"
@@ -75,14 +81,17 @@ def manifest_rule(check_id: str, check_name: str, custom: bool) -> Any:
                 enforcement="mandatory" if custom else "advisory", check=None)
 
 
-def add_manifest_checks(result: Any, view: Any, directory: str | Path) -> None:
-    """Run checkov and kubernetes-validate over `directory`; add their findings to `result`."""
+def add_manifest_checks(result: Any, view: Any, directory: str | Path,
+                        checks: Any | None = None) -> None:
+    """Run checkov and kubernetes-validate over `directory` (or take their `checks` of it
+    from a run over several factories); add their findings to `result`."""
     from policies.checkov_runner import CUSTOM_CHECKS, run_manifest_checks
     from policies.engine import add_findings
     from policies.model import Finding
     from policies.registries import image_policy_registries
 
-    checks = run_manifest_checks(directory, image_policy_registries(view))
+    if checks is None:
+        checks = run_manifest_checks(directory, image_policy_registries(view))
     objects = {}
     for r in view.resources:
         meta = r["inputs"].get("metadata") if r["type"].startswith("kubernetes:") else None
@@ -109,6 +118,7 @@ def add_manifest_checks(result: Any, view: Any, directory: str | Path) -> None:
         add_findings(result, rule, findings, view)
     result.notes.extend(checks.notes)
     result.notes.extend(chart_notes)
+    result.manifests_checked = True
 
 
 def add_chart_value_checks(grouped: dict[str, tuple[Any, list[Any]]], view: Any,
@@ -137,34 +147,89 @@ def add_chart_value_checks(grouped: dict[str, tuple[Any, list[Any]]], view: Any,
     return list(report.notes)
 
 
-def run(args: argparse.Namespace) -> int:
-    from policies.engine import evaluate_view
-    from policies.report import render
+def check_sources(sources: list[Any], manifests: str | None, today: date | None,
+                  ) -> list[tuple[Any, Any, Any]]:
+    """(source, view, result) of each source: every rule; with `manifests`, the manifest
+    runners too, over all sources' rendered manifests in one checkov run. Raises
+    BlueprintError for waivers that match nothing (all sources' at once)."""
+    from blueprints.spec.loader import BlueprintError
+    from policies.engine import evaluate_view, evidence
+    from policies.model import is_manifest_rule
     from policies.view import PlanView
+    from policies.waivers import unmatched
 
-    plan = plan_for(args)
-    view = PlanView.of_plan(plan)
-    result = evaluate_view(view, today=args.today)
-    if args.manifests == RENDER:
-        from aifactory.render import render_manifests
+    out = []
+    for source in sources:
+        view = PlanView.of_plan(source.plan)
+        result = evaluate_view(view, today=today)
+        result.blueprint_file = source.blueprint_file
+        out.append((source, view, result))
+    if manifests == RENDER:
+        _check_rendered(out)
+    elif manifests is not None:
+        if len(out) > 1:
+            raise InputError(f"--manifests {manifests}: a folder of manifests belongs to one "
+                             "blueprint; with several, give --manifests alone (each is "
+                             "rendered)")
+        if not Path(manifests).is_dir():
+            raise InputError(f"{manifests}: no such folder of manifests")
+        add_manifest_checks(out[0][2], out[0][1], manifests)
+    problems = []
+    for source, view, result in out:
+        if not result.manifests_checked:  # their waivers are judged with --manifests only
+            result.unused_waivers = [w for w in result.unused_waivers
+                                     if not is_manifest_rule(w.rule)]
+        if result.unused_waivers:  # what the rule examined: the subjects a waiver may name
+            problems += unmatched(result, evidence(view), source.blueprint_file)
+    if problems:
+        raise BlueprintError(problems)
+    return out
 
-        with tempfile.TemporaryDirectory(prefix="aifactory-manifests-") as tmp:
-            render_manifests(plan, tmp)
-            add_manifest_checks(result, view, tmp)
-    elif args.manifests is not None:
-        if not Path(args.manifests).is_dir():
-            raise InputError(f"{args.manifests}: no such folder of manifests")
-        add_manifest_checks(result, view, args.manifests)
-    write_output(render(result, args.format), args.out)
-    return result.exit_code()
+
+def _check_rendered(checked: list[tuple[Any, Any, Any]]) -> None:
+    from aifactory.render import render_manifests
+    from policies.checkov_runner import run_manifest_checks_of_many
+    from policies.registries import image_policy_registries
+
+    with tempfile.TemporaryDirectory(prefix="aifactory-manifests-") as tmp:
+        folders = {}
+        for i, (source, view, _) in enumerate(checked):
+            folder = f"aifactory-{i}-{source.name}"
+            render_manifests(source.plan, Path(tmp) / folder)
+            folders[folder] = image_policy_registries(view)
+        runs = run_manifest_checks_of_many(tmp, folders)
+        for folder, (_, view, result) in zip(folders, checked, strict=True):
+            add_manifest_checks(result, view, Path(tmp) / folder, runs[folder])
+
+
+SUFFIXES = {"text": ".check.txt", "json": ".check.json", "sarif": ".sarif",
+            "markdown": ".check.md"}
+
+
+def run(args: argparse.Namespace) -> int:
+    from policies.report import render, sarif_of_many
+
+    checked = check_sources(sources_for(args), args.manifests, args.today)
+    results = [result for _, _, result in checked]
+    if args.format == "sarif" and len(results) > 1 and args.out is None:
+        import json
+
+        write_output(json.dumps(sarif_of_many(results), indent=2, ensure_ascii=False) + "\n",
+                     None)
+    else:
+        write_outputs({source.name: render(result, args.format)
+                       for source, _, result in checked}, args.out, SUFFIXES[args.format])
+    return max(r.exit_code() for r in results)
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "check", help="evaluate the power, capacity, sovereignty and security policies",
-        description="Evaluate every policy rule on the offline plan of a blueprint (or a plan "
-        "JSON). Exit 0 when every mandatory rule passes, 1 when one fails, 2 on bad input.")
-    add_source_args(p, plan_json=True)
+        description="Evaluate every policy rule on the offline plan of each blueprint (or plan "
+        "JSON), all in one process (with --manifests, one checkov run over all of them). Exit "
+        "0 when every mandatory rule passes, 1 when one fails, 2 on bad input (a waiver that "
+        "covers no finding included).")
+    add_sources_args(p, plan_json=True)
     add_output_args(p, ["text", "json", "sarif", "markdown"], "text")
     p.add_argument("--manifests", metavar="DIR", nargs="?", const=RENDER,
                    help="also run checkov (CKV_AIF checks) and strict schema validation over "

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +76,97 @@ def at_blueprint_lines(blueprint: str, stack: str | None) -> Iterator[None]:
     except BlueprintFieldError as e:
         file, line = locate(e.path, blueprint, stack)
         raise BlueprintError([Problem(file, line, e.path, e.message)]) from None
+
+
+def add_sources_args(p: argparse.ArgumentParser, *, plan_json: bool = False) -> None:
+    """BLUEPRINT... (or plan JSONs when `plan_json`) and --stack: several are done in one
+    process."""
+    what = "blueprint YAMLs or plan JSONs" if plan_json else "blueprint YAMLs"
+    p.add_argument("sources", metavar="BLUEPRINT" + ("_OR_PLAN" if plan_json else ""),
+                   nargs="*", help=f"one or more {what}, done in one process; optional with "
+                   "--stack")
+    p.add_argument("--stack", metavar="NAME",
+                   help="stack in stacks/ (its blueprint and overrides)")
+
+
+@dataclass
+class Source:
+    """One blueprint (or plan JSON) of a command line, planned."""
+
+    given: str | None
+    """As typed (None: the stack's blueprint)."""
+    plan: dict[str, Any]
+    blueprint_file: str | None
+    """Where the blueprint lies on this machine (for its lines), when it can be found."""
+    name: str
+    """Its file stem, unique on the command line: names its output files."""
+
+
+def blueprint_file_of(plan: dict[str, Any], given: str | None) -> str | None:
+    """The blueprint file behind a plan: the file given, or the one the plan names (looked
+    for from the plan file's repository and the current folder)."""
+    from blueprints.paths import locate
+
+    if given is not None and not given.endswith(".json"):
+        return str(Path(given).resolve()) if Path(given).is_file() else None
+    shown = plan.get("blueprint")
+    if not isinstance(shown, str) or not shown:
+        return None
+    found = locate(shown, *([Path(given).resolve().parent] if given else []))
+    return str(found) if found else None
+
+
+def sources_for(args: argparse.Namespace) -> list[Source]:
+    """Every source of a command line, planned; blueprint errors of all of them at once."""
+    from blueprints.spec.loader import BlueprintError
+
+    given: list[str | None] = list(args.sources) or [None]
+    if given == [None] and args.stack is None:
+        raise InputError("no blueprint: pass BLUEPRINT or --stack NAME")
+    from aifactory.plan.recorder import few_full_collections
+
+    out: list[Source] = []
+    problems: list[Any] = []
+    names: set[str] = set()
+    with few_full_collections():  # each plan's heap lives on: full passes would walk it all
+        for source in given:
+            _plan_one(source, args.stack, out, problems, names)
+    if problems:
+        raise BlueprintError(problems)
+    return out
+
+
+def _plan_one(source: str | None, stack: str | None, out: list[Source], problems: list[Any],
+              names: set[str]) -> None:
+    """Plan one source into `out` (its blueprint errors into `problems`)."""
+    from blueprints.spec.loader import BlueprintError
+
+    try:
+        plan = plan_for(argparse.Namespace(source=source, stack=stack))
+    except BlueprintError as e:
+        problems.extend(e.problems)
+        return
+    stem = Path(source).name.split(".")[0] if source else str(stack)
+    name, n = stem, 2
+    while name in names:
+        name, n = f"{stem}-{n}", n + 1
+    names.add(name)
+    out.append(Source(given=source, plan=plan, blueprint_file=blueprint_file_of(plan, source),
+                      name=name))
+
+
+def write_outputs(texts: dict[str, str], out: str | None, suffix: str,
+                  joiner: str = "\n") -> None:
+    """One output per source: to --out when there is one source, else into the folder --out
+    names (<name><suffix> each), else all to standard output."""
+    if len(texts) == 1:
+        write_output(next(iter(texts.values())), out)
+        return
+    if out is None:
+        write_output(joiner.join(texts.values()), None)
+        return
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"--out {out}: several blueprints write one file each: name a folder")
+    for name, text in texts.items():
+        write_output(text, str(folder / f"{name}{suffix}"))

@@ -1,4 +1,8 @@
-"""`aifactory diff BASE HEAD`: what a change to a blueprint does to the plan, for PR comments."""
+"""`aifactory diff BASE HEAD`: what a change to a blueprint does to its plan and its check.
+
+Both sides are planned and checked here, with this version's code and rules (for a pull
+request, `aifactory pr --base DIR` compares with plans and checks the base's own code made).
+"""
 
 from __future__ import annotations
 
@@ -7,105 +11,66 @@ import json
 from typing import Any
 
 from aifactory.commands.common import add_output_args, write_output
+from aifactory.preview import (  # re-exported: the diff is part of the preview
+    Preview,
+    deltas_of,
+    diff_plans,
+    render_diff,
+    section,
+    violation_changes,
+)
+
+__all__ = ["diff_plans", "register", "render_diff", "run"]
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out or {prefix: {}}
-    if isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
-        out = {}
-        for i, v in enumerate(value):
-            out.update(_flatten(v, f"{prefix}[{i}]"))
-        return out
-    return {prefix: value}
+def _checked(source: str, stack: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    from aifactory.commands.common import blueprint_file_of, plan_for
+    from policies.engine import evaluate_view
+    from policies.report import as_dict
+    from policies.view import PlanView
 
-
-def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
-    """Resources added, removed and changed (with the input paths that changed)."""
-    old = {r["urn"]: r for r in base["resources"]}
-    new = {r["urn"]: r for r in head["resources"]}
-    changed = []
-    for urn in sorted(old.keys() & new.keys()):
-        a, b = old[urn], new[urn]
-        fa, fb = _flatten(a["inputs"]), _flatten(b["inputs"])
-        fields = sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))
-        if a["protect"] != b["protect"]:
-            fields.append("(protect)")
-        if fields:
-            changed.append({"urn": urn, "type": b["type"], "name": b["name"],
-                            "changes": [{"path": f, "before": fa.get(f), "after": fb.get(f)}
-                                        for f in fields if not f.startswith("(")]
-                            + ([{"path": "(protect)", "before": a["protect"],
-                                 "after": b["protect"]}] if "(protect)" in fields else [])})
-    removed = [old[u] for u in sorted(old.keys() - new.keys())]
-    sa, sb = base["summary"], head["summary"]
-    return {
-        "added": [{"urn": u, "type": new[u]["type"], "name": new[u]["name"]}
-                  for u in sorted(new.keys() - old.keys())],
-        "removed": [{"urn": r["urn"], "type": r["type"], "name": r["name"],
-                     "protect": r["protect"]} for r in removed],
-        "changed": changed,
-        "summary": {k: {"before": sa.get(k), "after": sb.get(k)}
-                    for k in ("resourceCount", "gpusByModel", "itKwDesired",
-                              "cloudUsdPerHourDesired") if sa.get(k) != sb.get(k)},
-    }
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def render_diff(d: dict[str, Any], markdown: bool) -> str:
-    """The diff as text or Markdown."""
-    n = len(d["added"]), len(d["changed"]), len(d["removed"])
-    lines = [("### " if markdown else "") + f"Plan diff: {n[0]} to add, {n[1]} to change, "
-             f"{n[2]} to delete", ""]
-    protected = [r for r in d["removed"] if r["protect"]]
-    if protected:
-        lines += [("**" if markdown else "") + f"{len(protected)} protected resource(s) would be "
-                  "deleted: the deployment will stop at them until protection is lifted."
-                  + ("**" if markdown else ""), ""]
-    for key, value in d["summary"].items():
-        lines.append(f"- {key}: {_short(value['before'])} -> {_short(value['after'])}")
-    if d["summary"]:
-        lines.append("")
-    code = "`" if markdown else ""
-    for r in d["added"]:
-        lines.append(f"+ {code}{r['type']}{code} {r['name']}")
-    for r in d["removed"]:
-        lines.append(f"- {code}{r['type']}{code} {r['name']}"
-                     + (" (protected)" if r["protect"] else ""))
-    for r in d["changed"]:
-        lines.append(f"~ {code}{r['type']}{code} {r['name']}")
-        for c in r["changes"]:
-            lines.append(f"    {c['path']}: {_short(c['before'])} -> {_short(c['after'])}")
-    if markdown and len(lines) > 3:
-        head, body = lines[:2], lines[2:]
-        lines = head + ["```diff", *body, "```"] if body else head
-    return "\n".join(lines).rstrip() + "\n"
+    plan = plan_for(argparse.Namespace(source=source, stack=stack))
+    result = evaluate_view(PlanView.of_plan(plan))
+    result.blueprint_file = blueprint_file_of(plan, source)
+    return plan, as_dict(result)
 
 
 def run(args: argparse.Namespace) -> int:
-    from aifactory.commands.common import plan_for
-
-    base = plan_for(argparse.Namespace(source=args.base, stack=args.stack))
-    head = plan_for(argparse.Namespace(source=args.head, stack=args.stack))
-    d = diff_plans(base, head)
-    text = json.dumps(d, indent=2) + "\n" if args.format == "json" else \
-        render_diff(d, markdown=args.format == "markdown")
+    base_plan, base_check = _checked(args.base, args.stack)
+    head_plan, head_check = _checked(args.head, args.stack)
+    preview = Preview(name=str(head_plan.get("factory") or args.head), head_plan=head_plan,
+                      head_check=head_check, base_plan=base_plan, base_check=base_check)
+    d = diff_plans(base_plan, head_plan)
+    if args.format == "json":
+        new, fixed = violation_changes(base_check, head_check)
+        text = json.dumps({**d, "figures": [x.__dict__ for x in deltas_of(preview)],
+                           "newViolations": new, "fixedViolations": fixed}, indent=2) + "\n"
+    elif args.format == "markdown":
+        text = "\n".join(section(preview)).rstrip() + "\n"
+    else:
+        lines = [render_diff(d, markdown=False).rstrip()]
+        figures = deltas_of(preview)
+        if figures:
+            lines += ["", "Figures:"] + [f"  {x.what}: {x.before} -> {x.after} ({x.change})"
+                                         for x in figures]
+        new, fixed = violation_changes(base_check, head_check)
+        for title, items in (("New violations", new), ("Fixed violations", fixed)):
+            if items:
+                lines += ["", f"{title}:"] + [f"  [{v['severity']}] {v['rule']}: {v['message']}"
+                                             for v in items]
+        text = "\n".join(lines) + "\n"
     write_output(text, args.out)
     return 0
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("diff", help="compare the plans of two blueprints (or plan JSONs)",
+    p = sub.add_parser("diff", help="compare the plans and checks of two blueprints",
                        description="Show what changes between two plans: resources added, "
-                       "changed (with the inputs that change) and deleted, and the change in "
-                       "GPUs, IT power and cost. Each side is a blueprint YAML or a plan JSON.")
+                       "changed (every changed value whole, or as a diff of the value when it "
+                       "is long) and deleted; the change of every figure of the plan summary "
+                       "and the check (site power and headroom, cost, GPUs, quota use); the "
+                       "violations that are new and those fixed. Each side is a blueprint YAML "
+                       "or a plan JSON, checked with this version's rules.")
     p.add_argument("base", metavar="BASE", help="blueprint or plan JSON before the change")
     p.add_argument("head", metavar="HEAD", help="blueprint or plan JSON after the change")
     p.add_argument("--stack", metavar="NAME", help="stack whose overrides apply to both sides")

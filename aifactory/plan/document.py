@@ -15,6 +15,7 @@ from typing import Any
 import catalog
 from aifactory.plan.recorder import Registration, few_full_collections, record
 from blueprints import envelope, facts
+from blueprints.paths import shown_path
 from blueprints.spec.models import Blueprint
 from catalog import cloud as cloud_catalog
 
@@ -218,14 +219,11 @@ def make_plan(spec: Blueprint, registrations: list[Registration], blueprint: str
 def plan_blueprint(spec: Blueprint, blueprint: str, stack: str = "offline") -> dict[str, Any]:
     """Plan a loaded blueprint offline.
 
-    The plan names the blueprint by its path relative to the current folder when it lies
-    inside it, else by its file name: the same bytes however the path was typed.
+    The plan names the blueprint by its path from the root of its git repository, else from
+    the current folder, else by its file name (blueprints.paths): the same bytes however the
+    path was typed and wherever the command ran.
     """
-    path = Path(blueprint).resolve()
-    try:
-        shown = path.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        shown = path.name
+    shown = shown_path(blueprint)
     with few_full_collections():  # the plan document is built while the program's heap lives
         return make_plan(spec, run_program(spec, stack), shown, stack)
 

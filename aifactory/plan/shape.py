@@ -49,6 +49,9 @@ WAIVER = {
     "resource": Field("str", fix="policy.waivers[].resource"),
     "reason": Field("str", fix="policy.waivers[].reason"),
     "owner": Field("str", fix="policy.waivers[].owner"),
+    "approver": Field("str", fix="policy.waivers[].approver"),
+    "ticket": Field("str", fix="policy.waivers[].ticket"),
+    "approved": Field("date", fix="policy.waivers[].approved (YYYY-MM-DD)"),
     "expires": Field("date", fix="policy.waivers[].expires (YYYY-MM-DD)"),
 }
 RACK = {

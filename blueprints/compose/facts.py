@@ -43,7 +43,9 @@ def factory_facts(spec: Blueprint) -> FactoryFacts:
         rearDoorLimitKw=p.rear_door_limit_kw,
         hostOverheadW=p.host_overhead_w,
         waivers=[WaiverFacts(rule=w.rule, resource=w.resource, reason=w.reason, owner=w.owner,
-                             expires=w.expires.isoformat()) for w in p.waivers],
+                             approver=w.approver or "", ticket=w.ticket,
+                             approved=w.approved.isoformat(), expires=w.expires.isoformat())
+                 for w in p.waivers],
     )
 
 

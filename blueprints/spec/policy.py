@@ -5,10 +5,10 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal, Protocol
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from blueprints.spec.base import Strict, fail
 
@@ -27,14 +27,28 @@ class Tags(Strict):
 class Waiver(Strict):
     """A reviewed, time-limited acceptance of one known policy violation."""
 
+    model_config = ConfigDict(**Strict.model_config, json_schema_extra={"required": [
+        "rule", "resource", "reason", "owner", "approver", "ticket", "approved", "expires"]})
+
     rule: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)+$", description="Rule name to waive.")
     resource: str = Field(
         min_length=1,
-        description="Resource name (or URN) the waiver covers; '*' for every resource.",
+        description="The finding's subject, exactly as `aifactory check` prints it after "
+        "'waive:' (a resource name, a site, a rack such as dc1/r1, a pool), or a URN; '*' for "
+        "every resource.",
     )
     reason: str = Field(min_length=10, description="Why the violation is accepted.")
-    owner: str = Field(min_length=1, description="Who accepted it (a person or team).")
-    expires: date = Field(description="Last day the waiver is valid (YYYY-MM-DD).")
+    owner: str = Field(min_length=1, description="Who accepted the risk (a person or team).")
+    approver: str | None = Field(
+        None, min_length=1,
+        description="Who approved the waiver; for critical and high rules another person than "
+        "the owner.",
+    )
+    ticket: str = Field(min_length=1, description="Ticket or reference of the review (an issue "
+                        "key such as SEC-1234, or a link).")
+    approved: date = Field(description="Day the waiver was approved (YYYY-MM-DD).")
+    expires: date = Field(description="Last day the waiver is valid (YYYY-MM-DD); at most "
+                          "policy.waiver_max_days after `approved`.")
 
     @field_validator("rule")
     @classmethod
@@ -46,6 +60,26 @@ class Waiver(Strict):
         close = difflib.get_close_matches(v, names, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else f"rules are: {', '.join(names)}"
         raise ValueError(f"{v!r} is not a policy rule: {hint}")
+
+    @model_validator(mode="after")
+    def _reviewed(self, info: ValidationInfo) -> Waiver:
+        rules: KnownRules | None = (info.context or {}).get(RULES_CONTEXT)
+        severity = rules.severity(self.rule) if rules is not None else None
+        problems: list[tuple[str, str]] = []
+        second = severity in ("critical", "high")
+        if self.approver is None:
+            who = (f"{self.rule} is a {severity} rule: its waiver needs an approver other than "
+                   f"the owner ({self.owner})") if second else "a waiver needs an approver"
+            problems.append(("approver", f"{who}; add approver: <who approved it>"))
+        elif second and self.approver.strip().lower() == self.owner.strip().lower():
+            problems.append(("approver", f"{self.rule} is a {severity} rule: the approver "
+                             f"({self.approver}) is the owner; a second person approves "
+                             "waivers of critical and high rules"))
+        if self.expires < self.approved:
+            problems.append(("expires", f"{self.expires.isoformat()} is before the approval "
+                             f"day {self.approved.isoformat()}: set expires after approved"))
+        fail(problems)
+        return self
 
 
 RULES_CONTEXT = "policy_rules"
@@ -64,6 +98,10 @@ class KnownRules(Protocol):
 
     def knows(self, name: str) -> bool:
         """Whether `name` is a rule a waiver may name."""
+        ...
+
+    def severity(self, name: str) -> str | None:
+        """The severity of rule `name` (critical, high, medium, low), None if unknown."""
         ...
 
 
@@ -91,7 +129,26 @@ class PolicySettings(Strict):
         le=20000,
         description="Watts per server beyond its GPUs, used where no server figure exists.",
     )
+    waiver_max_days: int = Field(
+        90, ge=1, le=366,
+        description="Longest a waiver may run, from its approval to its expiry, in days.",
+    )
     waivers: list[Waiver] = Field(default_factory=list, description="Accepted violations.")
+
+    @model_validator(mode="after")
+    def _waivers_short_enough(self) -> PolicySettings:
+        problems = []
+        for i, w in enumerate(self.waivers):
+            days = (w.expires - w.approved).days
+            if days > self.waiver_max_days:
+                last = w.approved + timedelta(days=self.waiver_max_days)
+                problems.append((f"waivers.{i}.expires", f"the waiver runs {days} days, from "
+                                 f"its approval on {w.approved.isoformat()} to "
+                                 f"{w.expires.isoformat()}, longer than policy.waiver_max_days "
+                                 f"({self.waiver_max_days}): set expires on or before "
+                                 f"{last.isoformat()} and renew it by a new review"))
+        fail(problems)
+        return self
 
 
 class ImageMirror(Strict):

@@ -71,6 +71,14 @@ class _KnownRules:
     def knows(self, name: str) -> bool:
         return name in self.names or MANIFEST_CHECK_RULE.fullmatch(name) is not None
 
+    def severity(self, name: str) -> str | None:
+        if name in BY_NAME:
+            return BY_NAME[name].severity
+        if name in (MANIFEST_SCHEMA_RULE, MANIFEST_CRD_RULE) \
+                or name.startswith("manifest-ckv-aif-"):
+            return "high"  # our own manifest checks (aifactory.commands.check.manifest_rule)
+        return "low" if self.knows(name) else None
+
 
 KNOWN_RULES = _KnownRules(frozenset(BY_NAME) | {
     MANIFEST_SCHEMA_RULE, MANIFEST_CRD_RULE, MANIFEST_CHART_VALUES_RULE, MANIFEST_CHART_TAG_RULE})

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from catalog.cloud import AWS_QUOTA_CLASSES
 from policies.envelope import aws_quota_use
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView
 
 # the quota names per class and purchase option, from the catalog (AWS Service Quotas)
@@ -30,8 +30,16 @@ def check(view: PlanView) -> Iterator[Finding]:
                      f"{q.used} vCPUs of '{name}' at their maximum size, but the quota is "
                      f"{q.quota} vCPUs ({q.used - q.quota} over)"),
             details=q.as_dict(),
+            also_waived_by=q.pools,
             spec_path=f"environments.{q.environment}.quotas.{SPEC_KEYS.get(q.metric, q.metric)}",
         )
+
+
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for q in aws_quota_use(view):
+        yield Evidence(urn=q.urn, subject=q.environment, inputs={
+            "account": q.scope, "region": q.region, "quota": QUOTA_NAMES.get(q.metric, q.metric),
+            "usedAtMax": q.used, "declared": q.quota, "pools": list(q.pools)})
 
 
 RULE = Rule(
@@ -46,4 +54,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: bool(view.aws_environments),
+    evidence=evidence,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.envelope import gcp_quota_use
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView
 
 
@@ -21,8 +21,16 @@ def check(view: PlanView) -> Iterator[Finding]:
                      f"GPUs of quota {q.metric} at their maximum size, but the quota is "
                      f"{q.quota} ({q.used - q.quota} over)"),
             details=q.as_dict(),
+            also_waived_by=q.pools,
             spec_path=f"environments.{q.environment}.gpu_quotas",
         )
+
+
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for q in gcp_quota_use(view):
+        yield Evidence(urn=q.urn, subject=q.environment, inputs={
+            "project": q.scope, "region": q.region, "metric": q.metric, "usedAtMax": q.used,
+            "declared": q.quota, "pools": list(q.pools)})
 
 
 RULE = Rule(
@@ -37,4 +45,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: bool(view.gcp_environments),
+    evidence=evidence,
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import catalog
 from catalog import cloud as cloud_catalog
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView
 
 
@@ -56,6 +56,13 @@ def check(view: PlanView) -> Iterator[Finding]:
                     zones=list(f.get("zones") or []), offeredZones=list(offered))
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for p in view.pools:
+        f = p["inputs"]
+        if f.get("cloud") != "onprem" and f.get("instanceType"):
+            yield view.evidence(p, "instanceType", "cloud", "region", "zones", subject=f["pool"])
+
+
 RULE = Rule(
     name="capacity-instance-availability",
     domain="capacity",
@@ -69,4 +76,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: any(p["inputs"].get("cloud") in ("aws", "gcp") for p in view.pools),
+    evidence=evidence,
 )

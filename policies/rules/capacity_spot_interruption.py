@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView, Resource, dig, truthy
 
 
@@ -42,6 +42,11 @@ def check(view: PlanView) -> Iterator[Finding]:
                                    "not declare interruption_tolerant", spec_path=spec_path)
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for p in view.pools:
+        yield view.evidence(p, "capacity", "interruptionTolerant", subject=p["inputs"]["pool"])
+
+
 RULE = Rule(
     name="capacity-spot-interruption",
     domain="capacity",
@@ -53,4 +58,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: bool(view.pools),
+    evidence=evidence,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView
 
 
@@ -24,6 +24,13 @@ def check(view: PlanView) -> Iterator[Finding]:
             gpus=gpus, plannedUtilisation=float(planned), breakEvenUtilisation=break_even)
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for s in view.sites:
+        site = s["inputs"]["environment"]
+        yield view.evidence(s, subject=site, plannedUtilisation=view.settings.get(
+            "plannedUtilisation"), breakEvenUtilisation=view.settings["breakEvenUtilisation"])
+
+
 RULE = Rule(
     name="capacity-utilisation-advisory",
     domain="capacity",
@@ -36,4 +43,5 @@ RULE = Rule(
     check=check,
     applies=lambda view: bool(view.sites)
     and view.settings.get("plannedUtilisation") is not None,
+    evidence=evidence,
 )

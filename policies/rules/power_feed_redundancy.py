@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.envelope import site_power
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView
 
 
@@ -27,6 +27,11 @@ def check(view: PlanView) -> Iterator[Finding]:
                 )
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for s in site_power(view):
+        yield Evidence(urn=s.urn, subject=s.site, inputs={"itKw": s.it_kw, "feeds": s.feeds})
+
+
 RULE = Rule(
     name="power-feed-redundancy",
     domain="power",
@@ -38,4 +43,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: any(s["inputs"].get("feeds") for s in view.sites),
+    evidence=evidence,
 )

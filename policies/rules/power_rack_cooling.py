@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.envelope import site_power
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView
 
 _ENOUGH = {"air": ("air", "rear-door", "liquid"), "rear-door": ("rear-door", "liquid"),
@@ -49,6 +49,15 @@ def check(view: PlanView) -> Iterator[Finding]:
                 )
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for s in site_power(view):
+        for r in s.racks:
+            yield Evidence(urn=s.urn, subject=f"{s.site}/{r.rack}", inputs={
+                "itKw": r.it_kw, "cooling": r.cooling, "liquidHosts": list(r.liquid_hosts),
+                "airCoolingLimitKw": float(view.settings["airCoolingLimitKw"]),
+                "rearDoorLimitKw": float(view.settings["rearDoorLimitKw"])})
+
+
 RULE = Rule(
     name="power-rack-cooling",
     domain="power",
@@ -61,4 +70,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: bool(view.sites),
+    evidence=evidence,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.envelope import site_power
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView
 
 
@@ -24,6 +24,13 @@ def check(view: PlanView) -> Iterator[Finding]:
                 )
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for s in site_power(view):
+        for r in s.racks:
+            yield Evidence(urn=s.urn, subject=f"{s.site}/{r.rack}", inputs={
+                "itKw": r.it_kw, "powerLimitKw": r.limit_kw, "hosts": list(r.hosts)})
+
+
 RULE = Rule(
     name="power-rack-density",
     domain="power",
@@ -34,4 +41,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: bool(view.sites),
+    evidence=evidence,
 )

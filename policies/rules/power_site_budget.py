@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.envelope import site_power
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView
 
 
@@ -26,6 +26,13 @@ def check(view: PlanView) -> Iterator[Finding]:
         )
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for s in site_power(view):
+        yield Evidence(urn=s.urn, subject=s.site, inputs={
+            "hosts": s.hosts, "itKw": s.it_kw, "pue": s.pue, "facilityKw": s.facility_kw,
+            "powerBudgetKw": s.budget_kw, "headroomKw": s.headroom_kw})
+
+
 RULE = Rule(
     name="power-site-budget",
     domain="power",
@@ -39,4 +46,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: bool(view.sites),
+    evidence=evidence,
 )

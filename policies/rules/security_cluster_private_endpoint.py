@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.model import Finding, Rule
-from policies.view import PlanView, dig, truthy
+from policies.view import PlanView, dig, examine, truthy
 
 
 def check(view: PlanView) -> Iterator[Finding]:
@@ -33,6 +33,11 @@ def check(view: PlanView) -> Iterator[Finding]:
                                ".endpoint_public_access" if env else None)
 
 
+evidence = examine(("aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster"),
+                   "vpcConfig.endpointPublicAccess", "vpcConfig.endpointPrivateAccess",
+                   "vpcConfig.publicAccessCidrs", "privateClusterConfig.enablePrivateEndpoint")
+
+
 RULE = Rule(
     name="security-cluster-private-endpoint",
     domain="security",
@@ -46,4 +51,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     scope="resource",
+    evidence=evidence,
 )

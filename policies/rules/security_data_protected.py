@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.kinds import DATA_BEARING
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView
 
 
@@ -15,6 +15,12 @@ def check(view: PlanView) -> Iterator[Finding]:
             yield view.finding(r, f"{r['type'].rsplit(':', 1)[-1]} {r['name']} holds data but "
                                "is not protected: `pulumi destroy` or a replacement would "
                                "delete it")
+
+
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for r in view.resources:
+        if r["type"] in DATA_BEARING:
+            yield view.evidence(r, "(protect)")
 
 
 RULE = Rule(
@@ -27,4 +33,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     scope="resource",
+    evidence=evidence,
 )

@@ -19,7 +19,7 @@ from policies.kinds import (
     AWS_IAM_POLICIES,
     AWS_IAM_ROLE,
 )
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import UNKNOWN, PlanView, Resource
 
 # AWS managed policies that grant every action, or every IAM action (and so any other).
@@ -112,6 +112,20 @@ def check(view: PlanView) -> Iterator[Finding]:
                                role=r["inputs"]["role"])
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for r in view.of_type(*AWS_IAM_POLICIES):
+        yield view.evidence(r, "policy")
+    for r in view.of_type(AWS_IAM_ROLE):
+        yield view.evidence(r, "inlinePolicies", "managedPolicyArns")
+    for r in view.of_type(*AWS_IAM_ATTACHMENTS):
+        yield view.evidence(r, "policyArn")
+    for r in view.of_type(*AWS_IAM_ATTACHMENT_SETS):
+        yield view.evidence(r, "policyArns")
+    for r in view.resources:
+        if r["type"].startswith(GCP_IAM_PREFIXES):
+            yield view.evidence(r, "role", "member", "members")
+
+
 RULE = Rule(
     name="security-iam-no-wildcard",
     domain="security",
@@ -126,4 +140,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     scope="resource",
+    evidence=evidence,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.model import Finding, Rule
-from policies.view import PlanView, dig
+from policies.view import PlanView, dig, examine
 
 TYPES = ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/instance:Instance")
 
@@ -19,6 +19,9 @@ def check(view: PlanView) -> Iterator[Finding]:
                                "required)", httpTokens=tokens)
 
 
+evidence = examine(TYPES, "metadataOptions.httpTokens")
+
+
 RULE = Rule(
     name="security-instance-imdsv2",
     domain="security",
@@ -30,4 +33,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     scope="resource",
+    evidence=evidence,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.model import Finding, Rule
-from policies.view import PlanView, dig, truthy
+from policies.view import PlanView, dig, examine, truthy
 
 ECR_SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
 
@@ -38,6 +38,11 @@ def check(view: PlanView) -> Iterator[Finding]:
                                "vulnerability scanning", spec_path="registry.scan_on_push")
 
 
+evidence = examine(("aws:ecr/repository:Repository", "gcp:artifactregistry/repository:Repository"),
+                   "imageTagMutability", "imageScanningConfiguration.scanOnPush", "format",
+                   "dockerConfig.immutableTags", "vulnerabilityScanningConfig.enablementConfig")
+
+
 RULE = Rule(
     name="security-registry-immutable-scanned",
     domain="security",
@@ -49,4 +54,5 @@ RULE = Rule(
     "Registry: docker_config.immutable_tags, scanning not DISABLED).",
     enforcement="mandatory",
     check=check,
+    evidence=evidence,
 )

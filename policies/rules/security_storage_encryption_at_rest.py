@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.model import Finding, Rule
-from policies.view import PlanView, Resource, dig, is_set, truthy
+from policies.view import PlanView, Resource, dig, examine, is_set, truthy
 
 
 def _unencrypted(r: Resource) -> str | None:
@@ -46,6 +46,18 @@ def check(view: PlanView) -> Iterator[Finding]:
             yield view.finding(r, f"{r['type'].rsplit(':', 1)[-1]} {r['name']} {what}")
 
 
+ENCRYPTABLE = ("aws:ebs/volume:Volume", "aws:ec2/launchTemplate:LaunchTemplate",
+               "aws:efs/fileSystem:FileSystem", "aws:rds/instance:Instance",
+               "aws:rds/cluster:Cluster", "aws:eks/cluster:Cluster",
+               "gcp:container/cluster:Cluster",
+               "aws:s3/bucketServerSideEncryptionConfiguration:"
+               "BucketServerSideEncryptionConfiguration",
+               "aws:s3/bucketServerSideEncryptionConfigurationV2:"
+               "BucketServerSideEncryptionConfigurationV2")
+evidence = examine(ENCRYPTABLE, "encrypted", "blockDeviceMappings", "storageEncrypted",
+                   "encryptionConfig.resources", "databaseEncryption.state", "rules")
+
+
 RULE = Rule(
     name="security-storage-encryption-at-rest",
     domain="security",
@@ -58,4 +70,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     scope="resource",
+    evidence=evidence,
 )

@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 from policies.images import images_in, registry_allowed
 from policies.kinds import HELM_TYPES
-from policies.model import Finding, Rule
-from policies.registries import allowed_registries
+from policies.model import Evidence, Finding, Rule
+from policies.registries import allowed_registries, registry_cause
 from policies.view import PlanView, dig
 
 
@@ -45,7 +45,15 @@ def check(view: PlanView) -> Iterator[Finding]:
         if problems:
             yield view.finding(r, f"chart {r['name']} ({r['inputs'].get('chart')}) "
                                f"{' and '.join(problems)}", source=source,
-                               spec_path="sovereignty.mirror")
+                               spec_path="sovereignty.mirror",
+                               cause=registry_cause(view, source)
+                               if source and not registry_allowed(source, allowed) else None)
+
+
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for r in view.of_type(*HELM_TYPES):
+        yield view.evidence(r, "chart", "version", source=chart_source(r["inputs"]),
+                            images=[i.ref for i in images_in(r["inputs"].get("values") or {})])
 
 
 RULE = Rule(
@@ -62,4 +70,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
+    evidence=evidence,
 )

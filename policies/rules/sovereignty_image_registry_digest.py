@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.registries import (
     allowed_registries,
     declared_outside,
+    registry_cause,
     scanned_images,
 )
 from policies.view import PlanView
@@ -23,16 +24,28 @@ def check(view: PlanView) -> Iterator[Finding]:
     allowed = allowed_registries(view)
     for r, image in scanned_images(view):
         problems = []
+        allowed_here = image.registry_allowed(allowed)
         if not image.pinned:
             problems.append("is not pinned by digest (@sha256:...)")
-        if not image.registry_allowed(allowed):
+        if not allowed_here:
             problems.append(f"comes from {image.registry}, not an allowed registry "
                             f"({', '.join(allowed) or 'none declared'})")
         if problems:
             yield view.finding(
                 r, f"{r['type'].rsplit(':', 1)[-1]} {r['name']}: image {image.ref} at "
                 f"{image.path} {' and '.join(problems)}", image=image.ref, path=image.path,
-                spec_path="sovereignty.allowed_registries")
+                spec_path="sovereignty.allowed_registries",
+                cause=None if allowed_here else registry_cause(view, image.ref))
+
+
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    images: dict[str, dict[str, str]] = {}
+    by_urn = {}
+    for r, image in scanned_images(view):
+        images.setdefault(r["urn"], {})[image.path] = image.ref
+        by_urn[r["urn"]] = r
+    for urn, found in images.items():
+        yield view.evidence(by_urn[urn], **found)
 
 
 RULE = Rule(
@@ -49,4 +62,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
+    evidence=evidence,
 )

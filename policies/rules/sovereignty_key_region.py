@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.residency import allowed_places, arn_region, region_allowed
 from policies.view import UNKNOWN, PlanView, Resource, cloud_of, gcp_region
 
@@ -105,7 +105,23 @@ def check(view: PlanView) -> Iterator[Finding]:
                 r, f"{r['type'].rsplit(':', 1)[-1]} {r['name']}"
                 f"{f' ({store_region})' if store_region else ''} is encrypted with key {key} "
                 f"({path}) in {region or 'a region that cannot be shown'}, outside {j.name} "
-                f"(allowed: {allowed_places(j, cloud)})", key=key, keyRegion=region, path=path)
+                f"(allowed: {allowed_places(j, cloud)})", key=key, keyRegion=region, path=path,
+                cause=view.region_cause(cloud, region))
+
+
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for r in view.resources:
+        cloud = cloud_of(r["type"])
+        if cloud not in ("aws", "gcp") or r["type"] in (AWS_KEY, GCP_KEY, GCP_RING) \
+                or r["type"].startswith("pulumi:"):
+            continue
+        refs = {}
+        for path, ref in key_refs(r["inputs"]):
+            place = key_place(view, r, ref)
+            if place is not None:
+                refs[path] = f"{place[1]} ({place[0] or 'region unknown'})"
+        if refs:
+            yield view.evidence(r, **refs)
 
 
 RULE = Rule(
@@ -119,4 +135,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
+    evidence=evidence,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import UNKNOWN, PlanView, truthy
 
 MAX_ROTATION_DAYS = 365
@@ -38,6 +38,13 @@ def check(view: PlanView) -> Iterator[Finding]:
                                f"days, longer than {MAX_ROTATION_DAYS}", rotationPeriod=period)
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for r in view.of_type("aws:kms/key:Key"):
+        yield view.evidence(r, "enableKeyRotation", "customerMasterKeySpec", "keySpec")
+    for r in view.of_type("gcp:kms/cryptoKey:CryptoKey"):
+        yield view.evidence(r, "rotationPeriod")
+
+
 RULE = Rule(
     name="sovereignty-key-rotation",
     domain="sovereignty",
@@ -50,4 +57,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
+    evidence=evidence,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.kinds import AWS_BUCKET_PAB, AWS_BUCKETS
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView, Resource, dig, truthy
 
 OPEN = ("0.0.0.0/0", "::/0")
@@ -97,6 +97,32 @@ def check(view: PlanView) -> Iterator[Finding]:
             yield view.finding(r, f"{r['type'].rsplit(':', 1)[-1]} {r['name']} {what}")
 
 
+EXPOSABLE = (*AWS_BUCKETS, "aws:ec2/securityGroup:SecurityGroup",
+             "aws:ec2/securityGroupRule:SecurityGroupRule",
+             "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:ec2/subnet:Subnet",
+             "aws:ec2/instance:Instance", "aws:ec2/launchTemplate:LaunchTemplate",
+             "aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer",
+             "gcp:storage/bucket:Bucket", "gcp:compute/firewall:Firewall",
+             "gcp:compute/address:Address", "gcp:compute/globalAddress:GlobalAddress",
+             "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool",
+             "kubernetes:core/v1:Service")
+EXPOSURE_INPUTS = ("ingress", "type", "cidrBlocks", "ipv6CidrBlocks", "cidrIpv4", "cidrIpv6",
+                   "mapPublicIpOnLaunch", "associatePublicIpAddress", "networkInterfaces",
+                   "internal", "publicAccessPrevention", "direction", "sourceRanges",
+                   "disabled", "addressType", "privateClusterConfig.enablePrivateNodes",
+                   "networkConfig.enablePrivateNodes", "spec.type")
+
+
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for r in view.resources:
+        if r["type"] in AWS_BUCKETS:
+            blocks = view.linked(r, *AWS_BUCKET_PAB, key="bucket")
+            yield view.evidence(r, publicAccessBlocks={
+                b["name"]: {f: b["inputs"].get(f) for f in PAB_FLAGS} for b in blocks})
+        elif r["type"] in EXPOSABLE or r["type"].startswith("gcp:storage/bucketIAM"):
+            yield view.evidence(r, *EXPOSURE_INPUTS, "member", "members")
+
+
 RULE = Rule(
     name="sovereignty-network-no-public-exposure",
     domain="sovereignty",
@@ -111,4 +137,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
+    evidence=evidence,
 )

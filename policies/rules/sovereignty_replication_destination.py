@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.kinds import AWS_BUCKETS
-from policies.model import Finding, Rule
+from policies.model import Cause, Evidence, Finding, Rule
 from policies.residency import allowed_places, arn_region, region_allowed
 from policies.view import UNKNOWN, PlanView, Resource, dig
 
@@ -52,7 +52,11 @@ def check(view: PlanView) -> Iterator[Finding]:
                                    f"{bucket['name']} in {region or 'an unknown region'}, "
                                    f"outside {j.name} (allowed: {places})",
                                    destination=bucket["name"], region=region,
-                                   spec_path="lakehouse.replication.region")
+                                   spec_path="lakehouse.replication.region",
+                                   cause=Cause("lakehouse.replication.region",
+                                               region or "unknown", f"outside {j.name}",
+                                               f"replicate to a region in {j.name} ({places}), "
+                                               "or remove lakehouse.replication"))
             key = dig(rule, "destination", "encryptionConfiguration", "replicaKmsKeyId")
             key_region = arn_region(key) if isinstance(key, str) else None
             if key_region and not region_allowed(j, "aws", key_region):
@@ -64,6 +68,13 @@ def check(view: PlanView) -> Iterator[Finding]:
                 yield view.finding(b, f"bucket {b['name']} keeps a copy in {loc.lower()}, outside "
                                    f"{j.name} (allowed: {allowed_places(j, 'gcp')})",
                                    dataLocation=loc)
+
+
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for r in view.of_type(REPLICATION):
+        yield view.evidence(r, "rules")
+    for b in view.of_type("gcp:storage/bucket:Bucket"):
+        yield view.evidence(b, "location", "customPlacementConfig.dataLocations")
 
 
 RULE = Rule(
@@ -78,4 +89,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
+    evidence=evidence,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.residency import allowed_places, region_allowed
 from policies.view import UNKNOWN, PlanView, Resource, cloud_of, decoded_inputs
 
@@ -29,14 +29,16 @@ def check(view: PlanView) -> Iterator[Finding]:
         if not region_allowed(j, "aws", f["region"]):
             yield view.finding(env, f"environment {name}: region {f['region']} is outside "
                                f"{j.name} (allowed: {allowed_places(j, 'aws')})", subject=name,
-                               spec_path=f"environments.{name}.region", region=f["region"])
+                               spec_path=f"environments.{name}.region", region=f["region"],
+                               cause=view.region_cause("aws", f["region"]))
     for env in view.gcp_environments:
         f = env["inputs"]
         name = f["environment"]
         if not region_allowed(j, "gcp", f["region"]):
             yield view.finding(env, f"environment {name}: region {f['region']} is outside "
                                f"{j.name} (allowed: {allowed_places(j, 'gcp')})", subject=name,
-                               spec_path=f"environments.{name}.region", region=f["region"])
+                               spec_path=f"environments.{name}.region", region=f["region"],
+                               cause=view.region_cause("gcp", f["region"]))
     for site in view.sites:
         f = site["inputs"]
         name = f["environment"]
@@ -55,7 +57,8 @@ def check(view: PlanView) -> Iterator[Finding]:
             if isinstance(region, str) and region and not region_allowed(j, cloud, region):
                 yield view.finding(r, f"provider {r['name']} deploys to {region}, outside "
                                    f"{j.name} (allowed: {allowed_places(j, cloud)})",
-                                   spec_path=_env_path(view, r, "region"), region=region)
+                                   spec_path=_env_path(view, r, "region"), region=region,
+                                   cause=view.region_cause(cloud, region))
             continue
         if not r.get("custom", True):
             continue
@@ -69,11 +72,30 @@ def check(view: PlanView) -> Iterator[Finding]:
                 yield view.finding(r, f"{t.rsplit(':', 1)[-1]} {r['name']} is placed in "
                                    f"{region}, outside {j.name} (allowed: "
                                    f"{allowed_places(j, cloud)})",
-                                   spec_path=_env_path(view, r, "region"), region=region)
+                                   spec_path=_env_path(view, r, "region"), region=region,
+                                   cause=view.region_cause(cloud, region))
         elif view.provider(r) is None:
             yield view.finding(r, f"{t.rsplit(':', 1)[-1]} {r['name']} uses the default "
                                f"{cloud} provider: its region cannot be shown to lie in "
                                f"{j.name}", spec_path=_env_path(view, r, "region"))
+
+
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for env in view.aws_environments:
+        yield view.evidence(env, "region", "partition", subject=env["inputs"]["environment"])
+    for env in view.gcp_environments:
+        yield view.evidence(env, "region", subject=env["inputs"]["environment"])
+    for site in view.sites:
+        yield view.evidence(site, "country", subject=site["inputs"]["environment"])
+    for r in view.resources:
+        t = r["type"]
+        if t.startswith(("pulumi:providers:aws", "pulumi:providers:gcp")):
+            yield view.evidence(r, "region")
+        elif cloud_of(t) in ("aws", "gcp") and r.get("custom", True):
+            own = [k for k in _OWN_LOCATION if isinstance(r["inputs"].get(k), str)
+                   and r["inputs"].get(k)]
+            p = view.provider(r)
+            yield view.evidence(r, *own, provider=p["name"] if p else "(default)")
 
 
 RULE = Rule(
@@ -88,4 +110,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
+    evidence=evidence,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.kinds import AWS_BUCKET_SSE, AWS_BUCKETS, GCP_LOG_BUCKETS
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView, Resource, dig, is_set
 
 
@@ -91,6 +91,28 @@ def check(view: PlanView) -> Iterator[Finding]:
             yield view.finding(r, f"{r['type'].rsplit(':', 1)[-1]} {r['name']} {what}")
 
 
+STORES = (*AWS_BUCKETS, "aws:ecr/repository:Repository", "aws:eks/cluster:Cluster",
+          "aws:ec2/launchTemplate:LaunchTemplate", "aws:eks/nodeGroup:NodeGroup",
+          "aws:ebs/volume:Volume", "aws:efs/fileSystem:FileSystem",
+          "aws:fsx/lustreFileSystem:LustreFileSystem", "aws:cloudwatch/logGroup:LogGroup",
+          "gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository",
+          "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool", *GCP_LOG_BUCKETS,
+          "gcp:compute/disk:Disk")
+KEY_INPUTS = ("encryptionConfigurations", "encryptionConfig", "blockDeviceMappings",
+              "launchTemplate", "kmsKeyId", "encryption.defaultKmsKeyName", "kmsKeyName",
+              "databaseEncryption", "nodeConfig.bootDiskKmsKey", "cmekSettings.kmsKeyName",
+              "diskEncryptionKey.kmsKeySelfLink")
+
+
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for r in view.of_type(*STORES):
+        if r["type"] in AWS_BUCKETS:
+            configs = [c["name"] for c in view.linked(r, *AWS_BUCKET_SSE, key="bucket")]
+            yield view.evidence(r, sseConfigurations=configs, customerKey=_s3_kms(view, r))
+        else:
+            yield view.evidence(r, *KEY_INPUTS)
+
+
 RULE = Rule(
     name="sovereignty-store-customer-keys",
     domain="sovereignty",
@@ -104,4 +126,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
+    evidence=evidence,
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from policies.kinds import tag_field
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.view import UNKNOWN, PlanView, Resource, decode, dig
 
 REQUIRED = {
@@ -55,6 +55,18 @@ def check(view: PlanView) -> Iterator[Finding]:
                                f"jurisdiction is {j.name}", residency=tags[residency_key])
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for r in view.resources:
+        cloud = r["type"].split(":", 1)[0]
+        if cloud not in REQUIRED or not r.get("custom", True):
+            continue
+        field = tag_field(r["type"]) or ("tags" if "tags" in r["inputs"] else
+                                         "labels" if "labels" in r["inputs"] else None)
+        tags = _tags(view, r, field) if field else None
+        if tags is not None:
+            yield view.evidence(r, **{f"{field}.{k}": tags.get(k) for k in REQUIRED[cloud]})
+
+
 RULE = Rule(
     name="sovereignty-tags-residency-classification",
     domain="sovereignty",
@@ -68,4 +80,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
+    evidence=evidence,
 )

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import catalog
 from policies.kinds import AWS_BUCKETS, GCP_LOG_BUCKETS
-from policies.model import Finding, Rule
+from policies.model import Evidence, Finding, Rule
 from policies.residency import allowed_places, arn_region, region_allowed
 from policies.view import UNKNOWN, PlanView, Resource, cloud_of
 
@@ -125,7 +125,8 @@ def _aws_sinks(view: PlanView, j: catalog.Jurisdiction) -> Iterator[Finding]:
         if _outside(j, "aws", region):
             yield view.finding(r, f"log group {r['name']} keeps logs in "
                                f"{region or 'an unknown region (default provider)'}, outside "
-                               f"{j.name} (allowed: {places})", region=region)
+                               f"{j.name} (allowed: {places})", region=region,
+                               cause=view.region_cause("aws", region))
     for r in view.of_type(FLOW_LOG):
         i = r["inputs"]
         kind = str(i.get("logDestinationType") or "cloud-watch-logs")
@@ -135,20 +136,23 @@ def _aws_sinks(view: PlanView, j: catalog.Jurisdiction) -> Iterator[Finding]:
         if _outside(j, "aws", region):
             yield view.finding(r, f"flow log {r['name']} writes to {kind} {what} in "
                                f"{region or 'a region that cannot be shown'}, outside {j.name} "
-                               f"(allowed: {places})", destination=what, region=region)
+                               f"(allowed: {places})", destination=what, region=region,
+                               cause=view.region_cause("aws", region))
     for r in view.of_type(LOG_SUBSCRIPTION):
         region, what = aws_destination_region(view, r, r["inputs"].get("destinationArn"),
                                               FIREHOSE)
         if _outside(j, "aws", region):
             yield view.finding(r, f"log subscription {r['name']} ships logs to {what} in "
                                f"{region or 'a region that cannot be shown'}, outside {j.name}",
-                               destination=what, region=region)
+                               destination=what, region=region,
+                               cause=view.region_cause("aws", region))
     for r in view.of_type(METRIC_STREAM):
         region, what = aws_destination_region(view, r, r["inputs"].get("firehoseArn"), FIREHOSE)
         if _outside(j, "aws", region):
             yield view.finding(r, f"metric stream {r['name']} ships metrics to Firehose {what} "
                                f"in {region or 'a region that cannot be shown'}, outside "
-                               f"{j.name} (allowed: {places})", destination=what, region=region)
+                               f"{j.name} (allowed: {places})", destination=what, region=region,
+                               cause=view.region_cause("aws", region))
 
 
 def _gcp_sink_region(view: PlanView, r: Resource) -> tuple[str | None, str]:
@@ -179,7 +183,7 @@ def _gcp_sinks(view: PlanView, j: catalog.Jurisdiction) -> Iterator[Finding]:
         if _known(loc) and not region_allowed(j, "gcp", loc):
             yield view.finding(r, f"log bucket {r['name']} ({r['inputs'].get('bucketId')}) keeps "
                                f"logs in {loc.lower()}, outside {j.name} (allowed: {places})",
-                               location=loc)
+                               location=loc, cause=view.region_cause("gcp", loc.lower()))
     for r in view.of_type(*GCP_LOG_SETTINGS):
         loc = r["inputs"].get("storageLocation")
         if _known(loc) and not region_allowed(j, "gcp", loc):
@@ -192,7 +196,8 @@ def _gcp_sinks(view: PlanView, j: catalog.Jurisdiction) -> Iterator[Finding]:
         if _outside(j, "gcp", region):
             yield view.finding(r, f"log sink {r['name']} routes logs to {dest} in "
                                f"{region or 'a location that cannot be shown'}, outside "
-                               f"{j.name} (allowed: {places})", destination=dest, region=region)
+                               f"{j.name} (allowed: {places})", destination=dest, region=region,
+                               cause=view.region_cause("gcp", region))
 
 
 def _remote_writes(view: PlanView, j: catalog.Jurisdiction) -> Iterator[Finding]:
@@ -225,6 +230,26 @@ def check(view: PlanView) -> Iterator[Finding]:
     yield from _remote_writes(view, j)
 
 
+def evidence(view: PlanView) -> Iterator[Evidence]:
+    for r in view.of_type(LOG_GROUP):
+        yield view.evidence(r, region=view.region(r))
+    for r in view.of_type(FLOW_LOG):
+        yield view.evidence(r, "logDestinationType", "logDestination", "logGroupName")
+    for r in view.of_type(LOG_SUBSCRIPTION):
+        yield view.evidence(r, "destinationArn")
+    for r in view.of_type(METRIC_STREAM):
+        yield view.evidence(r, "firehoseArn")
+    for r in view.of_type(*GCP_LOG_BUCKETS):
+        yield view.evidence(r, "location")
+    for r in view.of_type(*GCP_SINKS):
+        yield view.evidence(r, "destination")
+    for r in view.resources:
+        if r["type"].startswith("kubernetes:"):
+            urls = dict(remote_writes(r["inputs"]))
+            if urls:
+                yield view.evidence(r, **urls)
+
+
 RULE = Rule(
     name="sovereignty-telemetry-destination",
     domain="sovereignty",
@@ -239,4 +264,5 @@ RULE = Rule(
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
+    evidence=evidence,
 )
