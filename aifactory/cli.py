@@ -1,4 +1,4 @@
-"""The `aifactory` command: plan, check, render, diff, report and schema of a blueprint.
+"""The `aifactory` command: plan, check, render, diff and schema of a blueprint; the catalog.
 
 Exit codes: 0 success, 1 a mandatory policy failed (check), 2 bad input (never a traceback).
 """
@@ -23,6 +23,8 @@ COMMANDS = {
     "report": "aifactory.commands.report",
     "pr": "aifactory.commands.pr",
     "schema": "aifactory.commands.schema",
+    "catalog": "aifactory.commands.catalog",
+    "mirror": "aifactory.commands.mirror",
 }
 
 

@@ -108,6 +108,51 @@ def render_manifests(plan: dict[str, Any], out_dir: str | Path) -> list[Path]:
     return sorted(written)
 
 
+OWNED = ".aifactory-render"
+"""The list of files a render wrote, in its folder: the next render replaces exactly those."""
+
+
+def check_output_folder(out_dir: str | Path) -> None:
+    """Refuse a file, or a folder holding files an earlier render did not write."""
+    from blueprints.errors import InputError
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out_dir}: is a file: name a folder to write the manifests "
+                         "into (a new one, or one an earlier render wrote)")
+    if out.is_dir() and any(out.iterdir()) and not (out / OWNED).exists():
+        raise InputError(f"--out {out_dir}: the folder holds files aifactory render did not "
+                         "write: choose a new or empty folder, so stale files of other tools "
+                         "are never checked as the factory's")
+
+
+def clear_output_folder(out_dir: str | Path) -> int:
+    """Remove the files an earlier render wrote (per its list); return how many."""
+    out = Path(out_dir)
+    listing = out / OWNED
+    if not listing.exists():
+        return 0
+    removed = 0
+    for rel in listing.read_text(encoding="utf-8").splitlines():
+        path = out / rel
+        if rel and ".." not in Path(rel).parts and path.is_file():
+            path.unlink()
+            removed += 1
+    for folder in sorted((p for p in out.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    listing.unlink()
+    return removed
+
+
+def record_output(out_dir: str | Path, written: list[Path]) -> None:
+    """List the files this render wrote, so the next one replaces exactly them."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rels = sorted(p.relative_to(out).as_posix() for p in written)
+    (out / OWNED).write_text("".join(f"{r}\n" for r in rels), encoding="utf-8")
+
+
 def render_files(files: dict[str, str], out_dir: str | Path) -> list[Path]:
     """Write rendered text files (relative path -> content) below `out_dir`."""
     written = []

@@ -74,10 +74,19 @@ class GcpEnvironmentFacts(TypedDict):
     gpuQuotas: dict[str, int]
 
 
+class EquipmentFacts(TypedDict):
+    kind: str
+    name: str
+    count: int
+    kw: float
+
+
 class RackFacts(TypedDict):
     name: str
     powerLimitKw: float
     cooling: str
+    otherKw: float
+    equipment: list[EquipmentFacts]
 
 
 class SiteFacts(TypedDict):
@@ -113,12 +122,20 @@ class PoolFacts(TypedDict):
     gpusPerNode: int
     vcpusPerNode: int
     quotaClass: str | None
+    quotaKey: str | None
+    zones: list[str]
+    hosts: list[str]
     minNodes: int
     desiredNodes: int
     maxNodes: int
     capacity: str
     interruptionTolerant: bool
+    gpuShare: float
+    gpuBoardPowerW: float | None
     onDemandUsdPerHour: float | None
+    spotUsdPerHour: float | None
+    usdPerHour: float | None
+    priceBasis: str
     gpuResource: str
     """Extended resource jobs request (nvidia.com/gpu, or nvidia.com/mig-<profile>)."""
     unitsPerGpu: int

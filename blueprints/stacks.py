@@ -79,6 +79,28 @@ def load_with_overrides(blueprint: str | Path, overrides: Any = None,
     return validate(data, lines, str(blueprint), rules=rules)
 
 
+def source_lines(blueprint: str | Path, stack: str | None = None) -> Lines:
+    """Where each value of a blueprint (with a stack's overrides merged in) came from."""
+    data, lines = read_yaml(blueprint)
+    if stack is not None:
+        _, overrides, override_lines = read_stack(stack)
+        if overrides:
+            _merge(data, overrides, (), lines, override_lines or {})
+    return lines
+
+
+def locate(path: str, blueprint: str | Path, stack: str | None = None) -> tuple[str, int]:
+    """The file and line of a dotted blueprint path (its nearest parent that has one)."""
+    lines = source_lines(blueprint, stack)
+    parts = path.split(".")
+    for n in range(len(parts), 0, -1):
+        for loc in (tuple(parts[:n]),
+                    tuple(int(p) if p.isdigit() else p for p in parts[:n])):
+            if loc in lines:
+                return lines[loc]
+    return (str(blueprint), 1)
+
+
 def load_for_stack(blueprint: str | Path | None, stack: str | None, *,
                    rules: KnownRules | None = None) -> tuple[Blueprint, str]:
     """The blueprint for a command line: an explicit file, a stack's file, or both."""

@@ -56,6 +56,10 @@ class ChartImage:
     """Upstream repository, without tag (the image lock is keyed by it plus a tag)."""
     style: ImageStyle
     """How the chart spells the image (see ImageStyle)."""
+    default_tag: str
+    """The tag the pinned chart pulls when the values leave it alone: its values.yaml, or the
+    chart's appVersion where the values leave the tag empty (checked against ../shared/charts
+    by tests/test_charts.py)."""
 
 
 GPU_OPERATOR = ChartRef(
@@ -123,52 +127,74 @@ KUBERAY_OPERATOR = ChartRef(
     source="ray-project/kuberay v1.7.0 (helm-chart/kuberay-operator)",
 )
 
-# Value keys from each chart's values.yaml; the GPU operator's gfd runs the device plugin image.
+# Value keys from each chart's values.yaml, with the tag each pulls by default. In v26.7.0 the
+# GPU operator's validator runs the operator's own image (nvcr.io/nvidia/gpu-operator) and the
+# chart no longer reads operator.initContainer; gfd runs the device plugin image. Tags that the
+# values leave empty default to the chart's appVersion: the operator and validator to the
+# release (v26.7.0), node-feature-discovery to its subchart's (v0.19.0), the prometheus
+# operator and its config reloader to kube-prometheus-stack's (v0.86.0), kube-state-metrics and
+# node-exporter to "v" + theirs (v2.17.0, v1.9.1). Kueue's published chart pins its release
+# image (the values.yaml at the tag names the staging build, rewritten at release); so do
+# JobSet's and LeaderWorkerSet's, and Karpenter's release stamps its chart and controller
+# image (values.yaml at the v1.14.1 tag still says 1.13.0, see ../shared/charts/SOURCES.md).
 CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
     GPU_OPERATOR.name: (
-        ChartImage(("operator",), "nvcr.io/nvidia/gpu-operator", "nvidia"),
-        ChartImage(("operator", "initContainer"), "nvcr.io/nvidia/cuda", "nvidia"),
-        ChartImage(("validator",), "nvcr.io/nvidia/cloud-native/gpu-operator-validator",
-                   "nvidia"),
-        ChartImage(("driver",), "nvcr.io/nvidia/driver", "nvidia"),
-        ChartImage(("toolkit",), "nvcr.io/nvidia/k8s/container-toolkit", "nvidia"),
-        ChartImage(("devicePlugin",), "nvcr.io/nvidia/k8s-device-plugin", "nvidia"),
-        ChartImage(("dcgmExporter",), "nvcr.io/nvidia/k8s/dcgm-exporter", "nvidia"),
-        ChartImage(("gfd",), "nvcr.io/nvidia/k8s-device-plugin", "nvidia"),
-        ChartImage(("migManager",), "nvcr.io/nvidia/cloud-native/k8s-mig-manager", "nvidia"),
+        ChartImage(("operator",), "nvcr.io/nvidia/gpu-operator", "nvidia", "v26.7.0"),
+        ChartImage(("validator",), "nvcr.io/nvidia/gpu-operator", "nvidia", "v26.7.0"),
+        ChartImage(("driver",), "nvcr.io/nvidia/driver", "nvidia", "595.91.07"),
+        ChartImage(("toolkit",), "nvcr.io/nvidia/k8s/container-toolkit", "nvidia", "v1.20.0"),
+        ChartImage(("devicePlugin",), "nvcr.io/nvidia/k8s-device-plugin", "nvidia", "v0.20.0"),
+        ChartImage(("dcgmExporter",), "nvcr.io/nvidia/k8s/dcgm-exporter", "nvidia",
+                   "4.6.0-4.8.3-distroless"),
+        ChartImage(("gfd",), "nvcr.io/nvidia/k8s-device-plugin", "nvidia", "v0.20.0"),
+        ChartImage(("migManager",), "nvcr.io/nvidia/cloud-native/k8s-mig-manager", "nvidia",
+                   "v0.15.0"),
         ChartImage(("node-feature-discovery", "image"),
-                   "registry.k8s.io/nfd/node-feature-discovery", "tagged"),
+                   "registry.k8s.io/nfd/node-feature-discovery", "tagged", "v0.19.0"),
     ),
     KUEUE.name: (
         ChartImage(("controllerManager", "manager", "image"), "registry.k8s.io/kueue/kueue",
-                   "tagged"),
+                   "tagged", "v0.19.2"),
     ),
     KARPENTER_CRD.name: (),  # CRDs only: the chart runs no image
     KARPENTER.name: (
         ChartImage(("controller", "image"), "public.ecr.aws/karpenter/controller",
-                   "repository-digest"),
+                   "repository-digest", "1.14.1"),
     ),
-    JOBSET.name: (ChartImage(("image",), "registry.k8s.io/jobset/jobset", "tagged"),),
+    JOBSET.name: (ChartImage(("image",), "registry.k8s.io/jobset/jobset", "tagged",
+                             "v0.12.0"),),
     LEADERWORKERSET.name: (ChartImage(("image", "manager"), "registry.k8s.io/lws/lws",
-                                      "tagged"),),
-    KUBERAY_OPERATOR.name: (ChartImage(("image",), "quay.io/kuberay/operator", "tagged"),),
+                                      "tagged", "v0.10.0"),),
+    KUBERAY_OPERATOR.name: (ChartImage(("image",), "quay.io/kuberay/operator", "tagged",
+                                       "v1.7.0"),),
     KUBE_PROMETHEUS_STACK.name: (
         ChartImage(("prometheusOperator", "image"),
-                   "quay.io/prometheus-operator/prometheus-operator", "prometheus"),
+                   "quay.io/prometheus-operator/prometheus-operator", "prometheus", "v0.86.0"),
         ChartImage(("prometheusOperator", "prometheusConfigReloader", "image"),
-                   "quay.io/prometheus-operator/prometheus-config-reloader", "prometheus"),
+                   "quay.io/prometheus-operator/prometheus-config-reloader", "prometheus",
+                   "v0.86.0"),
         ChartImage(("prometheusOperator", "admissionWebhooks", "patch", "image"),
-                   "registry.k8s.io/ingress-nginx/kube-webhook-certgen", "prometheus"),
+                   "registry.k8s.io/ingress-nginx/kube-webhook-certgen", "prometheus", "v1.6.3"),
         ChartImage(("prometheus", "prometheusSpec", "image"), "quay.io/prometheus/prometheus",
-                   "prometheus"),
+                   "prometheus", "v3.6.0"),
         ChartImage(("alertmanager", "alertmanagerSpec", "image"),
-                   "quay.io/prometheus/alertmanager", "prometheus"),
+                   "quay.io/prometheus/alertmanager", "prometheus", "v0.28.1"),
         ChartImage(("kube-state-metrics", "image"),
-                   "registry.k8s.io/kube-state-metrics/kube-state-metrics", "prometheus"),
+                   "registry.k8s.io/kube-state-metrics/kube-state-metrics", "prometheus",
+                   "v2.17.0"),
         ChartImage(("prometheus-node-exporter", "image"), "quay.io/prometheus/node-exporter",
-                   "digest"),
+                   "digest", "v1.9.1"),
     ),
 }
+CHARTS: dict[str, ChartRef] = {c.name: c for c in (
+    GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
+    KUBERAY_OPERATOR)}
+
+
+def default_tags(chart_names: list[str]) -> dict[str, tuple[str, str]]:
+    """Upstream repository -> (the tag the charts pull by default, the chart that pulls it)."""
+    return {i.upstream: (i.default_tag, name) for name in chart_names
+            for i in CHART_IMAGES[name]}
 
 
 def upstream_images(chart_names: list[str]) -> list[str]:

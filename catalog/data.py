@@ -1,7 +1,6 @@
-"""Catalog entries. Every entry names its source; see ../shared/REFERENCE-DATA.md upstream.
-
-Region lists are what public catalog snapshots showed; they change, and a blueprint that needs a
-newer region should add it here with its source in the same pull request.
+"""Catalog entries kept in code: GPUs, servers and jurisdictions, every entry with its source
+(see ../shared/REFERENCE-DATA.md upstream). Cloud instance types come from the generated
+snapshot (catalog/instances.json, read by catalog.cloud).
 """
 
 from __future__ import annotations
@@ -16,7 +15,9 @@ class Gpu:
 
     model: str
     vendor: str
-    board_power_w: int
+    """nvidia, amd or aws (Trainium, Inferentia)."""
+    board_power_w: int | None
+    """Maximum board power (None: the vendor publishes none)."""
     memory_gb: int
     source: str
 
@@ -35,21 +36,6 @@ class Server:
 
 
 @dataclass(frozen=True)
-class InstanceType:
-    """A cloud instance (AWS) or machine (GCP) type with GPUs."""
-
-    name: str
-    cloud: Literal["aws", "gcp"]
-    gpu: str
-    gpus: int
-    vcpus: int
-    quota_class: str
-    regions: frozenset[str]
-    on_demand_usd_per_hour: float | None
-    source: str
-
-
-@dataclass(frozen=True)
 class Jurisdiction:
     """Where data may live: cloud regions and countries inside a jurisdiction."""
 
@@ -61,7 +47,7 @@ class Jurisdiction:
     source: str
 
 
-NVIDIA_DATASHEETS = "NVIDIA datasheets via ../shared/REFERENCE-DATA.md"
+SECONDARY = "secondary source: confirm against the vendor's datasheet before relying on it"
 
 GPUS: dict[str, Gpu] = {
     g.model: g
@@ -80,6 +66,9 @@ GPUS: dict[str, Gpu] = {
         Gpu("h100-pcie", "nvidia", 350, 80, "NVIDIA product brief PB-11133-001"),
         Gpu("h200-sxm", "nvidia", 700, 141, "NVIDIA H200 datasheet (secondary copies)"),
         Gpu("b200", "nvidia", 1000, 180, "NVIDIA DGX B200 user guide"),
+        Gpu("b300", "nvidia", 1400, 288,
+            f"Blackwell Ultra: 1,400 W maximum, 288 GB HBM3e ({SECONDARY}); the higher "
+            "figure is used for power planning (air-cooled HGX boards may be capped lower)"),
         Gpu(
             "gb200",
             "nvidia",
@@ -88,6 +77,8 @@ GPUS: dict[str, Gpu] = {
             "GB200 NVL72: ~120 kW per 72-GPU rack incl. CPUs "
             "and switches (secondary); per-GPU figure for sizing only",
         ),
+        Gpu("gb300", "nvidia", 1400, 288,
+            f"GB300 NVL72: Blackwell Ultra at 1,400 W, 288 GB HBM3e ({SECONDARY})"),
         Gpu("l4", "nvidia", 72, 24, "NVIDIA L4 datasheet (secondary)"),
         Gpu(
             "l40s",
@@ -97,8 +88,33 @@ GPUS: dict[str, Gpu] = {
             "NVIDIA L40S datasheet: 350 W (some sources 300 W; the "
             "higher figure is used for power planning)",
         ),
+        Gpu("rtx-pro-6000-server", "nvidia", 600, 96,
+            "NVIDIA RTX PRO 6000 Blackwell Server Edition datasheet: up to 600 W "
+            "(configurable), 96 GB GDDR7; AWS g7e"),
         Gpu("t4", "nvidia", 70, 16, "NVIDIA T4 datasheet (secondary)"),
+        Gpu("t4g", "nvidia", 70, 16, "NVIDIA T4G on AWS g5g: the T4 Tensor Core GPU (70 W) "
+            "beside a Graviton host"),
+        Gpu("v100-sxm2-16gb", "nvidia", 300, 16, "NVIDIA V100 datasheet: SXM2 300 W (AWS p3, "
+            "GCP)"),
+        Gpu("v100-sxm2-32gb", "nvidia", 300, 32, "NVIDIA V100 datasheet: SXM2 300 W (AWS "
+            "p3dn)"),
+        Gpu("p100", "nvidia", 250, 16, "NVIDIA Tesla P100 PCIe datasheet: 250 W (GCP)"),
+        Gpu("p4", "nvidia", 75, 8, "NVIDIA Tesla P4 datasheet: 50/75 W; the higher figure"),
         Gpu("mi300x", "amd", 750, 192, "AMD MI300X footnote (secondary)"),
+        Gpu("mi325x", "amd", 1000, 256, "AMD Instinct MI325X datasheet: 1,000 W, 256 GB "
+            "HBM3E"),
+        Gpu("mi355x", "amd", 1400, 288, "AMD Instinct MI355X datasheet: 1,400 W, 288 GB "
+            "HBM3E, liquid cooled (the air-cooled MI350X: 1,000 W)"),
+        Gpu("radeon-pro-v520", "amd", None, 8, "AMD Radeon Pro V520 on AWS g4ad: 8 GB; AMD "
+            "publishes no board power for this cloud-only part"),
+        Gpu("inferentia", "aws", None, 8, "AWS Inferentia (inf1): 8 GB per chip (AWS Neuron "
+            "docs); AWS publishes no per-chip power"),
+        Gpu("inferentia2", "aws", None, 32, "AWS Inferentia2 (inf2): 32 GB HBM per chip (AWS "
+            "Neuron docs); AWS publishes no per-chip power"),
+        Gpu("trainium", "aws", None, 32, "AWS Trainium (trn1): 32 GB HBM per chip (AWS Neuron "
+            "docs); AWS publishes no per-chip power"),
+        Gpu("trainium2", "aws", None, 96, "AWS Trainium2 (trn2): 96 GB HBM per chip (AWS "
+            "Neuron docs); AWS publishes no per-chip power"),
     )
 }
 
@@ -123,6 +139,9 @@ SERVERS: dict[str, Server] = {
             "air",
             "NVIDIA DGX B200 user guide: 6 x 3.3 kW PSU (5+1), 14.3 kW max",
         ),
+        Server("dgx-b300", "b300", 8, 14.5, 10, "air",
+               f"DGX B300 (8 x B300): 8-GPU HGX B300 servers draw ~14.5 kW at the wall "
+               f"({SECONDARY}: NVIDIA's DGX B300 user guide)"),
         Server("dgx-a100", "a100-sxm4-80gb", 8, 6.5, 6, "air", "NVIDIA DGX A100 user guide"),
         Server(
             "hgx-h100-8gpu",
@@ -142,6 +161,10 @@ SERVERS: dict[str, Server] = {
             "air",
             "OEM HGX H200 8-GPU board; GPUs x 700 W + overhead",
         ),
+        Server("hgx-b200-8gpu", "b200", 8, None, 10, "air",
+               "OEM HGX B200 8-GPU board; GPUs x 1,000 W + overhead"),
+        Server("hgx-b300-8gpu", "b300", 8, None, 10, "air",
+               "OEM HGX B300 8-GPU board; GPUs x 1,400 W + overhead"),
         Server(
             "l40s-4gpu",
             "l40s",
@@ -151,6 +174,16 @@ SERVERS: dict[str, Server] = {
             "air",
             "OEM 2U server with 4 x L40S; GPUs x 350 W + overhead",
         ),
+        Server("rtx-pro-6000-8gpu", "rtx-pro-6000-server", 8, None, 4, "air",
+               "OEM RTX PRO Server with 8 x RTX PRO 6000 Blackwell Server Edition; GPUs x "
+               "600 W + overhead"),
+        Server("mi300x-8gpu", "mi300x", 8, None, 8, "air",
+               "OEM AMD Instinct MI300X platform (8 GPUs); GPUs x 750 W + overhead"),
+        Server("mi325x-8gpu", "mi325x", 8, None, 8, "air",
+               "OEM AMD Instinct MI325X platform (8 GPUs); GPUs x 1,000 W + overhead"),
+        Server("mi355x-8gpu", "mi355x", 8, None, 4, "liquid",
+               "OEM AMD Instinct MI355X platform (8 GPUs, direct liquid cooling); GPUs x "
+               "1,400 W + overhead"),
         Server(
             "gb200-nvl72",
             "gb200",
@@ -160,179 +193,15 @@ SERVERS: dict[str, Server] = {
             "liquid",
             "GB200 NVL72 rack: ~120 kW, power shelves 132 kW, liquid cooled (secondary)",
         ),
-    )
-}
-
-SNAPSHOT = "public instance catalog snapshot (instances.vantage.sh / gcloud machine-types), 2025"
-AWS_PRICE = "AWS on-demand list price, us-east-1, Linux"
-GCP_PRICE = "GCP on-demand list price, us-central1"
-
-
-def _aws(
-    name: str, gpu: str, gpus: int, vcpus: int, regions: str, price: float | None, quota_class: str
-) -> InstanceType:
-    return InstanceType(
-        name,
-        "aws",
-        gpu,
-        gpus,
-        vcpus,
-        quota_class,
-        frozenset(regions.split()),
-        price,
-        f"{SNAPSHOT}; {AWS_PRICE}" if price else SNAPSHOT,
-    )
-
-
-def _gcp(
-    name: str, gpu: str, gpus: int, vcpus: int, regions: str, price: float | None
-) -> InstanceType:
-    return InstanceType(
-        name,
-        "gcp",
-        gpu,
-        gpus,
-        vcpus,
-        f"gpu:{gpu}",
-        frozenset(regions.split()),
-        price,
-        f"{SNAPSHOT}; {GCP_PRICE}" if price else SNAPSHOT,
-    )
-
-
-_P5_REGIONS = "us-east-1 us-east-2 us-west-2 eu-north-1 eu-west-2 ap-northeast-1 ap-southeast-2"
-_G_REGIONS = (
-    "us-east-1 us-east-2 us-west-2 eu-central-1 eu-west-1 eu-west-2 eu-west-3 "
-    "eu-north-1 ap-northeast-1 ap-southeast-2"
-)
-
-INSTANCE_TYPES: dict[str, InstanceType] = {
-    i.name: i
-    for i in (
-        # AWS: quotas are vCPUs per class: "P" (p*), "G" (g* and vt*)
-        _aws("p5.48xlarge", "h100-sxm5", 8, 192, _P5_REGIONS, 55.04, "P"),
-        _aws("p5e.48xlarge", "h200-sxm", 8, 192, "us-east-2 us-west-2 eu-north-1", None, "P"),
-        _aws(
-            "p5en.48xlarge",
-            "h200-sxm",
-            8,
-            192,
-            "us-east-1 us-east-2 us-west-2 eu-north-1",
-            None,
-            "P",
-        ),
-        _aws(
-            "p4d.24xlarge",
-            "a100-sxm4-40gb",
-            8,
-            96,
-            "us-east-1 us-west-2 eu-central-1 eu-west-1 ap-northeast-1",
-            32.77,
-            "P",
-        ),
-        _aws("p4de.24xlarge", "a100-sxm4-80gb", 8, 96, "us-east-1 us-west-2", 40.97, "P"),
-        _aws("p6-b200.48xlarge", "b200", 8, 192, "us-east-1 us-west-2", None, "P"),
-        _aws("g5.xlarge", "a10g", 1, 4, _G_REGIONS, 1.006, "G"),
-        _aws("g5.12xlarge", "a10g", 4, 48, _G_REGIONS, 5.672, "G"),
-        _aws("g5.48xlarge", "a10g", 8, 192, _G_REGIONS, 16.288, "G"),
-        _aws("g6.xlarge", "l4", 1, 4, _G_REGIONS, 0.8048, "G"),
-        _aws("g6.12xlarge", "l4", 4, 48, _G_REGIONS, 4.6016, "G"),
-        _aws(
-            "g6e.xlarge",
-            "l40s",
-            1,
-            4,
-            "us-east-1 us-east-2 us-west-2 eu-central-1 eu-north-1 "
-            "eu-west-2 eu-west-3 ap-northeast-1",
-            1.861,
-            "G",
-        ),
-        _aws(
-            "g6e.12xlarge",
-            "l40s",
-            4,
-            48,
-            "us-east-1 us-east-2 us-west-2 eu-central-1 eu-north-1 eu-west-2 ap-northeast-1",
-            10.493,
-            "G",
-        ),
-        # GCP: quotas are GPUs per model per region (NVIDIA_H100_GPUS, PREEMPTIBLE_...)
-        _gcp(
-            "a3-highgpu-8g",
-            "h100-sxm5",
-            8,
-            208,
-            "us-central1 us-east4 us-east5 us-west1 europe-west1 europe-west3 europe-west4 "
-            "europe-west9 europe-north1 asia-northeast1 asia-southeast1",
-            88.25,
-        ),
-        _gcp(
-            "a3-megagpu-8g",
-            "h100-sxm5",
-            8,
-            208,
-            "us-central1 us-east4 us-east5 us-west1 europe-west1 europe-west4 asia-northeast1",
-            None,
-        ),
-        _gcp(
-            "a3-ultragpu-8g",
-            "h200-sxm",
-            8,
-            224,
-            "us-central1 us-east4 europe-west1 asia-south1",
-            None,
-        ),
-        _gcp(
-            "a2-highgpu-1g",
-            "a100-sxm4-40gb",
-            1,
-            12,
-            "us-central1 us-east1 us-west1 us-west4 europe-west4 asia-northeast1 asia-southeast1",
-            3.67,
-        ),
-        _gcp(
-            "a2-highgpu-8g",
-            "a100-sxm4-40gb",
-            8,
-            96,
-            "us-central1 us-east1 us-west1 us-west4 europe-west4 asia-northeast1 asia-southeast1",
-            29.39,
-        ),
-        _gcp(
-            "a2-ultragpu-8g",
-            "a100-sxm4-80gb",
-            8,
-            96,
-            "us-central1 us-east4 us-east5 europe-west4 asia-southeast1",
-            40.22,
-        ),
-        _gcp(
-            "g2-standard-8",
-            "l4",
-            1,
-            8,
-            "us-central1 us-east1 us-east4 us-west1 us-west4 europe-west1 europe-west2 "
-            "europe-west3 europe-west4 europe-west6 asia-northeast1 asia-southeast1",
-            0.8536,
-        ),
-        _gcp(
-            "g2-standard-24",
-            "l4",
-            2,
-            24,
-            "us-central1 us-east1 us-east4 us-west1 us-west4 europe-west1 europe-west2 "
-            "europe-west3 europe-west4 europe-west6 asia-northeast1 asia-southeast1",
-            2.0000,
-        ),
-        _gcp(
-            "g2-standard-48",
-            "l4",
-            4,
-            48,
-            "us-central1 us-east1 us-east4 us-west1 us-west4 europe-west1 europe-west2 "
-            "europe-west3 europe-west4 europe-west6 asia-northeast1 asia-southeast1",
-            4.0000,
-        ),
+        Server("dgx-gb200", "gb200", 72, 132.0, 48, "liquid",
+               "NVIDIA DGX GB200 NVL72 rack: ~120 kW, power shelves 132 kW, liquid cooled "
+               "(secondary)"),
+        Server("gb300-nvl72", "gb300", 72, 140.0, 48, "liquid",
+               f"GB300 NVL72 rack: 120-140 kW reported (Supermicro 132-140 kW, Microsoft "
+               f"~136 kW), liquid cooled; the upper figure ({SECONDARY})"),
+        Server("dgx-gb300", "gb300", 72, 140.0, 48, "liquid",
+               f"NVIDIA DGX GB300 NVL72 rack: 120-140 kW reported, liquid cooled; the upper "
+               f"figure ({SECONDARY})"),
     )
 }
 

@@ -214,14 +214,6 @@ def _objects(path: Path) -> list[dict[str, Any]]:
     return [d for d in docs if isinstance(d, dict) and "apiVersion" in d and "kind" in d]
 
 
-def _unmasked(doc: dict[str, Any]) -> dict[str, Any]:
-    """A Secret whose payload the plan masked ('[secret]') is validated with an empty one."""
-    if doc.get("kind") != "Secret":
-        return doc
-    return {k: ({} if k in ("data", "stringData") and isinstance(v, str) else v)
-            for k, v in doc.items()}
-
-
 @cache
 def _schema(filename: str, version: str) -> Any:
     from kubernetes_validate.utils import schema_contents  # type: ignore[import-untyped]
@@ -277,7 +269,6 @@ def validate_schemas(directory: str | Path, kubernetes_version: str = KUBERNETES
         checks.checked_files += 1
         for doc in objects:
             meta = doc.get("metadata") or {}
-            doc = _unmasked(doc)
 
             def finding(tool: str, check_id: str, name: str, message: str,
                         _rel: str = rel, _doc: dict[str, Any] = doc,

@@ -1,101 +1,34 @@
 """The power and capacity envelope, measured from the facts in a plan.
 
 Rules judge these figures and reports print them, so both come from one place: per own site
-the IT load of its hosts, the facility load (IT x PUE), budget and headroom, per rack the load
-against its limit; per cloud account/project and region the quota each class or GPU metric
-needs at the pools' maximum size against what the blueprint declares.
+the IT load of its hosts and declared equipment, the facility load (IT x PUE), budget, headroom
+and how many more servers fit (computed by blueprints.envelope, which the plan summary shares),
+per rack the load against its limit; per cloud account/project and region the quota each class
+or GPU metric needs at the pools' maximum size against what the blueprint declares.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import catalog
+from blueprints import envelope
+from blueprints.envelope import Fit, RackLoad, SitePower
 from policies.view import PlanView, Resource
 
-
-@dataclass(frozen=True)
-class RackLoad:
-    """One rack: its hosts' IT load against its limit and cooling."""
-
-    rack: str
-    it_kw: float
-    limit_kw: float
-    cooling: str
-    hosts: tuple[str, ...]
-    liquid_hosts: tuple[str, ...]
-    """Hosts whose server (per the catalog) must be liquid cooled."""
-
-
-@dataclass(frozen=True)
-class SitePower:
-    """One own site's power envelope."""
-
-    site: str
-    urn: str
-    country: str
-    hosts: int
-    gpus: int
-    it_kw: float
-    pue: float
-    facility_kw: float
-    budget_kw: float
-    feeds: dict[str, float] | None
-    racks: tuple[RackLoad, ...] = field(default_factory=tuple)
-
-    @property
-    def headroom_kw(self) -> float:
-        return round(self.budget_kw - self.facility_kw, 2)
-
-    @property
-    def headroom_pct(self) -> float:
-        """Headroom as a share of the budget (-100% for a budget of 0 with any load)."""
-        if self.budget_kw <= 0:
-            return 0.0 if self.facility_kw <= 0 else -100.0
-        return round(100.0 * (self.budget_kw - self.facility_kw) / self.budget_kw, 1)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "site": self.site, "country": self.country, "hosts": self.hosts, "gpus": self.gpus,
-            "itKw": self.it_kw, "pue": self.pue, "facilityKw": self.facility_kw,
-            "budgetKw": self.budget_kw, "headroomKw": self.headroom_kw,
-            "headroomPct": self.headroom_pct, "feeds": self.feeds,
-            "racks": [{"rack": r.rack, "itKw": r.it_kw, "limitKw": r.limit_kw,
-                       "cooling": r.cooling, "hosts": list(r.hosts)} for r in self.racks],
-        }
+__all__ = ["Fit", "QuotaUse", "RackLoad", "SitePower", "aws_quota_use", "gcp_quota_use",
+           "quota_use", "site_power"]
 
 
 def site_power(view: PlanView) -> list[SitePower]:
-    """The power envelope of every own site in the plan."""
+    """The power envelope of every own site in the plan (blueprints.envelope computes it)."""
     hosts_by_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for h in view.hosts:
         hosts_by_site[h["inputs"]["environment"]].append(h["inputs"])
-    out = []
-    for s in view.sites:
-        f = s["inputs"]
-        hosts = hosts_by_site.get(f["environment"], [])
-        it_kw = round(sum(float(h["itLoadKw"]) for h in hosts), 3)
-        racks = []
-        for rack in f.get("racks") or []:
-            in_rack = [h for h in hosts if h["rack"] == rack["name"]]
-            racks.append(RackLoad(
-                rack=rack["name"],
-                it_kw=round(sum(float(h["itLoadKw"]) for h in in_rack), 3),
-                limit_kw=float(rack["powerLimitKw"]), cooling=rack["cooling"],
-                hosts=tuple(h["hostname"] for h in in_rack),
-                liquid_hosts=tuple(h["hostname"] for h in in_rack
-                                   if h.get("serverCooling") == "liquid"),
-            ))
-        pue = float(f["pue"])
-        out.append(SitePower(
-            site=f["environment"], urn=s["urn"], country=f.get("country", ""),
-            hosts=len(hosts), gpus=sum(int(h.get("gpus", 0)) for h in hosts), it_kw=it_kw,
-            pue=pue, facility_kw=round(it_kw * pue, 2), budget_kw=float(f["powerBudgetKw"]),
-            feeds={k: float(v) for k, v in f["feeds"].items()} if f.get("feeds") else None,
-            racks=tuple(racks),
-        ))
+    out = [envelope.site_power(s["inputs"], hosts_by_site.get(s["inputs"]["environment"], []),
+                               view.settings, urn=s["urn"]) for s in view.sites]
     return sorted(out, key=lambda p: p.site)
 
 
@@ -183,27 +116,21 @@ def aws_quota_use(view: PlanView) -> list[QuotaUse]:
         key=lambda q: (q.scope, q.region, q.metric))
 
 
-# GPU quota metric per GPU model; the a3-megagpu machines count against their own metric.
-# Source: GCP "GPU quota" documentation (Compute Engine quotas: NVIDIA_<MODEL>_GPUS and
-# PREEMPTIBLE_NVIDIA_<MODEL>_GPUS per region, GPUS_ALL_REGIONS per project).
-GCP_GPU_METRICS = {
-    "h100-sxm5": "NVIDIA_H100_GPUS",
-    "h200-sxm": "NVIDIA_H200_GPUS",
-    "b200": "NVIDIA_B200_GPUS",
-    "a100-sxm4-40gb": "NVIDIA_A100_GPUS",
-    "a100-sxm4-80gb": "NVIDIA_A100_80GB_GPUS",
-    "l4": "NVIDIA_L4_GPUS",
-    "t4": "NVIDIA_T4_GPUS",
-}
-GCP_INSTANCE_METRICS = {"a3-megagpu-8g": "NVIDIA_H100_MEGA_GPUS"}
 GLOBAL_GPU_METRIC = "GPUS_ALL_REGIONS"
 
 
 def gcp_gpu_metric(pool: dict[str, Any]) -> str:
-    """The regional quota metric a GCP pool counts against (PREEMPTIBLE_ for spot)."""
-    base = GCP_INSTANCE_METRICS.get(pool.get("instanceType") or "") or GCP_GPU_METRICS.get(
-        pool["gpuModel"], f"NVIDIA_{pool['gpuModel'].upper().replace('-', '_')}_GPUS")
-    return f"PREEMPTIBLE_{base}" if pool.get("capacity") == "spot" else base
+    """The regional quota metric a GCP pool counts against (PREEMPTIBLE_ for spot): the one
+    its facts carry, else the catalog's for its machine type."""
+    key = pool.get("quotaKey")
+    if isinstance(key, str) and key:
+        return key
+    try:
+        keys = catalog.instance(pool.get("instanceType") or "").quota_keys
+    except catalog.UnknownCatalogEntryError:
+        base = f"NVIDIA_{str(pool['gpuModel']).upper().replace('-', '_')}_GPUS"
+        keys = (base, f"PREEMPTIBLE_{base}")
+    return keys[1] if pool.get("capacity") == "spot" else keys[0]
 
 
 def gcp_quota_use(view: PlanView) -> list[QuotaUse]:

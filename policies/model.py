@@ -19,14 +19,18 @@ MANIFEST_SCHEMA_RULE = "manifest-schema-strict"
 """Rule `aifactory check --manifests` reports strict Kubernetes schema findings under."""
 MANIFEST_CRD_RULE = "manifest-crd-schema-strict"
 """Rule it reports strict CRD schema findings under."""
+MANIFEST_CHART_VALUES_RULE = "manifest-chart-values-declared"
+"""Rule `--manifests` reports values a chart does not declare under."""
+MANIFEST_CHART_TAG_RULE = "manifest-chart-image-tag"
+"""Rule it reports a chart image whose default tag differs from the catalog's pin under."""
 MANIFEST_CHECK_RULE = re.compile(r"^manifest-ckv2?-[a-z0-9]+-\d+$")
 """Names of the rules checkov's checks are reported under (see `manifest_check_rule`)."""
 
 
 def is_manifest_rule(name: str) -> bool:
     """A rule whose findings come from the manifest runners (`check --manifests`)."""
-    return name in (MANIFEST_SCHEMA_RULE, MANIFEST_CRD_RULE) or \
-        MANIFEST_CHECK_RULE.fullmatch(name) is not None
+    return name in (MANIFEST_SCHEMA_RULE, MANIFEST_CRD_RULE, MANIFEST_CHART_VALUES_RULE,
+                    MANIFEST_CHART_TAG_RULE) or MANIFEST_CHECK_RULE.fullmatch(name) is not None
 
 
 def manifest_check_rule(check_id: str) -> str:

@@ -148,8 +148,9 @@ def test_the_builder_still_refuses_a_partition_that_skipped_the_spec() -> None:
     spec = spec.model_copy(update={"environments": {"esc": wrong}})
     with pytest.raises(ComponentArgsError) as error:
         run_program(spec)
-    assert str(error.value) == ("environments.esc: region eusc-de-east-1 is in partition "
-                                "aws-eusc, but partition is 'aws': set partition: aws-eusc")
+    assert str(error.value) == ("environments.esc.partition: region eusc-de-east-1 is in "
+                                "partition aws-eusc, but partition is 'aws': set partition: "
+                                "aws-eusc")
 
 
 def test_lakehouse_replication_from_the_blueprint() -> None:

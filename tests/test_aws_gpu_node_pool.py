@@ -216,3 +216,33 @@ def test_a_blueprint_taint_reaches_the_node_group_with_the_gpu_taint(run) -> Non
     assert node_pool.inputs["spec"]["template"]["spec"]["taints"] == [
         {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
         {"key": "dedicated", "effect": "NoSchedule"}]
+
+
+def test_a_graviton_gpu_type_gets_the_arm_nvidia_ami() -> None:
+    from conftest import spec_from_yaml
+
+    from aifactory.plan.document import plan_blueprint
+
+    text = """\
+name: acme
+tags: {owner: ml, cost_centre: CC-1, data_classification: internal}
+environments:
+  prod: {kind: aws, account_id: "123456789012", region: us-east-1,
+         availability_zones: [us-east-1a, us-east-1b]}
+pools:
+  arm: {environment: prod, instance_type: g5g.2xlarge, min_nodes: 2, max_nodes: 2}
+  x86: {environment: prod, instance_type: g6.xlarge, min_nodes: 2, max_nodes: 2}
+"""
+    plan = plan_blueprint(spec_from_yaml(text), "arm.yaml")
+    amis = {r["name"]: r["inputs"]["amiType"] for r in plan["resources"]
+            if r["type"] == "aws:eks/nodeGroup:NodeGroup"}
+    assert amis == {"prod-arm-nodes": "AL2023_ARM_64_NVIDIA",
+                    "prod-x86-nodes": "AL2023_x86_64_NVIDIA",
+                    "prod-eks-system-nodes": "AL2023_x86_64_STANDARD"}
+    # an elastic Graviton pool: Karpenter launches arm64 nodes
+    elastic = plan_blueprint(spec_from_yaml(text.replace("min_nodes: 2, ", "")), "arm.yaml")
+    arch = {r["inputs"]["metadata"]["name"]: next(
+        q["values"] for q in r["inputs"]["spec"]["template"]["spec"]["requirements"]
+        if q["key"] == "kubernetes.io/arch") for r in elastic["resources"]
+        if r["type"] == "kubernetes:karpenter.sh/v1:NodePool"}
+    assert arch == {"arm": ["arm64"], "x86": ["amd64"]}

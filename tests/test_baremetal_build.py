@@ -76,12 +76,21 @@ def test_site_only_plan_shows_the_power_envelope() -> None:
     spec = spec_of(site_only(hybrid_data()))
     plan = plan_blueprint(spec, "site-only.yaml")
     site = plan["summary"]["sites"]
+    dgx_racks = [{"rack": f"r{i}", "itKw": 40.8, "hostsKw": 40.8, "otherKw": 0.0,
+                  "limitKw": 50, "cooling": "liquid",
+                  "hosts": [f"dc1-dgx{n:02d}" for n in range(4 * i - 3, 4 * i + 1)]}
+                 for i in range(1, 5)]
     assert site == [{
         "site": "dc1", "country": "DE", "hosts": 16, "gpus": 128,
-        "itKw": 163.2, "pue": 1.3, "facilityKw": 212.16, "budgetKw": 300,
-        "headroomKw": 87.84, "headroomPct": 29.3,
-        "racks": [{"rack": f"r{i}", "itKw": 40.8, "limitKw": 50, "cooling": "liquid"}
-                  for i in range(1, 5)],
+        "itKw": 183.2, "hostsKw": 163.2, "otherKw": 20.0, "pue": 1.3, "facilityKw": 238.16,
+        "budgetKw": 300, "headroomKw": 61.84, "headroomPct": 20.6,
+        "feeds": {"aKw": 250, "bKw": 250},
+        "racks": [*dgx_racks, {"rack": "net1", "itKw": 20.0, "hostsKw": 0.0, "otherKw": 20.0,
+                               "limitKw": 25, "cooling": "air", "hosts": []}],
+        # 61.84 kW of headroom / (10.2 kW x 1.3) = 4; feeds: (250 - 183.2) / 10.2 = 6; every
+        # rack is too full for one more 10.2 kW server
+        "fitsMore": [{"serverModel": "dgx-h100", "serverKw": 10.2, "total": 0, "budget": 4,
+                      "feeds": 6, "racks": {"r1": 0, "r2": 0, "r3": 0, "r4": 0, "net1": 0}}],
     }]
     types = plan["summary"]["byType"]
     assert types["aifactory:baremetal:Host"] == 16
@@ -115,7 +124,7 @@ def test_hybrid_example_plans_offline() -> None:
     spec = load(EXAMPLES / "hybrid.yaml")
     plan = plan_blueprint(spec, str((EXAMPLES / "hybrid.yaml").relative_to(ROOT)))
     summary = plan["summary"]
-    assert summary["sites"][0]["facilityKw"] == 212.16
+    assert summary["sites"][0]["facilityKw"] == 238.16  # 16 DGX H100 + 20 kW in rack net1
     pools = {p["pool"]: p for p in summary["pools"]}
     assert pools["dc1-h100"]["cloud"] == "onprem"
     assert pools["burst-h100-spot"]["cloud"] == "aws"

@@ -110,7 +110,8 @@ def test_host_carries_its_facts_and_its_hook(metal3: Recorded) -> None:
 def test_cooling_facts_a_rule_needs_are_inputs(metal3: Recorded) -> None:
     # server cooling from the catalog on the Host, rack cooling and limit on the Site
     site = metal3.one("aifactory:baremetal:Site", "dc1")
-    assert site.inputs["racks"] == [{"name": "r1", "powerLimitKw": 45, "cooling": "liquid"}]
+    assert site.inputs["racks"] == [{"name": "r1", "powerLimitKw": 45, "cooling": "liquid",
+                                     "otherKw": 0, "equipment": []}]
     host = metal3.one("aifactory:baremetal:Host", "dc1-gpu02")
     assert (host.inputs["rack"], host.inputs["serverCooling"]) == ("r1", "air")
 
@@ -150,9 +151,10 @@ def test_metal3_baremetalhost(metal3: Recorded) -> None:
 def test_metal3_secrets_are_masked(metal3: Recorded) -> None:
     bmc = metal3.one("kubernetes:core/v1:Secret", "dc1-gpu01-bmc")
     assert bmc.inputs["metadata"]["name"] == "gpu01-bmc"
-    assert bmc.inputs["stringData"] == SECRET_MASK
+    # a secret map keeps its keys, each value masked: a Secret stays a valid object
+    assert bmc.inputs["stringData"] == {"password": SECRET_MASK, "username": SECRET_MASK}
     meta = metal3.one("kubernetes:core/v1:Secret", "dc1-gpu01-meta-data")
-    assert meta.inputs["stringData"] == SECRET_MASK
+    assert meta.inputs["stringData"] == {"metaData": SECRET_MASK}
     bmh = metal3.one("kubernetes:metal3.io/v1alpha1:BareMetalHost", "dc1-gpu01-bmh")
     assert bmc.urn in bmh.dependencies and meta.urn in bmh.dependencies
     no_secret_in(metal3)
@@ -205,7 +207,7 @@ def test_tinkerbell_delivers_the_join_token_from_a_referenced_secret(
     secret = tinkerbell.one("kubernetes:core/v1:Secret", "dc1-gpu02-join-token")
     assert secret.inputs["metadata"]["name"] == "gpu02-join-token"
     assert secret.inputs["metadata"]["namespace"] == "baremetal"
-    assert secret.inputs["stringData"] == SECRET_MASK
+    assert secret.inputs["stringData"] == {"token": SECRET_MASK}
     hw = tinkerbell.one("kubernetes:tinkerbell.org/v1alpha1:Hardware", "dc1-gpu02-hardware")
     assert hw.inputs["spec"]["references"] == {"join_token": {
         "name": "gpu02-join-token", "namespace": "baremetal", "resource": "secrets",
@@ -246,8 +248,11 @@ def test_command_hook_runs_the_sites_script_with_masked_secrets(command_hook: Re
     assert cmd.inputs["delete"] == "./deprovision.sh"
     # no `update` in the blueprint: a change of the first-boot files runs create again
     assert cmd.inputs["update"] == "./provision.sh"
-    # the map holds the BMC credentials and the join token: it is recorded secret as a whole
-    assert cmd.inputs["environment"] == SECRET_MASK
+    # the map holds the BMC credentials and the join token: it is secret as a whole, so every
+    # value is masked (the variable names are kept)
+    env = cmd.inputs["environment"]
+    assert {"HOSTNAME", "BMC_CREDENTIALS", "JOIN_TOKEN", "USER_DATA"} <= set(env)
+    assert set(env.values()) == {SECRET_MASK}
     # triggers are replace-on-change in pulumi-command, and a protected resource cannot be
     # replaced: changed first-boot files must reach the command as an in-place update
     assert "triggers" not in cmd.inputs

@@ -118,19 +118,20 @@ def test_plan_names_a_blueprint_by_its_path_in_its_repository_wherever_it_runs(
 
 def test_check_fails_on_an_instance_type_the_region_does_not_offer(
         tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    # p4d.24xlarge (8 x A100) is not offered in eu-north-1: a policy violation, not a load error.
+    # p4de.24xlarge (8 x A100 80 GB) is not offered in eu-north-1: a policy violation, not a
+    # load error.
     text = (ROOT / "blueprints" / "examples" / "sovereign-eu.yaml").read_text()
-    text = text.replace("instance_type: g6e.12xlarge", "instance_type: p4d.24xlarge").replace(
-        "accelerator: l40s", "accelerator: a100-sxm4-40gb")
+    text = text.replace("instance_type: g6e.12xlarge", "instance_type: p4de.24xlarge").replace(
+        "accelerator: l40s", "accelerator: a100-sxm4-80gb")
     blueprint = tmp_path / "sovereign-eu.yaml"
     blueprint.write_text(text)
     assert main(["check", str(blueprint), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     failed = [v for v in report["violations"] if v["rule"] == "capacity-instance-availability"]
     assert [(v["status"], v["resource"], v["message"]) for v in failed] == [(
-        "failed", "aws-eu-burst-l40s", "pool burst-l40s: p4d.24xlarge is not offered in "
-        "eu-north-1; it is offered in ap-northeast-1, eu-central-1, eu-west-1, us-east-1, "
-        "us-west-2")]
+        "failed", "aws-eu-burst-l40s", "pool burst-l40s: p4de.24xlarge is not offered in "
+        "eu-north-1; eu-north-1 offers no type with a100-sxm4-80gb; p4de.24xlarge is offered "
+        "in ap-northeast-1, ap-southeast-1, eu-central-1, us-east-1, us-west-2")]
 
 
 def test_loading_a_blueprint_does_not_import_the_pulumi_sdks() -> None:
@@ -143,3 +144,32 @@ def test_loading_a_blueprint_does_not_import_the_pulumi_sdks() -> None:
     result = subprocess.run([sys.executable, "-c", code, *examples], capture_output=True,
                             text=True, check=True, cwd=ROOT)
     assert result.stdout == "[]\n"
+
+
+def test_a_component_refusal_is_reported_at_the_blueprint_field(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    text = (ROOT / "blueprints" / "examples" / "cloud-aws.yaml").read_text().replace(
+        '    kubernetes_version: "1.33"\n',
+        '    kubernetes_version: "1.33"\n    endpoint_public_access: true\n'
+        '    public_access_cidrs: [0.0.0.0/0]\n', 1)
+    blueprint = tmp_path / "bp.yaml"
+    blueprint.write_text(text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "public_access_cidrs" in t)
+    assert main(["plan", str(blueprint)]) == 2
+    assert capsys.readouterr().err == (
+        f"{blueprint}:{line}: environments.aws-prod.public_access_cidrs: EksCluster "
+        "aws-prod-eks: public_access_cidrs contains 0.0.0.0/0, which opens the Kubernetes API "
+        "to the whole internet: list your operators' networks instead\n"
+        "1 error: the blueprint was not loaded\n")
+
+
+def test_blame_finds_the_field_a_message_names() -> None:
+    from blueprints.compose.blame import POOL_ALIASES, field_path
+    from blueprints.spec import load
+
+    pool = load(ROOT / "blueprints" / "examples" / "cloud-aws.yaml").pools["train-h100"]
+    assert field_path("pools.train-h100", "GpuNodePool x: reservation_id ('abc') is not a "
+                      "capacity reservation id", pool, POOL_ALIASES) == \
+        "pools.train-h100.reservation"
+    assert field_path("pools.train-h100", "GpuNodePool x: disk_size_gb (10) is below",
+                      pool) == "pools.train-h100.disk_size_gb"
+    assert field_path("pools.train-h100", "something else", pool) == "pools.train-h100"

@@ -1,4 +1,5 @@
-"""ArtifactRegistry: regional Docker and Python repositories, CMEK, immutable tags, protected."""
+"""ArtifactRegistry: regional Docker (and, when asked, Python) repositories, CMEK, immutable
+tags, protected."""
 
 from __future__ import annotations
 
@@ -66,3 +67,31 @@ def test_bad_args_are_refused(run, overrides, message) -> None:  # type: ignore[
     with pytest.raises(ComponentArgsError) as e:
         run(lambda: ArtifactRegistry("reg", args(**overrides)))
     assert str(e.value) == message
+
+
+def test_no_python_repository_unless_asked(run) -> None:  # type: ignore[no-untyped-def]
+    rec = run(lambda: ArtifactRegistry("reg", args(python_repository=None)))
+    assert sorted((r.name, r.inputs["format"]) for r in rec.of_type(REPO)) == [
+        ("reg-acme-serving", "DOCKER"), ("reg-acme-training", "DOCKER")]
+
+
+def test_the_blueprint_asks_for_the_python_repository() -> None:
+    from conftest import EXAMPLES
+
+    from aifactory.plan.document import plan_blueprint
+    from blueprints.spec import load
+
+    def formats(text: str) -> list[str]:
+        from conftest import spec_from_yaml
+
+        plan = plan_blueprint(spec_from_yaml(text), "gcp.yaml")
+        return sorted(r["inputs"]["format"] for r in plan["resources"] if r["type"] == REPO)
+
+    text = (EXAMPLES / "cloud-gcp.yaml").read_text()
+    assert load(EXAMPLES / "cloud-gcp.yaml").registry.python_repository is False  # type: ignore[union-attr]
+    assert formats(text) == ["DOCKER", "DOCKER", "DOCKER"]
+    asked = text.replace("  repositories: [training, serving, notebooks]\n",
+                         "  repositories: [training, serving, notebooks]\n"
+                         "  python_repository: true\n")
+    assert asked != text
+    assert formats(asked) == ["DOCKER", "DOCKER", "DOCKER", "PYTHON"]

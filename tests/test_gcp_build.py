@@ -85,7 +85,9 @@ def test_cloud_gcp_pools_from_the_blueprint(cloud_gcp) -> None:  # type: ignore[
     assert train["nodeConfig"]["spot"] is True
     assert train["nodeConfig"]["guestAccelerators"][0]["type"] == "nvidia-h100-80gb"
     assert train["placementPolicy"] == {"type": "COMPACT"}
-    assert train["nodeLocations"] == ["europe-west4-a"]
+    # compact placement: one zone, the first of the environment's that offers a3-highgpu-8g
+    # (europe-west4-a does not, per the catalog's snapshot)
+    assert train["nodeLocations"] == ["europe-west4-b"]
     assert train["autoscaling"]["totalMaxNodeCount"] == 8
     infer = named(cloud_gcp, "gcp-prod-infer-l4-pool")["inputs"]
     assert infer["nodeConfig"]["machineType"] == "g2-standard-24"
@@ -174,8 +176,9 @@ def test_sovereign_copy_with_a_type_its_region_does_not_offer_fails(tmp_path: Pa
     plan = plan_blueprint(load(copy), str(copy))
     rule = BY_NAME["capacity-instance-availability"]
     assert [v.message for v in evaluate(plan, [rule]).violations] == [
-        "pool burst-l40s: g6e.12xlarge is not offered in eu-west-1; it is offered in "
-        "ap-northeast-1, eu-central-1, eu-north-1, eu-west-2, us-east-1, us-east-2, us-west-2"]
+        "pool burst-l40s: g6e.12xlarge is not offered in eu-west-1; eu-west-1 offers no type "
+        "with l40s; g6e.12xlarge is offered in ap-northeast-1, ap-northeast-2, eu-central-1, "
+        "eu-north-1, eu-south-2, us-east-1, us-east-2, us-west-2"]
 
 
 def test_a_gcp_environment_needs_its_project_number() -> None:

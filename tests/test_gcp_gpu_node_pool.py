@@ -23,11 +23,13 @@ GPU_TAINT = NodeTaint("nvidia.com/gpu", "present", "NoSchedule")
 def facts(gpu: str = "h100-sxm5", gpus: int = 8, capacity: str = "on-demand") -> PoolFacts:
     return PoolFacts(pool="train", environment="gcp-prod", cloud="gcp", region="europe-west4",
                      instanceType="a3-highgpu-8g", gpuModel=gpu, gpusPerNode=gpus,
-                     vcpusPerNode=208, quotaClass=f"gpu:{gpu}", minNodes=0, desiredNodes=2,
-                     maxNodes=8, capacity=capacity, interruptionTolerant=capacity == "spot",
-                     onDemandUsdPerHour=88.25, instanceTypes=["a3-highgpu-8g"],
-                     gpuResource="nvidia.com/gpu", unitsPerGpu=1,
-                     autoscaling="GKE cluster autoscaler")
+                     vcpusPerNode=208, quotaClass=f"gpu:{gpu}", quotaKey="NVIDIA_H100_GPUS",
+                     zones=ZONES, hosts=[], minNodes=0, desiredNodes=2, maxNodes=8,
+                     capacity=capacity, interruptionTolerant=capacity == "spot", gpuShare=1.0,
+                     gpuBoardPowerW=5600.0, onDemandUsdPerHour=111.82, spotUsdPerHour=25.56,
+                     usdPerHour=111.82, priceBasis="on-demand list price (snapshot)",
+                     instanceTypes=["a3-highgpu-8g"], gpuResource="nvidia.com/gpu",
+                     unitsPerGpu=1, autoscaling="GKE cluster autoscaler")
 
 
 def args(**overrides: Any) -> GpuNodePoolArgs:

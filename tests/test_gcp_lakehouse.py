@@ -86,3 +86,51 @@ def test_bad_args_are_refused(run, overrides, message) -> None:  # type: ignore[
     with pytest.raises(ComponentArgsError) as e:
         run(lambda: Lakehouse("lake", args(**overrides)))
     assert str(e.value) == message
+
+
+def test_replication_makes_each_bucket_a_dual_region(run) -> None:  # type: ignore[no-untyped-def]
+    from components.gcp.lakehouse import DualRegion
+
+    rec = run(lambda: Lakehouse("lake", args(
+        dual_region=DualRegion(location="EU", replica_region="europe-west1"))))
+    for bucket in rec.of_type(BUCKET):
+        assert bucket.inputs["location"] == "EU"
+        assert bucket.inputs["customPlacementConfig"] == {
+            "dataLocations": ["EUROPE-WEST4", "EUROPE-WEST1"]}
+        assert bucket.inputs["encryption"] == {"defaultKmsKeyName": KEY}
+        assert bucket.protect
+
+
+def test_a_dual_region_needs_a_second_region(run) -> None:  # type: ignore[no-untyped-def]
+    from components.gcp.lakehouse import DualRegion
+
+    with pytest.raises(ComponentArgsError) as e:
+        Lakehouse("lake", args(dual_region=DualRegion("EU", "europe-west4")))
+    assert str(e.value) == (
+        "Lakehouse lake: replication to europe-west4 in EU: a dual-region pairs europe-west4 "
+        "with another region of the multi-region EU, US or ASIA")
+
+
+def test_a_replicated_gcs_lakehouse_in_the_sovereign_example_stays_in_the_eu() -> None:
+    from conftest import EXAMPLES, spec_from_yaml
+
+    from aifactory.plan.document import plan_blueprint
+    from policies import BY_NAME, evaluate
+
+    text = (EXAMPLES / "sovereign-eu.yaml").read_text().replace(
+        "  environment: gcp-eu               # no replication: data never leaves europe-west4\n",
+        "  environment: gcp-eu\n  replication: {region: europe-west1}\n")
+    plan = plan_blueprint(spec_from_yaml(text), "eu.yaml")
+    buckets = [r for r in plan["resources"] if r["type"] == BUCKET]
+    assert {b["inputs"]["location"] for b in buckets} == {"EU"}
+    rings = {r["name"]: r["inputs"]["location"] for r in plan["resources"]
+             if r["type"] == "gcp:kms/keyRing:KeyRing"}
+    assert rings == {"gcp-eu-kms-ring": "europe-west4", "gcp-eu-kms-europe-ring": "europe"}
+    rules = [BY_NAME[n] for n in ("sovereignty-replication-destination",
+                                  "sovereignty-key-region", "sovereignty-resource-region",
+                                  "sovereignty-store-customer-keys")]
+    assert evaluate(plan, rules).violations == []
+    moved = text.replace("replication: {region: europe-west1}", "replication: {region: "
+                         "europe-west9}")
+    plan = plan_blueprint(spec_from_yaml(moved), "eu.yaml")
+    assert evaluate(plan, rules).violations == []  # Paris: still in the EU

@@ -288,7 +288,7 @@ def test_build_platform_parents_to_the_environment_and_uses_its_provider(run, sp
     order = [r.name for r in rec.of_type("aifactory:platform:ClusterPlatform")]
     assert order == ["cloud-platform", "site-platform"]
     secret = rec.one("kubernetes:core/v1:Secret", "site-platform-kueue-kubeconfig-cloud")
-    assert secret.inputs["stringData"] == "[secret]"
+    assert secret.inputs["stringData"] == {"kubeconfig": "[secret]"}
 
 
 def test_pools_of_another_cluster_are_refused(run, spec) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
+import yaml
 from conftest import EXAMPLES, spec_from_yaml
 
 from blueprints.compose.platform import mirror_of, platform_args
@@ -40,11 +41,7 @@ def test_every_chart_and_image_comes_from_the_mirror_by_digest(run) -> None:  # 
         assert "repositoryOpts" not in inputs
         images = list(images_in(inputs["values"]))
         blocks = CHART_IMAGES[name]
-        # an image block inside another (the GPU operator's operator.initContainer) is read
-        # with its parent by the policy's image scan; it is pinned all the same (below)
-        outer = [i for i in blocks if not any(o.values_path == i.values_path[:-1]
-                                              for o in blocks)]
-        assert len(images) == len(outer), name
+        assert len(images) == len(blocks), name
         for image in images:
             assert image.ref.startswith(f"{MIRROR}/"), image
             assert image.pinned, image
@@ -52,11 +49,14 @@ def test_every_chart_and_image_comes_from_the_mirror_by_digest(run) -> None:  # 
     assert operator.inputs["values"]["devicePlugin"] | {"enabled": True} == {
         "enabled": True, "repository": f"{MIRROR}/nvcr.io/nvidia", "image": "k8s-device-plugin",
         "version": spec.sovereignty.mirror.images[  # type: ignore[union-attr]
-            "nvcr.io/nvidia/k8s-device-plugin:v0.18.1"]}
-    assert operator.inputs["values"]["operator"]["initContainer"] == {
-        "repository": f"{MIRROR}/nvcr.io/nvidia", "image": "cuda",
-        "version": spec.sovereignty.mirror.images[  # type: ignore[union-attr]
-            "nvcr.io/nvidia/cuda:13.0.1-base-ubi9"]}
+            "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"]}
+    # v26.7.0: the validator runs the operator's image; operator.initContainer is not read
+    digest = spec.sovereignty.mirror.images[  # type: ignore[union-attr]
+        "nvcr.io/nvidia/gpu-operator:v26.7.0"]
+    for block in ("operator", "validator"):
+        assert operator.inputs["values"][block] == {
+            "repository": f"{MIRROR}/nvcr.io/nvidia", "image": "gpu-operator",
+            "version": digest}
     [monitoring] = [c for c in charts if c.name == "gcp-eu-platform-monitoring-chart"]
     prometheus = monitoring.inputs["values"]["prometheus"]["prometheusSpec"]
     assert prometheus["retention"] == "15d"  # our values stay beside the image
@@ -97,8 +97,60 @@ def test_a_missing_lock_entry_fails_at_load_time_naming_image_and_fix(tmp_path) 
                 if t.strip() == "images:")
     assert str(err.value) == (
         f"{path}:{line}: sovereignty.mirror.images: no entry for quay.io/prometheus/alertmanager "
-        f"(chart kube-prometheus-stack): mirror it to {MIRROR}/quay.io/prometheus/alertmanager "
-        "and add 'quay.io/prometheus/alertmanager:<tag>: sha256:<digest>'")
+        "(chart kube-prometheus-stack pulls quay.io/prometheus/alertmanager:v0.28.1): mirror it "
+        f"to {MIRROR}/quay.io/prometheus/alertmanager and add "
+        "'quay.io/prometheus/alertmanager:v0.28.1: sha256:<digest>' (`aifactory mirror lock` "
+        "prints the lock)")
+
+
+def _retagged(tmp_path, old: str, new: str, extra: str = ""):  # type: ignore[no-untyped-def]
+    text = (EXAMPLES / "sovereign-eu.yaml").read_text()
+    assert old in text
+    text = text.replace(old, new)
+    if extra:
+        text = text.replace("    images:\n", extra + "    images:\n")
+    path = tmp_path / "eu.yaml"
+    path.write_text(text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if new in t)
+    return path, line
+
+
+def test_a_lock_entry_at_another_tag_than_its_chart_pulls_fails(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from blueprints.errors import InputError
+
+    path, line = _retagged(tmp_path, "nvcr.io/nvidia/driver:595.91.07",
+                           "nvcr.io/nvidia/driver:580.95.05")
+    with pytest.raises(InputError) as err:
+        load(path)
+    assert str(err.value) == (
+        f"{path}:{line}: sovereignty.mirror.images.nvcr.io/nvidia/driver:580.95.05: "
+        "nvcr.io/nvidia/driver is locked at 580.95.05, but chart gpu-operator v26.7.0 pulls "
+        "595.91.07: mirror nvcr.io/nvidia/driver:595.91.07 and lock that, or name the "
+        "repository under sovereignty.mirror.tag_overrides with the reason (`aifactory mirror "
+        "lock` prints the lock)")
+
+
+def test_a_tag_override_on_purpose_is_accepted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path, _ = _retagged(tmp_path, "nvcr.io/nvidia/driver:595.91.07",
+                        "nvcr.io/nvidia/driver:580.95.05",
+                        "    tag_overrides:\n      nvcr.io/nvidia/driver: certified with our "
+                        "kernel\n")
+    spec = load(path)
+    assert spec.sovereignty.mirror.tag_overrides == {  # type: ignore[union-attr]
+        "nvcr.io/nvidia/driver": "certified with our kernel"}
+
+
+def test_a_lock_entry_no_chart_pulls_fails(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from blueprints.errors import InputError
+
+    old = "nvcr.io/nvidia/gpu-operator:v26.7.0: sha256:"
+    path, line = _retagged(tmp_path, old, "nvcr.io/nvidia/cuda:13.0.1-base-ubi9: sha256:")
+    with pytest.raises(InputError) as err:
+        load(path)
+    assert f"{path}:{line}: sovereignty.mirror.images.nvcr.io/nvidia/cuda:13.0.1-base-ubi9: " \
+        "nvcr.io/nvidia/cuda is not an image the factory's charts (kube-prometheus-stack, " \
+        "gpu-operator, kueue) pull: remove it from the lock (`aifactory mirror lock` prints " \
+        "the lock)" in str(err.value).splitlines()
 
 
 @pytest.mark.parametrize(("entry", "message"), [
@@ -128,3 +180,35 @@ def test_a_component_given_no_digest_for_an_image_says_which(run) -> None:  # ty
         "`mirror.images` has no entry for registry.k8s.io/kueue/kueue: mirror it into "
         "registry.example.eu/m/registry.k8s.io/kueue/kueue and add 'registry.k8s.io/kueue/kueue:"
         "<tag>: sha256:<digest>' to sovereignty.mirror.images")
+
+
+def test_mirror_lock_prints_every_image_and_the_commands(capsys) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.cli import main
+
+    assert main(["mirror", "lock", str(EXAMPLES / "sovereign-eu.yaml")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    copies = [line.split()[2] for line in out if line.startswith("crane copy ")]
+    images = sorted({f"{i.upstream}:{i.default_tag}" for imgs in CHART_IMAGES.values()
+                     for i in imgs})
+    assert copies[1:] == images  # the kueue chart (an OCI artifact) first
+    assert f"crane copy quay.io/prometheus/prometheus:v3.6.0 {MIRROR}/quay.io/prometheus/" \
+        "prometheus:v3.6.0" in out
+    assert "helm pull gpu-operator --repo https://helm.ngc.nvidia.com/nvidia --version " \
+        "v26.7.0" in out
+    assert f'echo "      nvcr.io/nvidia/driver:595.91.07: $(crane digest {MIRROR}/nvcr.io/' \
+        'nvidia/driver:595.91.07)"' in out
+
+
+def test_mirror_lock_works_on_a_stale_lock_and_keeps_known_digests(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.cli import main
+
+    text = (EXAMPLES / "sovereign-eu.yaml").read_text().replace(
+        "nvcr.io/nvidia/driver:595.91.07", "nvcr.io/nvidia/driver:580.95.05")
+    path = tmp_path / "eu.yaml"
+    path.write_text(text)
+    assert main(["mirror", "lock", str(path), "--format", "yaml"]) == 0
+    lock = yaml.safe_load(capsys.readouterr().out)["images"]
+    assert lock["nvcr.io/nvidia/driver:595.91.07"] == "sha256:<digest>"  # re-mirror, re-pin
+    held = load(EXAMPLES / "sovereign-eu.yaml").sovereignty.mirror.images  # type: ignore[union-attr]
+    assert lock["quay.io/prometheus/prometheus:v3.6.0"] == \
+        held["quay.io/prometheus/prometheus:v3.6.0"]

@@ -233,7 +233,7 @@ def test_worker_kubeconfig_is_a_secret_in_kueues_namespace(run, hybrid) -> None:
     assert secret.inputs["metadata"]["name"] == "multikueue-aws"
     assert secret.inputs["metadata"]["namespace"] == "kueue-system"
     # a Pulumi secret: masked in the plan (and so in rendered files), never plain text
-    assert secret.inputs["stringData"] == "[secret]"
+    assert secret.inputs["stringData"] == {"kubeconfig": "[secret]"}
     assert WORKER_KUBECONFIG not in str(secret.inputs)
     cluster = rec.one(f"{KUEUE}:MultiKueueCluster")
     assert secret.urn in cluster.dependencies

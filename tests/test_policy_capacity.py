@@ -91,8 +91,10 @@ def test_gcp_all_regions_quota_not_declared_is_not_checked(cloud: dict) -> None:
 def test_instance_type_not_offered_in_the_region(cloud: dict) -> None:
     inputs(cloud, "train-h100")["region"] = "eu-central-1"
     assert messages(cloud, "capacity-instance-availability") == [
-        "pool train-h100: p5.48xlarge is not offered in eu-central-1; it is offered in "
-        "ap-northeast-1, ap-southeast-2, eu-north-1, eu-west-2, us-east-1, us-east-2, us-west-2"]
+        "pool train-h100: p5.48xlarge is not offered in eu-central-1; eu-central-1 offers no "
+        "type with h100-sxm5; p5.48xlarge is offered in ap-northeast-1, ap-northeast-2, "
+        "ap-south-1, ap-southeast-2, ap-southeast-3, ca-central-1, eu-north-1, eu-west-2, "
+        "us-east-1, us-east-2, us-west-1, us-west-2"]
 
 
 def test_instance_type_of_another_cloud(cloud: dict) -> None:
@@ -116,3 +118,24 @@ def test_spot_node_group_under_a_pool_that_is_not_tolerant(cloud: dict) -> None:
         "the pool does not declare interruption_tolerant",
         "NodePool gcp-batch-nodes of pool gcp-batch uses spot capacity (nodeConfig.spot) but "
         "the pool does not declare interruption_tolerant"]
+
+
+def test_the_availability_finding_names_what_the_region_offers_for_the_gpu(cloud: dict) -> None:
+    inputs(cloud, "batch-l4")["region"] = "eu-west-3"
+    inputs(cloud, "batch-l4")["instanceType"] = "g6f.xlarge"
+    [message] = messages(cloud, "capacity-instance-availability")
+    assert message.startswith(
+        "pool batch-l4: g6f.xlarge is not offered in eu-west-3; eu-west-3 offers g6.12xlarge, "
+        "g6.16xlarge, g6.24xlarge, g6.2xlarge, g6.48xlarge, g6.4xlarge, g6.8xlarge, g6.xlarge, "
+        "gr6.4xlarge, gr6.8xlarge with l4; g6f.xlarge is offered in ")
+
+
+def test_a_gcp_pool_in_a_zone_that_lacks_its_type(cloud: dict) -> None:
+    pool = inputs(cloud, "gcp-train")
+    pool["zones"] = ["europe-west4-a", "europe-west4-b"]
+    assert messages(cloud, "capacity-instance-availability") == [
+        "pool gcp-train: a3-highgpu-8g is not offered in zone europe-west4-a; in europe-west4 "
+        "it is offered in europe-west4-b, europe-west4-c: set pools.gcp-train.zones to those "
+        "of them the environment has"]
+    pool["zones"] = ["europe-west4-b"]
+    assert messages(cloud, "capacity-instance-availability") == []

@@ -186,11 +186,17 @@ def test_checkov_and_the_plan_rule_agree_on_images(tmp_path: Path) -> None:
     assert [v.resource_name for v in plan_rule.violations] == ["model-server"]
 
 
-def test_masked_secret_payloads_are_validated_as_empty(tmp_path: Path) -> None:
+def test_secrets_are_validated_with_their_masked_values(tmp_path: Path) -> None:
+    (tmp_path / "secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: bmc, namespace: baremetal}\n"
+        "stringData: {username: '[secret]', password: '[secret]'}\n")
+    assert validate_schemas(tmp_path).findings == []
+    # a payload masked whole is a string where Kubernetes wants a map: no longer passed over
     (tmp_path / "secret.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata: {name: bmc, namespace: baremetal}\n"
         "stringData: '[secret]'\n")
-    assert validate_schemas(tmp_path).findings == []
+    assert [f.message for f in validate_schemas(tmp_path).findings] == [
+        "stringData: '[secret]' is not of type 'object', 'null'"]
     (tmp_path / "secret.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata: {name: bmc}\nstringData: {a: b}\nextra: 1\n")
     assert [f.message for f in validate_schemas(tmp_path).findings] == [

@@ -45,7 +45,9 @@ def test_every_chart_is_written_as_a_helmfile_release(rendered) -> None:  # type
         "chart": "gpu-operator-oci/gpu-operator", "version": "v26.7.0"}
     [values] = release["values"]
     assert values["driver"]["enabled"] is False and values["toolkit"]["enabled"] is False
-    assert values["validator"]["repository"] == f"{mirror}/nvcr.io/nvidia/cloud-native"
+    # v26.7.0's validator runs the operator's own image
+    assert (values["validator"]["repository"], values["validator"]["image"]) == (
+        f"{mirror}/nvcr.io/nvidia", "gpu-operator")
 
 
 def test_helm_files_are_not_taken_for_kubernetes_objects(rendered) -> None:  # type: ignore[no-untyped-def]
@@ -58,7 +60,7 @@ def test_secrets_stay_masked_in_rendered_files(rendered) -> None:  # type: ignor
     secret = yaml.safe_load(
         (rendered / "manifests/dc1/secret-dc1-platform-kueue-kubeconfig-aws-burst.yaml")
         .read_text())
-    assert secret["stringData"] == "[secret]"
+    assert secret["stringData"] == {"kubeconfig": "[secret]"}  # keys kept, values masked
     for path in rendered.rglob("*.yaml"):
         text = path.read_text()
         assert "offline-placeholder" not in text and "token:" not in text, path
@@ -77,3 +79,50 @@ def test_a_chart_from_an_https_repository() -> None:
                       "chart": "kube-prometheus-stack/kube-prometheus-stack",
                       "version": "78.2.1",
                       "values": [{"grafana": {"enabled": False}, "adminPassword": "[secret]"}]}]}
+
+
+def test_render_into_a_file_exits_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.cli import main
+
+    target = tmp_path / "out.yaml"
+    target.write_text("x")
+    assert main(["render", str(EXAMPLES / "cloud-aws.yaml"), "--out", str(target)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --out {target}: is a file: name a folder to write the manifests into (a new "
+        "one, or one an earlier render wrote)\n")
+
+
+def test_render_refuses_a_folder_it_did_not_write(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.cli import main
+
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["render", str(EXAMPLES / "cloud-aws.yaml"), "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --out {tmp_path}: the folder holds files aifactory render did not write: "
+        "choose a new or empty folder, so stale files of other tools are never checked as the "
+        "factory's\n")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_second_render_leaves_no_stale_file(tmp_path: Path) -> None:
+    from aifactory.cli import main
+
+    out = tmp_path / "render"
+    assert main(["render", str(EXAMPLES / "hybrid.yaml"), "--out", str(out)]) == 0
+    firstboot = out / "firstboot"
+    assert firstboot.is_dir()
+    assert main(["render", str(EXAMPLES / "cloud-aws.yaml"), "--out", str(out)]) == 0
+    assert not firstboot.exists() and not (out / "manifests" / "dc1").exists()
+    listed = (out / ".aifactory-render").read_text().splitlines()
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                     if p.is_file() and p.name != ".aifactory-render")
+    assert listed == on_disk and listed
+
+
+def test_rendered_secrets_are_strict_valid(rendered) -> None:  # type: ignore[no-untyped-def]
+    from policies.checkov_runner import validate_schemas
+
+    secrets = [p for p in rendered.rglob("secret-*.yaml")]
+    assert len(secrets) > 30  # BMC credentials, seeds and the MultiKueue kubeconfig
+    findings = validate_schemas(rendered).findings
+    assert [f for f in findings if f.kind == "Secret"] == []

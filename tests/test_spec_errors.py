@@ -110,8 +110,8 @@ def test_unknown_instance_type(tmp_path: Path) -> None:
     text = GOOD.replace("p5.48xlarge", "p5.48xlarg")
     assert problems(tmp_path, text) == [
         "bp.yaml:12: pools.train.instance_type: 'p5.48xlarg' is not a cloud instance type the "
-        "catalog knows; did you mean 'p5.48xlarge'? known: "
-        + ", ".join(sorted(catalog.INSTANCE_TYPES))
+        "catalog knows; did you mean 'p5.48xlarge'? `aifactory catalog instances` lists all "
+        f"{len(catalog.INSTANCE_TYPES)}"
     ]
 
 
@@ -446,3 +446,130 @@ def test_malformed_bmc_addresses(address: str, message: str) -> None:
     with pytest.raises(ValueError) as e:
         parse_bmc(address)
     assert str(e.value) == message
+
+
+# ---------------------------------------------------------------------------------------------
+# Zones, quota metrics and pool sizes the catalog and the site can check at load
+
+
+GCP = """\
+name: acme
+tags: {owner: ml, cost_centre: CC-1, data_classification: internal}
+environments:
+  prod:
+    kind: gcp
+    project: acme-ml-prod
+    project_number: "314159265358"
+    region: europe-west4
+    zones: [europe-west4-a, europe-west4-b]
+    gpu_quotas:
+      NVIDIA_H100_GPUS: 16
+pools:
+  train:
+    environment: prod
+    instance_type: a3-highgpu-8g
+    min_nodes: 0
+    max_nodes: 2
+"""
+
+
+def test_an_aws_zone_the_region_does_not_have(tmp_path: Path) -> None:
+    text = GOOD.replace("region: eu-west-2", "region: eu-west-3").replace(
+        "[eu-west-2a, eu-west-2b]", "[eu-west-3a, eu-west-3d]")
+    assert problems(tmp_path, text) == [
+        "bp.yaml:8: environments.prod.availability_zones[1]: 'eu-west-3d' is not a zone of "
+        "eu-west-3, which has eu-west-3a, eu-west-3b, eu-west-3c: use one of them"]
+
+
+def test_a_gcp_zone_the_region_does_not_have(tmp_path: Path) -> None:
+    text = GCP.replace("europe-west4-b]", "europe-west4-z]")
+    assert problems(tmp_path, text) == [
+        "bp.yaml:9: environments.prod.zones[1]: 'europe-west4-z' is not a zone of "
+        "europe-west4, which has europe-west4-a, europe-west4-b, europe-west4-c: use one of "
+        "them"]
+
+
+def test_an_unknown_gcp_region(tmp_path: Path) -> None:
+    text = GCP.replace("region: europe-west4", "region: europe-west44").replace(
+        "zones: [europe-west4-a, europe-west4-b]", "zones: [europe-west44-a]")
+    assert problems(tmp_path, text) == [
+        "bp.yaml:8: environments.prod.region: 'europe-west44' is not a GCP region the catalog "
+        "knows: did you mean 'europe-west4'?"]
+
+
+def test_a_misspelt_gcp_quota_metric(tmp_path: Path) -> None:
+    text = GCP.replace("NVIDIA_H100_GPUS: 16", "NVIDIA_H100_GPU: 16")
+    assert problems(tmp_path, text) == [
+        "bp.yaml:11: environments.prod.gpu_quotas.NVIDIA_H100_GPU: 'NVIDIA_H100_GPU' is not a "
+        "GCP GPU quota metric: did you mean 'NVIDIA_H100_GPUS'?"]
+
+
+def test_a_misspelt_aws_quota_key(tmp_path: Path) -> None:
+    text = GOOD.replace("    availability_zones: [eu-west-2a, eu-west-2b]\n",
+                        "    availability_zones: [eu-west-2a, eu-west-2b]\n"
+                        "    quotas: {on_demand_trn_vcpu: 96}\n")
+    assert problems(tmp_path, text) == [
+        "bp.yaml:9: environments.prod.quotas.on_demand_trn_vcpu: unknown key "
+        "'on_demand_trn_vcpu': did you mean 'on_demand_trn_vcpus'?"]
+
+
+def test_an_onprem_pool_larger_than_its_hosts(tmp_path: Path) -> None:
+    from test_baremetal_spec import site_yaml
+
+    text = site_yaml().replace("    min_nodes: 2\n    max_nodes: 2\n",
+                               "    min_nodes: 2\n    max_nodes: 3\n")
+    assert problems(tmp_path, text) == [
+        "bp.yaml:43: pools.dc1-h100.max_nodes: max_nodes (3) is more than the 2 hosts of dc1: "
+        "lower max_nodes to 2 or add hosts to the inventory and the pool"]
+
+
+def test_a_gcp_pool_in_a_zone_of_another_environment(tmp_path: Path) -> None:
+    text = GCP.replace("    max_nodes: 2\n", "    max_nodes: 2\n    zones: [europe-west4-c]\n")
+    assert problems(tmp_path, text) == [
+        "bp.yaml:18: pools.train.zones[0]: 'europe-west4-c' is not one of the environment's "
+        "zones ['europe-west4-a', 'europe-west4-b']: pick from them, or add it to "
+        "environments.prod.zones"]
+
+
+def test_aws_pools_take_no_zones(tmp_path: Path) -> None:
+    text = GOOD.replace("    max_nodes: 2\n", "    max_nodes: 2\n    zones: [eu-west-2a]\n")
+    assert problems(tmp_path, text) == [
+        "bp.yaml:15: pools.train.zones: AWS pools span the environment's availability_zones: "
+        "remove zones (compact_placement puts the nodes in one zone)"]
+
+
+def test_a_pool_on_an_accelerator_the_platform_cannot_run(tmp_path: Path) -> None:
+    text = GOOD.replace("p5.48xlarge", "trn2.48xlarge")
+    assert problems(tmp_path, text) == [
+        "bp.yaml:12: pools.train.instance_type: trn2.48xlarge carries 16 x Trainium2 (aws), "
+        "which pools cannot run yet: the platform layer installs NVIDIA's GPU operator and "
+        "schedules nvidia.com/gpu; choose an NVIDIA type (`aifactory catalog instances "
+        "--cloud aws`)"]
+
+
+def test_a_type_error_and_a_dangling_reference_in_one_run(tmp_path: Path) -> None:
+    text = GOOD.replace("max_nodes: 2", "max_nodes: two").replace(
+        "    environment: prod", "    environment: prd")
+    assert problems(tmp_path, text) == [
+        "bp.yaml:11: pools.train.environment: 'prd' is not an environment: declared are "
+        "['prod']",
+        "bp.yaml:14: pools.train.max_nodes: Input should be a valid integer, unable to parse "
+        "string as an integer, got 'two'"]
+
+
+def test_a_python_repository_needs_a_gcp_registry(tmp_path: Path) -> None:
+    text = GOOD + "registry: {environment: prod, repositories: [training], " \
+        "python_repository: true}\n"
+    assert problems(tmp_path, text) == [
+        "bp.yaml:15: registry.python_repository: ECR holds container images only: a Python "
+        "repository needs a GCP registry (Artifact Registry); remove python_repository"]
+
+
+def test_gcs_replication_needs_a_region_of_the_same_multi_region(tmp_path: Path) -> None:
+    text = GCP + "lakehouse:\n  environment: prod\n  zones: {raw: {}}\n" \
+        "  replication: {region: europe-west2}\n"
+    assert problems(tmp_path, text) == [
+        "bp.yaml:21: lakehouse.replication.region: 'europe-west2' is not a region that pairs "
+        "with europe-west4 in a Cloud Storage dual-region: use another region of the EU "
+        "multi-region: europe-central2, europe-north1, europe-north2, europe-southwest1, "
+        "europe-west1, europe-west10, europe-west12, europe-west3, europe-west8, europe-west9"]

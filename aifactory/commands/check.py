@@ -36,6 +36,8 @@ def _today(value: str) -> date:
 def manifest_rule(check_id: str, check_name: str, custom: bool) -> Any:
     """The rule a manifest check's findings are reported (and waived) under."""
     from policies.model import (
+        MANIFEST_CHART_TAG_RULE,
+        MANIFEST_CHART_VALUES_RULE,
         MANIFEST_CRD_RULE,
         MANIFEST_SCHEMA_RULE,
         Rule,
@@ -48,6 +50,21 @@ def manifest_rule(check_id: str, check_name: str, custom: bool) -> Any:
                     "the upstream CRD of its group, kind and version, with no unknown fields.",
                     remediation="Fix the field named in the message in the component that "
                     "builds the object (compare the CRD in ../shared/crds).",
+                    enforcement="mandatory", check=None)
+    if check_id == "chart-values":
+        return Rule(name=MANIFEST_CHART_VALUES_RULE, domain="manifest", severity="high",
+                    description="Every value passed to an upstream chart is one the chart "
+                    "declares (its values.yaml or the paths its templates read): Helm ignores "
+                    "the others silently.",
+                    remediation="Remove or rename the value in the component that builds the "
+                    "chart's values (compare the chart's values.yaml at its pinned version).",
+                    enforcement="mandatory", check=None)
+    if check_id == "chart-tag":
+        return Rule(name=MANIFEST_CHART_TAG_RULE, domain="manifest", severity="high",
+                    description="Each image the catalog says a chart pulls is at the chart's "
+                    "own default tag, the tag sovereign mirror locks are held to.",
+                    remediation="Set the image's default_tag in catalog/charts.py to the tag the "
+                    "pinned chart pulls, then re-lock mirrors (`aifactory mirror lock`).",
                     enforcement="mandatory", check=None)
     if check_id == "schema":
         return Rule(name=MANIFEST_SCHEMA_RULE, domain="manifest", severity="high",
@@ -96,10 +113,38 @@ def add_manifest_checks(result: Any, view: Any, directory: str | Path,
                           f"{f.name}: {f.message}",
                           details={"file": f.file, "checkId": f.check_id, "tool": f.tool})
         grouped.setdefault(rule.name, (rule, []))[1].append(finding)
+    chart_notes = add_chart_value_checks(grouped, view, directory)
     for rule, findings in grouped.values():
         add_findings(result, rule, findings, view)
     result.notes.extend(checks.notes)
+    result.notes.extend(chart_notes)
     result.manifests_checked = True
+
+
+def add_chart_value_checks(grouped: dict[str, tuple[Any, list[Any]]], view: Any,
+                           directory: str | Path) -> list[str]:
+    """The values of every rendered helm release against its chart's data (and the chart's
+    default image tags against the catalog's pins), grouped by rule like the other checks."""
+    from aifactory.render import child
+    from policies.chart_values import check_releases
+    from policies.kinds import HELM_TYPES
+    from policies.model import Finding
+
+    report = check_releases(directory)
+    releases = {child(r["name"]): r["urn"] for r in view.resources if r["type"] in HELM_TYPES}
+    checked = set(report.sources)
+    if report.releases and checked:
+        for check_id in ("chart-values", "chart-tag"):
+            rule = manifest_rule(check_id, "", True)
+            grouped.setdefault(rule.name, (rule, []))
+    for p in report.problems:
+        rule = manifest_rule("chart-values" if p.kind == "undeclared" else "chart-tag", "",
+                             True)
+        grouped.setdefault(rule.name, (rule, []))[1].append(Finding(
+            urn=releases.get(Path(p.file).stem, ""), subject=f"{p.release} ({p.chart})",
+            message=f"{p.file}: {p.chart}: {p.message}",
+            details={"file": p.file, "chart": p.chart, "tool": "chart-values"}))
+    return list(report.notes)
 
 
 def check_sources(sources: list[Any], manifests: str | None, today: date | None,

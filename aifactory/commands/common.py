@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +59,23 @@ def plan_for(args: argparse.Namespace) -> dict[str, Any]:
         except ValueError as e:
             raise InputError(str(e)) from None
     spec, path = load_for_stack(source, args.stack, rules=KNOWN_RULES)
-    return plan_blueprint(spec, path, stack=args.stack or "offline")
+    with at_blueprint_lines(path, args.stack):
+        return plan_blueprint(spec, path, stack=args.stack or "offline")
+
+
+@contextmanager
+def at_blueprint_lines(blueprint: str, stack: str | None) -> Iterator[None]:
+    """A component's refusal of a blueprint field, reported as `file:line: path: message`
+    like every other blueprint error (exit 2)."""
+    from blueprints.errors import BlueprintFieldError
+    from blueprints.spec.loader import BlueprintError, Problem
+    from blueprints.stacks import locate
+
+    try:
+        yield
+    except BlueprintFieldError as e:
+        file, line = locate(e.path, blueprint, stack)
+        raise BlueprintError([Problem(file, line, e.path, e.message)]) from None
 
 
 def add_sources_args(p: argparse.ArgumentParser, *, plan_json: bool = False) -> None:

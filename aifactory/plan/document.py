@@ -14,28 +14,49 @@ from typing import Any
 
 import catalog
 from aifactory.plan.recorder import Registration, few_full_collections, record
-from blueprints import facts
+from blueprints import envelope, facts
 from blueprints.paths import shown_path
 from blueprints.spec.models import Blueprint
+from catalog import cloud as cloud_catalog
 
 PLAN_VERSION = 1
 
 
 @dataclass(frozen=True)
 class PoolSummary:
-    """GPUs, power and cost of one pool at its desired and maximum size."""
+    """GPUs, power and cost of one pool at its minimum, desired and maximum size."""
 
     pool: str
     environment: str
     cloud: str
     gpu_model: str
+    capacity: str
+    gpus_min: int
     gpus_desired: int
     gpus_max: int
-    it_kw_desired: float
-    usd_per_hour_desired: float | None
+    power_kw_desired: float | None
+    """Cloud: the GPUs' board power; on-prem: the hosts' IT load (None: power unpublished)."""
+    power_basis: str
+    """'gpu-board' (cloud) or 'site-it' (owned hosts)."""
+    usd_per_hour: dict[str, float] | None
+    """min, desired, max: nodes x the price of the pool's capacity (None: no price)."""
+    usd_per_month_desired: float | None
+    price_basis: str
     min_nodes: int
     max_nodes: int
     autoscaling: str
+    """What scales the pool (Karpenter, GKE's autoscaler, nothing), from its facts."""
+
+
+# Cluster management fees: the one per-cluster price the factory adds beside its nodes.
+CONTROL_PLANE_USD_PER_HOUR = {"aws": 0.10, "gcp": 0.10}
+CONTROL_PLANE_SOURCE = ("Amazon EKS pricing: $0.10 per cluster-hour (standard support); GKE "
+                        "pricing: $0.10 per cluster-hour management fee (the free tier credits "
+                        "one zonal or Autopilot cluster per billing account)")
+NOT_COSTED = ("NAT gateways and Cloud NAT", "block storage of the nodes (EBS, PD/Hyperdisk)",
+              "object storage of the lakehouse (S3, GCS)", "network egress and load balancers",
+              "KMS keys and requests", "logs and metrics ingestion", "registry storage",
+              "owned sites (capital and energy)")
 
 
 def run_program(spec: Blueprint, stack: str = "offline") -> list[Registration]:
@@ -71,78 +92,102 @@ def building_block(resource: dict[str, Any], index: dict[str, dict[str, Any]]) -
     return "(factory)"
 
 
-def pool_summaries(resources: list[dict[str, Any]], host_overhead_w: int) -> list[PoolSummary]:
-    """Per pool: GPUs at desired and max size, IT kW and on-demand $/h at desired size."""
-    out = []
-    hosts_by_site: dict[str, float] = defaultdict(float)
+def pool_summaries(resources: list[dict[str, Any]]) -> list[PoolSummary]:
+    """Per pool: GPUs at minimum, desired and maximum size, power (cloud: the GPUs' board
+    power; owned: the hosts' IT load) and $/h at each size for its purchase option."""
+    host_kw: dict[tuple[str, str], float] = {}
     for r in resources:
         if r["type"] == facts.HOST:
-            hosts_by_site[r["inputs"]["environment"]] += r["inputs"]["itLoadKw"]
+            h = r["inputs"]
+            host_kw[(h["environment"], h["hostname"])] = float(h["itLoadKw"])
+    out = []
     for r in resources:
         if r["type"] not in facts.POOL_TYPES:
             continue
         f = r["inputs"]
-        gpu = catalog.gpu(f["gpuModel"])
-        per_node_kw = (gpu.board_power_w * f["gpusPerNode"] + host_overhead_w) / 1000.0
+        nodes = {"min": int(f.get("minNodes", 0)), "desired": int(f["desiredNodes"]),
+                 "max": int(f["maxNodes"])}
         if f["cloud"] == "onprem":
-            it_kw = hosts_by_site.get(f["environment"], per_node_kw * f["desiredNodes"])
+            loads = [host_kw[(f["environment"], h)] for h in f.get("hosts") or []
+                     if (f["environment"], h) in host_kw]
+            per_node = sum(loads) / len(loads) if loads else None
+            basis = "site-it"
         else:
-            it_kw = per_node_kw * f["desiredNodes"]
-        price = f.get("onDemandUsdPerHour")
+            board = f.get("gpuBoardPowerW")
+            per_node = None if board is None else float(board) / 1000.0
+            basis = "gpu-board"
+        price = f.get("usdPerHour")
+        usd = None if f["cloud"] == "onprem" or price is None else {
+            k: round(float(price) * n, 2) for k, n in nodes.items()}
         out.append(PoolSummary(
             pool=f["pool"], environment=f["environment"], cloud=f["cloud"],
-            gpu_model=f["gpuModel"], gpus_desired=f["gpusPerNode"] * f["desiredNodes"],
-            gpus_max=f["gpusPerNode"] * f["maxNodes"], it_kw_desired=round(it_kw, 2),
-            usd_per_hour_desired=None if price is None and f["cloud"] != "onprem"
-            else round((price or 0.0) * f["desiredNodes"], 2),
-            min_nodes=f["minNodes"], max_nodes=f["maxNodes"],
+            gpu_model=f["gpuModel"], capacity=f.get("capacity", "on-demand"),
+            gpus_min=f["gpusPerNode"] * nodes["min"],
+            gpus_desired=f["gpusPerNode"] * nodes["desired"],
+            gpus_max=f["gpusPerNode"] * nodes["max"],
+            power_kw_desired=None if per_node is None else round(per_node * nodes["desired"], 3),
+            power_basis=basis, usd_per_hour=usd,
+            usd_per_month_desired=None if usd is None
+            else round(usd["desired"] * catalog.HOURS_PER_MONTH, 2),
+            price_basis=str(f.get("priceBasis") or ("owned" if f["cloud"] == "onprem"
+                                                    else "on-demand list price")),
+            min_nodes=nodes["min"], max_nodes=nodes["max"],
             autoscaling=str(f.get("autoscaling") or "not recorded"),
         ))
     return sorted(out, key=lambda p: p.pool)
 
 
-def sites_summary(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per own site: IT load, facility load (IT x PUE), budget and headroom."""
+def sites_summary(resources: list[dict[str, Any]],
+                  settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per own site: IT load (hosts and declared equipment), facility load (IT x PUE), budget,
+    headroom, racks and how many more servers of each model fit."""
     hosts: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in resources:
         if r["type"] == facts.HOST:
             hosts[r["inputs"]["environment"]].append(r["inputs"])
-    out = []
-    for r in resources:
-        if r["type"] != facts.SITE:
-            continue
-        site = r["inputs"]
-        it_kw = sum(h["itLoadKw"] for h in hosts[site["environment"]])
-        facility_kw = it_kw * site["pue"]
-        racks = []
-        for rack in site["racks"]:
-            load = sum(h["itLoadKw"] for h in hosts[site["environment"]]
-                       if h["rack"] == rack["name"])
-            racks.append({"rack": rack["name"], "itKw": round(load, 2),
-                          "limitKw": rack["powerLimitKw"], "cooling": rack["cooling"]})
-        out.append({
-            "site": site["environment"], "country": site["country"],
-            "hosts": len(hosts[site["environment"]]),
-            "gpus": sum(h["gpus"] for h in hosts[site["environment"]]),
-            "itKw": round(it_kw, 2), "pue": site["pue"], "facilityKw": round(facility_kw, 2),
-            "budgetKw": site["powerBudgetKw"],
-            "headroomKw": round(site["powerBudgetKw"] - facility_kw, 2),
-            "headroomPct": round(100.0 * (site["powerBudgetKw"] - facility_kw)
-                                 / site["powerBudgetKw"], 1),
-            "racks": racks,
-        })
+    out = [envelope.site_power(r["inputs"], hosts[r["inputs"]["environment"]], settings)
+           .as_dict() for r in resources if r["type"] == facts.SITE]
     return sorted(out, key=lambda s: s["site"])
 
 
-def summarise(resources: list[dict[str, Any]], host_overhead_w: int) -> dict[str, Any]:
+def cost_summary(pools: list[PoolSummary], resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cloud cost at minimum, desired and maximum size, with the cluster fees and what is not
+    costed; prices are the snapshot's."""
+    cloud = [p for p in pools if p.cloud != "onprem"]
+    priced = [p for p in cloud if p.usd_per_hour is not None]
+    clusters = Counter(r["type"].split(":")[1] for r in resources
+                       if r["type"] in (facts.AWS_ENVIRONMENT, facts.GCP_ENVIRONMENT))
+    fees = round(sum(CONTROL_PLANE_USD_PER_HOUR[c] * n for c, n in clusters.items()), 2)
+    per_hour = {k: round(sum(p.usd_per_hour[k] for p in priced if p.usd_per_hour) + fees, 2)
+                for k in ("min", "desired", "max")}
+    return {
+        "usdPerHour": per_hour,
+        "usdPerMonthDesired": round(per_hour["desired"] * catalog.HOURS_PER_MONTH, 2),
+        "nodesUsdPerHourDesired": round(sum(p.usd_per_hour["desired"] for p in priced
+                                            if p.usd_per_hour), 2),
+        "controlPlaneUsdPerHour": fees,
+        "clusters": dict(sorted(clusters.items())),
+        "unpricedPools": sorted(p.pool for p in cloud if p.usd_per_hour is None),
+        "priceSnapshot": dict(cloud_catalog.load().source)["snapshotDate"],
+        "hoursPerMonth": catalog.HOURS_PER_MONTH,
+        "controlPlaneSource": CONTROL_PLANE_SOURCE,
+        "notCosted": list(NOT_COSTED),
+    }
+
+
+def summarise(resources: list[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
     """The plan's summary: resources by building block, GPUs, power and cost."""
     index = _by_urn(resources)
     blocks = Counter(building_block(r, index) for r in resources)
-    pools = pool_summaries(resources, host_overhead_w)
+    pools = pool_summaries(resources)
     gpus: Counter[str] = Counter()
     for p in pools:
         gpus[p.gpu_model] += p.gpus_desired
-    cost = [p.usd_per_hour_desired for p in pools if p.cloud != "onprem"]
+    sites = sites_summary(resources, settings)
+    board = [p.power_kw_desired for p in pools if p.power_basis == "gpu-board"]
+    board_kw = round(sum(k for k in board if k is not None), 2)
+    site_kw = round(sum(s["itKw"] for s in sites), 2)
+    cost = cost_summary(pools, resources)
     return {
         "resourceCount": len(resources),
         "customResourceCount": sum(1 for r in resources if r["custom"]),
@@ -151,10 +196,13 @@ def summarise(resources: list[dict[str, Any]], host_overhead_w: int) -> dict[str
         "byType": dict(sorted(Counter(r["type"] for r in resources).items())),
         "gpusByModel": dict(sorted(gpus.items())),
         "pools": [p.__dict__ for p in pools],
-        "itKwDesired": round(sum(p.it_kw_desired for p in pools), 2),
-        "cloudUsdPerHourDesired": None if any(c is None for c in cost)
-        else round(sum(c for c in cost if c is not None), 2),
-        "sites": sites_summary(resources),
+        "siteItKw": site_kw,
+        "cloudGpuBoardKwDesired": board_kw,
+        "itKwDesired": round(site_kw + board_kw, 2),
+        "cloudUsdPerHourDesired": cost["usdPerHour"]["desired"] if any(
+            p.cloud != "onprem" for p in pools) else None,
+        "cost": cost,
+        "sites": sites,
     }
 
 
@@ -167,7 +215,9 @@ def make_plan(spec: Blueprint, registrations: list[Registration], blueprint: str
         "blueprint": blueprint,
         "stack": stack,
         "factory": spec.name,
-        "summary": summarise(resources, spec.policy.host_overhead_w),
+        "summary": summarise(resources, {
+            "airCoolingLimitKw": spec.policy.air_cooling_limit_kw,
+            "rearDoorLimitKw": spec.policy.rear_door_limit_kw}),
         "resources": resources,
     }
 

@@ -27,6 +27,12 @@ def _money(value: float | None) -> str:
     return "n/a" if value is None else f"${value:,.2f}"
 
 
+def _kw(value: float | None, basis: str) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1f}" + (" (GPU boards)" if basis == "gpu-board" else "")
+
+
 def render(plan: dict[str, Any], markdown: bool = False) -> str:
     """The plan summary as text (markdown=False) or Markdown."""
     s = plan["summary"]
@@ -46,12 +52,17 @@ def render(plan: dict[str, Any], markdown: bool = False) -> str:
     ]
     if s["pools"]:
         out += [
-            h("GPU pools (GPUs, IT power and cost at desired size)"),
+            h("GPU pools (power at desired size: cloud pools the GPUs' board power, owned pools "
+              "their hosts' IT load)"),
             *_table(
-                ["pool", "environment", "GPU", "GPUs", "max GPUs", "IT kW", "on-demand $/h"],
-                [[p["pool"], p["environment"], p["gpu_model"], p["gpus_desired"], p["gpus_max"],
-                  f"{p['it_kw_desired']:.1f}",
-                  "owned" if p["cloud"] == "onprem" else _money(p["usd_per_hour_desired"])]
+                ["pool", "environment", "capacity", "GPU", "GPUs min/desired/max", "kW",
+                 "$/h desired", "$/month desired"],
+                [[p["pool"], p["environment"], p["capacity"], p["gpu_model"],
+                  f"{p['gpus_min']}/{p['gpus_desired']}/{p['gpus_max']}",
+                  _kw(p["power_kw_desired"], p["power_basis"]),
+                  "owned" if p["cloud"] == "onprem" else _money(
+                      (p["usd_per_hour"] or {}).get("desired")),
+                  "owned" if p["cloud"] == "onprem" else _money(p["usd_per_month_desired"])]
                  for p in s["pools"]],
                 markdown,
             ),
@@ -65,23 +76,46 @@ def render(plan: dict[str, Any], markdown: bool = False) -> str:
             *_table(["GPU", "GPUs (desired)"], [[k, v] for k, v in s["gpusByModel"].items()],
                     markdown),
             "",
-            f"Estimated IT power at desired size: {s['itKwDesired']:.1f} kW. "
-            f"Cloud on-demand cost at desired size: {_money(s['cloudUsdPerHourDesired'])}/h"
-            + (" (a type without a list price in the catalog)"
-               if s["cloudUsdPerHourDesired"] is None else "") + ".",
+            f"Power at desired size: owned sites' IT load {s['siteItKw']:.1f} kW; cloud GPUs' "
+            f"board power {s['cloudGpuBoardKwDesired']:.1f} kW (the GPUs alone: the cloud's "
+            "servers, cooling and PUE are the provider's).",
+            "",
+        ]
+    cost = s.get("cost")
+    if cost and any(p["cloud"] != "onprem" for p in s["pools"]):
+        per = cost["usdPerHour"]
+        out += [
+            h(f"Cloud cost (prices from the instance snapshot of {cost['priceSnapshot']})"),
+            f"{_money(per['min'])}/h at minimum, {_money(per['desired'])}/h at desired, "
+            f"{_money(per['max'])}/h at maximum size; {_money(cost['usdPerMonthDesired'])} a "
+            f"month at desired size ({cost['hoursPerMonth']:g} h). Each pool at the price of "
+            "its purchase option (spot: the median of the region's zones; spot prices move); "
+            f"includes {_money(cost['controlPlaneUsdPerHour'])}/h of cluster fees for "
+            + ", ".join(f"{n} {c.upper()} cluster{'s' * (n != 1)}"
+                        for c, n in cost["clusters"].items()) + ".",
+            *([f"Not priced: {', '.join(cost['unpricedPools'])} (no price in the snapshot, "
+               "or a Capacity Block)."] if cost["unpricedPools"] else []),
+            f"Not included: {', '.join(cost['notCosted'])}.",
             "",
         ]
     for site in s["sites"]:
         out += [
             h(f"Site {site['site']} ({site['country']}): {site['hosts']} hosts, "
               f"{site['gpus']} GPUs"),
-            f"IT load {site['itKw']:.1f} kW x PUE {site['pue']} = facility load "
+            f"IT load {site['hostsKw']:.1f} kW hosts + {site['otherKw']:.1f} kW other equipment "
+            f"= {site['itKw']:.1f} kW x PUE {site['pue']} = facility load "
             f"{site['facilityKw']:.1f} kW of {site['budgetKw']:.1f} kW budget; headroom "
             f"{site['headroomKw']:.1f} kW ({site['headroomPct']:.1f}%).",
             "",
-            *_table(["rack", "IT kW", "limit kW", "cooling"],
-                    [[r["rack"], f"{r['itKw']:.1f}", f"{r['limitKw']:.1f}", r["cooling"]]
+            *_table(["rack", "hosts kW", "other kW", "IT kW", "limit kW", "cooling"],
+                    [[r["rack"], f"{r['hostsKw']:.1f}", f"{r['otherKw']:.1f}",
+                      f"{r['itKw']:.1f}", f"{r['limitKw']:.1f}", r["cooling"]]
                      for r in site["racks"]], markdown),
             "",
         ]
+        for fit in site.get("fitsMore") or []:
+            feeds = "" if fit["feeds"] is None else f", feeds {fit['feeds']}"
+            racks = ", ".join(f"{r} {n}" for r, n in fit["racks"].items())
+            out += [f"Fits {fit['total']} more {fit['serverModel']} ({fit['serverKw']:g} kW "
+                    f"each): budget {fit['budget']}{feeds}, racks {racks}.", ""]
     return "\n".join(out).rstrip() + "\n"

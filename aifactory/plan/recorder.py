@@ -63,6 +63,10 @@ class Registration:
 def normalise(value: Any) -> Any:
     """Masks secrets, turns whole floats into ints (the wire has only doubles), sorts keys."""
     if rpc.is_rpc_secret(value):
+        inner = value.get("value") if isinstance(value, dict) else None
+        if isinstance(inner, dict):
+            # a secret map (a Secret's data): its keys are names, not secrets; keep them
+            return {str(k): SECRET_MASK for k in sorted(inner)}
         return SECRET_MASK
     if isinstance(value, float):
         return int(value) if value.is_integer() else value

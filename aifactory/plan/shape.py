@@ -58,6 +58,13 @@ RACK = {
     "name": Field("str"),
     "powerLimitKw": Field("number", minimum=0, above=True, fix="racks.<name>.power_limit_kw"),
     "cooling": Field("str", choices=("air", "rear-door", "liquid"), fix="racks.<name>.cooling"),
+    "otherKw": Field("number", required=False, minimum=0, fix="racks.<name>.other_kw"),
+    "equipment": Field("list", required=False, items={
+        "kind": Field("str", fix="racks.<name>.equipment[].kind"),
+        "name": Field("str", fix="racks.<name>.equipment[].name"),
+        "count": Field("int", required=False, minimum=1, fix="racks.<name>.equipment[].count"),
+        "kw": Field("number", minimum=0, above=True, fix="racks.<name>.equipment[].kw"),
+    }, fix="racks.<name>.equipment"),
 }
 POOL = {
     "pool": Field("str"),

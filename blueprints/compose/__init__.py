@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from blueprints.compose.blame import blame
 from blueprints.compose.facts import factory_facts
 from blueprints.spec.models import Blueprint
 from components.factory import Factory, FactoryArgs
@@ -59,6 +60,7 @@ def compose(spec: Blueprint, opts: pulumi.ResourceOptions | None = None) -> Buil
     factory = Factory(spec.name, FactoryArgs(facts=factory_facts(spec)), opts)
     built = Built(factory=factory)
     for env_name, env in spec.environments.items():
-        built.environments[env_name] = _builder(env.kind)(spec, env_name, env, factory)
+        with blame(f"environments.{env_name}", env):
+            built.environments[env_name] = _builder(env.kind)(spec, env_name, env, factory)
     platform.build_platform(spec, built)
     return built

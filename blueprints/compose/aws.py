@@ -14,11 +14,12 @@ import pulumi_kubernetes as k8s
 
 import catalog
 from blueprints.compose import EnvironmentBuild
+from blueprints.compose.blame import POOL_ALIASES, blame
 from blueprints.compose.facts import aws_environment_facts, pool_facts
 from blueprints.compose.platform import mirror_of
 from blueprints.compose.sharing import operator_sharing
 from blueprints.compose.tagging import aws_tags, k8s_labels
-from blueprints.errors import ComponentArgsError
+from blueprints.errors import BlueprintFieldError
 from blueprints.spec.models import AwsEnvironment, Blueprint, GpuPool
 from components import naming
 from components.aws import (
@@ -100,6 +101,7 @@ def _pool_args(spec: Blueprint, pool_name: str, pool: GpuPool, loc: AwsLocation,
         taints=tuple(NodeTaint(t.key, t.value, t.effect) for t in pool.taints),
         labels={**pool.labels, **(sharing.node_labels() if sharing else {})},
         after=tuple(cluster.network_addons), node_tags=node_tags, autoscaling=autoscaling,
+        arch=catalog.instance(types[0]).arch,
     )
 
 
@@ -108,8 +110,8 @@ def build_environment(spec: Blueprint, env_name: str, env: AwsEnvironment,
     """Create the provider, the environment component and everything inside it."""
     if partition_of(env.region) != env.partition:
         # ARNs, principals and endpoint names all follow the partition: refuse a mismatch.
-        raise ComponentArgsError(
-            f"environments.{env_name}: region {env.region} is in partition "
+        raise BlueprintFieldError(
+            f"environments.{env_name}.partition", f"region {env.region} is in partition "
             f"{partition_of(env.region)}, but partition is {env.partition!r}: set partition: "
             f"{partition_of(env.region)}")
     loc = AwsLocation(partition=env.partition, region=env.region, account_id=env.account_id)
@@ -167,30 +169,34 @@ def build_environment(spec: Blueprint, env_name: str, env: AwsEnvironment,
                     gpus_per_node=max(catalog.instance(t).gpus for t in pool.types),
                     after=(autoscaler.chart,),
                     labels=k8s_labels(spec, **{ENVIRONMENT_LABEL: env_name}))
-            pools[pool_name] = GpuNodePool(
-                naming.child(env_name, pool_name),
-                # Instances launched from a template do not get the provider's default tags.
-                _pool_args(spec, pool_name, pool, loc, prefix, key, network, cluster,
-                           default_tags, scaling),
-                opts=inside)
+            with blame(f"pools.{pool_name}", pool, POOL_ALIASES):
+                pools[pool_name] = GpuNodePool(
+                    naming.child(env_name, pool_name),
+                    # Instances launched from a template do not get the provider's default tags.
+                    _pool_args(spec, pool_name, pool, loc, prefix, key, network, cluster,
+                               default_tags, scaling),
+                    opts=inside)
 
     lakehouse = registry = training_role = None
     if spec.lakehouse is not None and spec.lakehouse.environment == env_name:
         replication = spec.lakehouse.replication
-        lakehouse = Lakehouse(naming.child(env_name, "lakehouse"), LakehouseArgs(
-            location=loc, factory=spec.name, name_prefix=prefix,
-            zones={z: ZoneRules(retention_days=r.retention_days,
-                                noncurrent_retention_days=r.noncurrent_retention_days,
-                                archive_after_days=r.archive_after_days)
-                   for z, r in spec.lakehouse.zones.items()},
-            kms_key_arn=key.arn,
-            replication_region=replication.region if replication else None,
-            default_tags=default_tags), opts=inside)
+        with blame("lakehouse", spec.lakehouse):
+            lakehouse = Lakehouse(naming.child(env_name, "lakehouse"), LakehouseArgs(
+                location=loc, factory=spec.name, name_prefix=prefix,
+                zones={z: ZoneRules(retention_days=r.retention_days,
+                                    noncurrent_retention_days=r.noncurrent_retention_days,
+                                    archive_after_days=r.archive_after_days)
+                       for z, r in spec.lakehouse.zones.items()},
+                kms_key_arn=key.arn,
+                replication_region=replication.region if replication else None,
+                default_tags=default_tags), opts=inside)
     if spec.registry is not None and spec.registry.environment == env_name:
-        registry = Registry(naming.child(env_name, "registry"), RegistryArgs(
-            location=loc, namespace=spec.name, repositories=list(spec.registry.repositories),
-            kms_key_arn=key.arn, immutable_tags=spec.registry.immutable_tags,
-            scan_on_push=spec.registry.scan_on_push), opts=inside)
+        with blame("registry", spec.registry):
+            registry = Registry(naming.child(env_name, "registry"), RegistryArgs(
+                location=loc, namespace=spec.name,
+                repositories=list(spec.registry.repositories), kms_key_arn=key.arn,
+                immutable_tags=spec.registry.immutable_tags,
+                scan_on_push=spec.registry.scan_on_push), opts=inside)
     if lakehouse is not None or registry is not None:
         training_role = WorkloadRole(naming.child(env_name, "training-role"), WorkloadRoleArgs(
             location=loc, role_name=naming.iam_role_name(prefix, "", "training-jobs"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import catalog
 from blueprints.facts import (
     AwsEnvironmentFacts,
+    EquipmentFacts,
     FactoryFacts,
     GcpEnvironmentFacts,
     HostFacts,
@@ -24,6 +25,7 @@ from blueprints.spec.models import (
     Host,
     OnPremSite,
 )
+from catalog import cloud as cloud_catalog
 from catalog import mig
 
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -53,11 +55,16 @@ def factory_facts(spec: Blueprint) -> FactoryFacts:
 def aws_environment_facts(name: str, env: AwsEnvironment) -> AwsEnvironmentFacts:
     """Region, partition and vCPU quotas of an AWS environment."""
     q = env.quotas
+    quotas = {"onDemand:P": q.on_demand_p_vcpus, "spot:P": q.spot_p_vcpus,
+              "onDemand:G": q.on_demand_g_vt_vcpus, "spot:G": q.spot_g_vt_vcpus}
+    # The Neuron classes only when declared, so plans without them keep their shape.
+    for key, value in (("onDemand:Inf", q.on_demand_inf_vcpus), ("spot:Inf", q.spot_inf_vcpus),
+                       ("onDemand:Trn", q.on_demand_trn_vcpus), ("spot:Trn", q.spot_trn_vcpus)):
+        if value:
+            quotas[key] = value
     return AwsEnvironmentFacts(
         environment=name, cloud="aws", accountId=env.account_id, region=env.region,
-        partition=env.partition,
-        quotas={"onDemand:P": q.on_demand_p_vcpus, "spot:P": q.spot_p_vcpus,
-                "onDemand:G": q.on_demand_g_vt_vcpus, "spot:G": q.spot_g_vt_vcpus},
+        partition=env.partition, quotas=quotas,
     )
 
 
@@ -73,7 +80,10 @@ def site_facts(name: str, site: OnPremSite) -> SiteFacts:
         environment=name, cloud="onprem", country=site.country,
         powerBudgetKw=site.power_budget_kw, pue=site.pue,
         feeds={"aKw": site.feeds.a_kw, "bKw": site.feeds.b_kw} if site.feeds else None,
-        racks=[RackFacts(name=r, powerLimitKw=rack.power_limit_kw, cooling=rack.cooling)
+        racks=[RackFacts(name=r, powerLimitKw=rack.power_limit_kw, cooling=rack.cooling,
+                         otherKw=rack.other_kw,
+                         equipment=[EquipmentFacts(kind=e.kind, name=e.name, count=e.count,
+                                                   kw=e.kw) for e in rack.equipment])
                for r, rack in site.racks.items()],
     )
 
@@ -87,6 +97,29 @@ def host_facts(site_name: str, host: Host, host_overhead_w: int) -> HostFacts:
         itLoadKw=round(catalog.server_it_load_kw(host.server_model, host_overhead_w), 3),
         serverCooling=server.cooling,
     )
+
+
+PRICE_BASIS = {
+    "on-demand": "on-demand list price (snapshot)",
+    "spot": "spot price (snapshot: the median of the region's zones)",
+    "capacity-block": "not priced: Capacity Blocks are bought up front, per block",
+}
+
+
+def pool_zones(pool: GpuPool, env: AwsEnvironment | GcpEnvironment) -> list[str]:
+    """Where a cloud pool's nodes run. GCP: the pool's zones, else those of the environment's
+    zones that offer the type (all of them when none does: the rule says so); the first only
+    with compact placement. AWS: the environment's zones (AZ names map to AZ ids per account,
+    so the offering cannot be matched offline)."""
+    if isinstance(env, AwsEnvironment):
+        zones = list(env.availability_zones)
+    elif pool.zones is not None:
+        zones = list(pool.zones)
+    else:
+        offered = set(cloud_catalog.offered_zones(catalog.instance(pool.types[0]),
+                                                  env.region))
+        zones = [z for z in env.zones if z in offered] or list(env.zones)
+    return zones[:1] if pool.compact_placement else zones
 
 
 def pool_sharing(spec: Blueprint, name: str, pool: GpuPool) -> tuple[str, int, str | None]:
@@ -127,7 +160,7 @@ def name_of(pool: GpuPool, spec: Blueprint) -> str:
 
 
 def pool_facts(spec: Blueprint, name: str, pool: GpuPool) -> PoolFacts:
-    """GPUs, bounds and purchase option of a pool, in the units its cloud counts; a pool of
+    """GPUs, bounds, power and price of a pool, in the units its cloud counts; a pool of
     several instance types is counted at its largest (the worst case it can reach)."""
     env = spec.environment_of(pool)
     resource, units, _ = pool_sharing(spec, name, pool)
@@ -138,21 +171,44 @@ def pool_facts(spec: Blueprint, name: str, pool: GpuPool) -> PoolFacts:
         return PoolFacts(
             pool=name, environment=pool.environment, cloud="onprem", region=env.country,
             instanceType=None, instanceTypes=[], gpuModel=first.gpu, gpusPerNode=first.gpus,
-            vcpusPerNode=0, quotaClass=None, minNodes=pool.min_nodes, desiredNodes=pool.desired,
-            maxNodes=pool.max_nodes, capacity=pool.capacity,
-            interruptionTolerant=pool.interruption_tolerant, onDemandUsdPerHour=None,
+            vcpusPerNode=0, quotaClass=None, quotaKey=None, zones=[],
+            hosts=[h.hostname for h in env.hosts if h.hostname in chosen],
+            minNodes=pool.min_nodes,
+            desiredNodes=pool.desired, maxNodes=pool.max_nodes, capacity=pool.capacity,
+            interruptionTolerant=pool.interruption_tolerant, gpuShare=1.0,
+            gpuBoardPowerW=None, onDemandUsdPerHour=None, spotUsdPerHour=None,
+            usdPerHour=None, priceBasis="owned",
             gpuResource=resource, unitsPerGpu=units, autoscaling=autoscaling_of(spec, pool),
         )
     types = [catalog.instance(t) for t in pool.types]
-    prices = [t.on_demand_usd_per_hour for t in types]
+    # the worst case the pool can reach: every node its largest type, at the highest price
+    largest = max(types, key=lambda t: (t.gpus * t.gpu_share, t.vcpus))
+    on_demand = _highest([t.price(env.region, "on-demand") for t in types])
+    spot = _highest([t.price(env.region, "spot") for t in types])
+    price = {"on-demand": on_demand, "spot": spot}.get(pool.capacity)
+    if env.kind == "aws":
+        quota_key = f"{'spot' if pool.capacity == 'spot' else 'onDemand'}:{largest.quota_class}"
+    else:
+        quota_key = largest.quota_keys[1 if pool.capacity == "spot" else 0]
+    board = catalog.instance_board_power_w(largest)
     return PoolFacts(
         pool=name, environment=pool.environment, cloud=env.kind, region=env.region,
-        instanceType=types[0].name, instanceTypes=[t.name for t in types], gpuModel=types[0].gpu,
-        gpusPerNode=max(t.gpus for t in types), vcpusPerNode=max(t.vcpus for t in types),
-        quotaClass=types[0].quota_class, minNodes=pool.min_nodes, desiredNodes=pool.desired,
+        instanceType=types[0].name, instanceTypes=[t.name for t in types],
+        gpuModel=largest.gpu, gpusPerNode=max(t.gpus for t in types),
+        vcpusPerNode=max(t.vcpus for t in types), quotaClass=largest.quota_class,
+        quotaKey=quota_key, zones=pool_zones(pool, env), hosts=[], minNodes=pool.min_nodes,
+        desiredNodes=pool.desired,
         maxNodes=pool.max_nodes, capacity=pool.capacity,
-        interruptionTolerant=pool.interruption_tolerant,
-        onDemandUsdPerHour=None if any(p is None for p in prices)
-        else max(p for p in prices if p is not None),
+        interruptionTolerant=pool.interruption_tolerant, gpuShare=largest.gpu_share,
+        gpuBoardPowerW=None if board is None else round(board, 1),
+        onDemandUsdPerHour=on_demand, spotUsdPerHour=spot, usdPerHour=price,
+        priceBasis=PRICE_BASIS[pool.capacity],
         gpuResource=resource, unitsPerGpu=units, autoscaling=autoscaling_of(spec, pool),
     )
+
+
+def _highest(prices: list[float | None]) -> float | None:
+    """The highest of the prices, None when one is unknown (the worst case is then unknown)."""
+    if any(p is None for p in prices):
+        return None
+    return max(p for p in prices if p is not None)

@@ -15,10 +15,12 @@ import pulumi_kubernetes as k8s
 
 import catalog
 from blueprints.compose import EnvironmentBuild
+from blueprints.compose.blame import POOL_ALIASES, blame
 from blueprints.compose.facts import gcp_environment_facts, pool_facts
 from blueprints.compose.tagging import gcp_labels
-from blueprints.errors import ComponentArgsError
+from blueprints.errors import BlueprintFieldError, ComponentArgsError
 from blueprints.spec.models import Blueprint, GcpEnvironment, GpuPool
+from catalog import cloud as cloud_catalog
 from components import naming
 from components.factory import Factory
 from components.gcp import service_agents
@@ -29,7 +31,7 @@ from components.gcp.environment import GcpEnvironmentArgs
 from components.gcp.gke_cluster import GkeCluster, GkeClusterArgs
 from components.gcp.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, NodeTaint
 from components.gcp.kms import KmsKeys, KmsKeysArgs
-from components.gcp.lakehouse import BucketZone, Lakehouse, LakehouseArgs
+from components.gcp.lakehouse import BucketZone, DualRegion, Lakehouse, LakehouseArgs
 from components.gcp.network import Network, NetworkArgs
 from components.gcp.regional_logs import RegionalLogs, RegionalLogsArgs
 from components.gcp.workload_access import WorkloadAccess, WorkloadAccessArgs
@@ -72,7 +74,8 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
                       factory: Factory) -> GcpEnvironmentBuild:
     """Create the components of one GCP environment under `factory`."""
     if env.project_number is None:  # the spec requires it; kept for callers that bypass it
-        raise ComponentArgsError(f"environment {env_name}: project_number is required")
+        raise BlueprintFieldError(f"environments.{env_name}.project_number",
+                                  "project_number is required")
     labels = gcp_labels(spec, environment=env_name)
     provider = gcp.Provider(
         naming.child(env_name, "gcp"),
@@ -94,7 +97,8 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
     key_users = {GKE_KEY: [service_agents.gke(number)],
                  DISK_KEY: [service_agents.compute(number)],
                  LOGS_KEY: [logging_agent]}
-    if has_lakehouse:
+    dual = _dual_region(spec, env) if has_lakehouse else None
+    if has_lakehouse and dual is None:
         key_users[LAKEHOUSE_KEY] = [service_agents.storage(number)]
     if has_registry:
         key_users[REGISTRY_KEY] = [service_agents.artifact_registry(number)]
@@ -142,12 +146,26 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
     pools: dict[str, pulumi.ComponentResource] = {}
     for pool_name, pool in spec.pools.items():
         if pool.environment == env_name:
-            pools[pool_name] = GpuNodePool(
-                naming.child(env_name, pool_name),
-                _pool_args(spec, env_name, env, pool_name, pool, cluster, keys), inside)
+            with blame(f"pools.{pool_name}", pool, POOL_ALIASES):
+                pools[pool_name] = GpuNodePool(
+                    naming.child(env_name, pool_name),
+                    _pool_args(spec, env_name, env, pool_name, pool, cluster, keys), inside)
 
-    lakehouse = _lakehouse(spec, env_name, env, keys, labels, inside) if has_lakehouse else None
-    registry = _registry(spec, env_name, env, keys, labels, inside) if has_registry else None
+    lakehouse = registry = None
+    if has_lakehouse:
+        with blame("lakehouse", spec.lakehouse):
+            lake_keys = keys
+            if dual is not None:
+                # A dual-region bucket takes a key of its multi-region (Cloud KMS `europe`).
+                lake_keys = KmsKeys(naming.child(env_name, "kms", dual[1]), KmsKeysArgs(
+                    project=env.project, location=dual[1],
+                    ring_name=naming.fit(naming.child(spec.name, env_name, "lakehouse"), 63),
+                    keys={LAKEHOUSE_KEY: [service_agents.storage(number)]}, labels=labels,
+                ), inside)
+            lakehouse = _lakehouse(spec, env_name, env, lake_keys, labels, inside)
+    if has_registry:
+        with blame("registry", spec.registry):
+            registry = _registry(spec, env_name, env, keys, labels, inside)
     access = None
     if lakehouse is not None:
         access = WorkloadAccess(naming.child(env_name, "training-access"), WorkloadAccessArgs(
@@ -179,12 +197,13 @@ def _pool_args(spec: Blueprint, env_name: str, env: GcpEnvironment, pool_name: s
     assert pool.instance_type is not None  # the spec requires it for cloud pools
     itype = catalog.instance(pool.instance_type)
     sharing = pool.gpu_sharing
+    facts = pool_facts(spec, pool_name, pool)
     return GpuNodePoolArgs(
-        facts=pool_facts(spec, pool_name, pool),
+        facts=facts,
         cluster_id=cluster.cluster_id,
         region=env.region,
-        # Compact placement puts the nodes in one zone: the environment's first.
-        node_locations=env.zones[:1] if pool.compact_placement else list(env.zones),
+        # The zones that offer the machine type (compact placement: the first of them).
+        node_locations=list(facts["zones"]),
         pool_name=naming.fit(pool_name, 40),
         machine_type=itype.name,
         accelerator_type=accelerator_type(itype.name),
@@ -215,11 +234,7 @@ def _lakehouse(spec: Blueprint, env_name: str, env: GcpEnvironment, keys: KmsKey
                labels: dict[str, str], opts: pulumi.ResourceOptions) -> Lakehouse:
     lake = spec.lakehouse
     assert lake is not None
-    if lake.replication is not None:
-        raise ComponentArgsError(
-            f"lakehouse.replication ({lake.replication.region}): replication of a GCS lakehouse "
-            "is not built yet; remove it (a regional bucket keeps its data in "
-            f"{env.region}) or host the lakehouse on AWS")
+    dual = _dual_region(spec, env)
     return Lakehouse(naming.child(env_name, "lakehouse"), LakehouseArgs(
         region=env.region,
         bucket_names={z: naming.bucket_name(spec.name, z, env.project) for z in lake.zones},
@@ -230,7 +245,24 @@ def _lakehouse(spec: Blueprint, env_name: str, env: GcpEnvironment, keys: KmsKey
         kms_key_id=keys.key_id(LAKEHOUSE_KEY),
         labels=labels,
         key_grants=keys.grants_for(LAKEHOUSE_KEY),
+        dual_region=None if dual is None or lake.replication is None
+        else DualRegion(location=dual[0], replica_region=lake.replication.region),
     ), opts)
+
+
+def _dual_region(spec: Blueprint, env: GcpEnvironment) -> tuple[str, str] | None:
+    """(bucket location, KMS location) when the lakehouse replicates; the spec has checked
+    that the two regions form a configurable dual-region."""
+    lake = spec.lakehouse
+    if lake is None or lake.replication is None:
+        return None
+    pair = cloud_catalog.gcp_dual_region(env.region, lake.replication.region)
+    if pair is None:
+        raise ComponentArgsError(
+            f"lakehouse.replication ({lake.replication.region}) does not pair with "
+            f"{env.region} in a Cloud Storage dual-region: choose a region of the same "
+            "multi-region")
+    return pair
 
 
 def _registry(spec: Blueprint, env_name: str, env: GcpEnvironment, keys: KmsKeys,
@@ -241,7 +273,8 @@ def _registry(spec: Blueprint, env_name: str, env: GcpEnvironment, keys: KmsKeys
         region=env.region,
         docker_repositories=[naming.fit(naming.child(spec.name, r), 63)
                              for r in registry.repositories],
-        python_repository=naming.fit(naming.child(spec.name, "pypi"), 63),
+        python_repository=naming.fit(naming.child(spec.name, "pypi"), 63)
+        if registry.python_repository else None,
         kms_key_id=keys.key_id(REGISTRY_KEY),
         immutable_tags=registry.immutable_tags,
         scan_on_push=registry.scan_on_push,

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprints.compose import EnvironmentBuild, facts, firstboot
+from blueprints.compose.blame import POOL_ALIASES, blame
 from blueprints.compose.tagging import k8s_labels
 from blueprints.spec.models import Blueprint, OnPremSite
 from blueprints.spec.models import Host as HostSpec
@@ -137,8 +138,9 @@ def build_environment(spec: Blueprint, env_name: str, env: OnPremSite,
         if pool.environment != env_name:
             continue
         names = pool.hosts if pool.hosts is not None else [h.hostname for h in env.hosts]
-        pools[pool_name] = GpuPool(pool_name, GpuPoolArgs(
-            facts=facts.pool_facts(spec, pool_name, pool), hostnames=names,
-        ), pulumi.ResourceOptions(parent=site))
+        with blame(f"pools.{pool_name}", pool, POOL_ALIASES):
+            pools[pool_name] = GpuPool(pool_name, GpuPoolArgs(
+                facts=facts.pool_facts(spec, pool_name, pool), hostnames=names,
+            ), pulumi.ResourceOptions(parent=site))
     return EnvironmentBuild(environment=env_name, kind="onprem", component=site,
                             kubernetes=provider, pools=pools)

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 import pulumi
 
 import catalog
+from blueprints.compose.blame import blame
 from blueprints.compose.facts import pool_facts
 from blueprints.compose.sharing import operator_sharing
 from blueprints.compose.tagging import k8s_labels
-from blueprints.errors import ComponentArgsError
+from blueprints.errors import BlueprintFieldError, ComponentArgsError
 from blueprints.spec.models import Blueprint, GpuPool, OnPremSite, Team
 from components.naming import child
 from components.platform.cluster_platform import ClusterPlatform, ClusterPlatformArgs
@@ -213,8 +214,8 @@ def build_platform(spec: Blueprint, built: Built) -> dict[str, ClusterPlatform]:
     q = spec.queueing
     if q is not None and q.environment in built.environments \
             and built.environments[q.environment].kubernetes is None:
-        raise ComponentArgsError(f"queueing.environment {q.environment!r} has no Kubernetes "
-                                 "provider: Kueue needs that environment's cluster")
+        raise BlueprintFieldError("queueing.environment", f"{q.environment!r} has no "
+                                  "Kubernetes provider: Kueue needs that environment's cluster")
     workers = worker_environments(spec)
     # workers first: the manager's MultiKueue takes their kubeconfigs
     order = sorted(built.environments, key=lambda e: (e not in workers, e))
@@ -225,13 +226,14 @@ def build_platform(spec: Blueprint, built: Built) -> dict[str, ClusterPlatform]:
         if env_build.kubernetes is None:
             continue
         is_worker = env_name in workers
-        args = platform_args(spec, env_name, workers=kubeconfigs,
-                             api_server=api_server(spec, env_build) if is_worker else None,
-                             storage_key=storage_key_of(env_build))
-        platform = ClusterPlatform(
-            child(env_name, "platform"), args,
-            pulumi.ResourceOptions(parent=env_build.component,
-                                   providers=[env_build.kubernetes]))
+        with blame(f"environments.{env_name}", spec.environments.get(env_name)):
+            args = platform_args(spec, env_name, workers=kubeconfigs,
+                                 api_server=api_server(spec, env_build) if is_worker else None,
+                                 storage_key=storage_key_of(env_build))
+            platform = ClusterPlatform(
+                child(env_name, "platform"), args,
+                pulumi.ResourceOptions(parent=env_build.component,
+                                       providers=[env_build.kubernetes]))
         if platform.multikueue_kubeconfig is not None:
             kubeconfigs[env_name] = platform.multikueue_kubeconfig
         platforms[env_name] = platform

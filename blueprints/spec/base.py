@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,14 +12,29 @@ NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits, '-'")]
 
 
-def fail(problems: list[tuple[str, str]]) -> None:
+PATH_PARTS = "\x1f"
+"""Separates the parts of a path given as a tuple (parts that hold dots: image references)."""
+
+ProblemPath = str | tuple[str | int, ...]
+
+
+def encode_path(path: ProblemPath) -> str:
+    """A problem's path as the loader reads it: dotted text, or tuple parts kept whole."""
+    if isinstance(path, str):
+        return path
+    return "".join(PATH_PARTS + (f"#{p}" if isinstance(p, int) else p) for p in path)
+
+
+def fail(problems: Sequence[tuple[ProblemPath, str]]) -> None:
     """Raise the problems a cross-field validator found, each at its own path.
 
-    The path is relative to the model being validated; the loader joins it to the model's own
-    location, so each problem is reported at its own line of the blueprint.
+    The path is relative to the model being validated ('hosts.3.rack', or a tuple of parts
+    when a part holds dots); the loader joins it to the model's own location, so each problem
+    is reported at its own line of the blueprint.
     """
     if problems:
-        raise ValueError("\n".join(f"@{path}|{message}" for path, message in problems))
+        raise ValueError("\n".join(f"@{encode_path(path)}|{message}"
+                                    for path, message in problems))
 
 
 class Strict(BaseModel):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from blueprints.spec.base import Strict, check_cidr, fail
+from catalog import cloud as cloud_catalog
 from catalog.partitions import partition_of
 
 AWS_REGION = r"^(us|eu|eusc|ap|ca|sa|me|af|il|mx|cn)(-gov)?(-[a-z]+){1,2}-\d$"  # eusc-de-east-1
@@ -24,6 +26,14 @@ class AwsQuotas(Strict):
         0, ge=0, description="L-DB2E81BA Running On-Demand G and VT instances."
     )
     spot_g_vt_vcpus: int = Field(0, ge=0, description="L-3819A6DF All G and VT Spot Requests.")
+    on_demand_inf_vcpus: int = Field(
+        0, ge=0, description="L-1945791B Running On-Demand Inf instances."
+    )
+    spot_inf_vcpus: int = Field(0, ge=0, description="L-B5D1601B All Inf Spot Instance Requests.")
+    on_demand_trn_vcpus: int = Field(
+        0, ge=0, description="L-2C3B7624 Running On-Demand Trn instances."
+    )
+    spot_trn_vcpus: int = Field(0, ge=0, description="L-6B0D517C All Trn Spot Instance Requests.")
 
 
 MIN_VPC_PREFIX = 22
@@ -70,17 +80,28 @@ class AwsEnvironment(Strict):
     def _cidrs(cls, v: list[str]) -> list[str]:
         return [check_cidr(c) for c in v]
 
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones_of_region(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        region = info.data.get("region")
+        if region is None:  # the region itself is wrong: reported there
+            return v
+        wrong = [z for z in v if not re.fullmatch(re.escape(region) + r"[a-z]", z)]
+        known = cloud_catalog.aws_zones(region)
+        if wrong:
+            fail([("", f"{wrong} are not zones of region {region!r}: use names such as "
+                   f"{region}a")])
+        if known is not None:
+            fail([(f"{i}", f"{z!r} is not a zone of {region}, which has "
+                   f"{', '.join(known)}: use one of them") for i, z in enumerate(v)
+                  if z not in known])
+        if len(set(v)) != len(v):
+            fail([("", f"{v} repeat a zone: name each zone once")])
+        return v
+
     @model_validator(mode="after")
     def _fits_region(self) -> AwsEnvironment:
         problems: list[tuple[str, str]] = []
-        wrong = [z for z in self.availability_zones if not re.fullmatch(
-            re.escape(self.region) + r"[a-z]", z)]
-        if wrong:
-            problems.append(("availability_zones", f"{wrong} are not zones of region "
-                             f"{self.region!r}: use names such as {self.region}a"))
-        elif len(set(self.availability_zones)) != len(self.availability_zones):
-            problems.append(("availability_zones", f"{self.availability_zones} repeat a zone: "
-                             "name each zone once"))
         expected = partition_of(self.region)
         if self.partition != expected:
             # ARNs, principals and endpoint names all follow the partition: refuse a mismatch.
@@ -186,20 +207,45 @@ class GcpEnvironment(Strict):
     @field_validator("gpu_quotas")
     @classmethod
     def _quota_names(cls, v: dict[str, int]) -> dict[str, int]:
+        known = sorted(cloud_catalog.load().gcp_metrics)
+        problems: list[tuple[str, str]] = []
         for key, value in v.items():
-            if not re.fullmatch(r"[A-Z][A-Z0-9_]+", key):
-                raise ValueError(f"quota name {key!r} is not a GCP quota metric such as "
-                                 "NVIDIA_H100_GPUS")
-            if value < 0:
-                raise ValueError(f"quota {key} is {value}: quotas cannot be negative")
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}?" if close else \
+                    f"GPU quota metrics are {', '.join(known)}"
+                problems.append((key, f"{key!r} is not a GCP GPU quota metric: {hint}"))
+            elif value < 0:
+                problems.append((key, f"quota {key} is {value}: quotas cannot be negative"))
+        fail(problems)
+        return v
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, v: str) -> str:
+        regions = cloud_catalog.gcp_regions()
+        if v not in regions:
+            close = difflib.get_close_matches(v, sorted(regions), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else \
+                "see cloud.google.com/compute/docs/regions-zones"
+            raise ValueError(f"{v!r} is not a GCP region the catalog knows: {hint}")
+        return v
+
+    @field_validator("zones")
+    @classmethod
+    def _zones_of_region(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        region = info.data.get("region")
+        if region is None:  # the region itself is wrong: reported there
+            return v
+        known = cloud_catalog.gcp_zones(region)
+        fail([(f"{i}", f"{z!r} is not a zone of {region}, which has {', '.join(known)}: use "
+               "one of them") for i, z in enumerate(v) if z not in known])
+        if len(set(v)) != len(v):
+            fail([("", f"{v} repeat a zone: name each zone once")])
         return v
 
     @model_validator(mode="after")
-    def _zones_in_region(self) -> GcpEnvironment:
-        wrong = [z for z in self.zones if not re.fullmatch(re.escape(self.region) + r"-[a-z]", z)]
-        if wrong:
-            fail([("zones", f"{wrong} are not zones of region {self.region!r}: "
-                   f"use names such as {self.region}-a")])
+    def _project_number_given(self) -> GcpEnvironment:
         if self.project_number is None:
             fail([("project", f"project {self.project!r} needs its project_number: every GCP "
                    "environment encrypts with customer-managed keys, granted to service agents "

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from blueprints.errors import InputError
+from blueprints.spec.base import PATH_PARTS
 from blueprints.spec.inventory import MAC
 from blueprints.spec.models import NAME_PATTERN, Blueprint
 from blueprints.spec.policy import RULES_CONTEXT, KnownRules
@@ -302,7 +303,13 @@ def _message(err: dict[str, Any], loc: Loc) -> list[tuple[Loc, str]]:
             out = []
             for line in text.split("\n"):
                 rel, _, message = line[1:].partition("|")
-                parts: list[str | int] = [int(p) if p.isdigit() else p for p in rel.split(".")]
+                parts: list[str | int]
+                if rel.startswith(PATH_PARTS):  # parts kept whole (they may hold dots)
+                    parts = [int(p[1:]) if p.startswith("#") else p
+                             for p in rel.split(PATH_PARTS)[1:]]
+                else:
+                    parts = [int(p) if p.isdigit() else p for p in rel.split(".")] if rel \
+                        else []
                 out.append((loc + tuple(parts), message))
             return out
         return [(loc, text)]

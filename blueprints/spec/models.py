@@ -8,18 +8,25 @@ blueprint naming something the catalog does not know fails at load time, with it
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 import catalog
-from blueprints.spec.base import NAME_PATTERN, Name, Strict, check_cidr, fail
+from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_cidr, fail
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
 from blueprints.spec.policy import ImageMirror, PolicySettings, Sovereignty, Tags, Waiver
 from blueprints.spec.pools import GPU_TAINT, GpuPool, GpuSharing, Taint
 from blueprints.spec.site import (
     BootNetwork,
     CommandHook,
+    Equipment,
     Feeds,
     Host,
     Netboot,
@@ -28,15 +35,16 @@ from blueprints.spec.site import (
     Rack,
     SiteCluster,
 )
+from catalog import cloud as cloud_catalog
 from catalog import mig
-from catalog.charts import CHART_IMAGES, upstream_images
+from catalog.charts import CHARTS, default_tags, upstream_images
 from catalog.workloads import WORKLOAD_OPERATORS
 
 __all__ = [
     "GPU_TAINT", "NAME_PATTERN", "AwsEnvironment", "AwsQuotas", "Blueprint", "BootNetwork",
-    "CommandHook", "Environment", "Feeds", "GcpEnvironment", "GpuPool", "GpuSharing", "Host",
-    "ImageMirror", "Lakehouse", "LakehouseZone", "Name", "Netboot", "OnPremSite",
-    "PolicySettings", "Provisioning", "Queueing", "Rack", "Registry", "Replication",
+    "CommandHook", "Environment", "Equipment", "Feeds", "GcpEnvironment", "GpuPool",
+    "GpuSharing", "Host", "ImageMirror", "Lakehouse", "LakehouseZone", "Name", "Netboot",
+    "OnPremSite", "PolicySettings", "Provisioning", "Queueing", "Rack", "Registry", "Replication",
     "SiteCluster", "Sovereignty", "Strict", "Tags", "Taint", "Team", "Waiver", "check_cidr",
     "fail",
 ]
@@ -76,7 +84,10 @@ class LakehouseZone(Strict):
 class Replication(Strict):
     """Copy every zone to a second region."""
 
-    region: str = Field(description="Destination region (same cloud as the lakehouse).")
+    region: str = Field(
+        description="Destination region (same cloud as the lakehouse). AWS: a replica bucket "
+        "there with its own key; GCP: each bucket becomes a dual-region of the lakehouse's "
+        "region and this one (same multi-region), under a key in that multi-region.")
 
 
 class Lakehouse(Strict):
@@ -94,6 +105,9 @@ class Registry(Strict):
     repositories: list[Name] = Field(min_length=1, description="Repositories to create.")
     immutable_tags: bool = Field(True, description="Tags cannot be moved once pushed.")
     scan_on_push: bool = Field(True, description="Scan images for vulnerabilities on push.")
+    python_repository: bool = Field(
+        False, description="GCP: also a Python (PyPI) repository, <factory>-pypi, under the "
+        "same key and rules (ECR holds container images only).")
 
     @field_validator("repositories")
     @classmethod
@@ -236,6 +250,25 @@ class Blueprint(Strict):
         default_factory=lambda: PolicySettings(), description="Policy settings and waivers."
     )
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _references_even_when_broken(cls, data: Any,
+                                     handler: ValidatorFunctionWrapHandler) -> Blueprint:
+        """When some field is wrong, the references between sections are still checked on the
+        raw values, so one run reports a type error and a dangling reference together."""
+        try:
+            bp: Blueprint = handler(data)
+        except ValidationError as e:
+            problems = raw_reference_problems(data) if isinstance(data, dict) else []
+            if not problems:
+                raise
+            found = ValueError("\n".join(f"@{path}|{message}" for path, message in problems))
+            raise ValidationError.from_exception_data(e.title, [
+                *e.errors(),  # type: ignore[list-item]
+                {"type": "value_error", "loc": (), "input": data, "ctx": {"error": found}},
+            ]) from None
+        return bp
+
     @model_validator(mode="after")
     def _references(self) -> Blueprint:
         problems: list[tuple[str, str]] = []
@@ -284,24 +317,64 @@ class Blueprint(Strict):
                                  "storageclass), e.g. storage_class: ceph-rbd"))
         if self.queueing is not None:
             problems.extend(_queueing_problems(self, self.queueing))
+        problems.extend(_gcp_replication(self))
+        reg = self.registry
+        if reg is not None and reg.python_repository and getattr(
+                self.environments.get(reg.environment), "kind", None) == "aws":
+            problems.append(("registry.python_repository", "ECR holds container images only: "
+                             "a Python repository needs a GCP registry (Artifact Registry); "
+                             "remove python_repository"))
         fail(problems)
         return self
+
+    def platform_charts(self) -> list[str]:
+        """The upstream charts the platform layer installs for this blueprint: monitoring
+        always, the GPU operator with GPU pools, Kueue with queueing, Karpenter where an EKS
+        pool is elastic, and the workload operators the blueprint names."""
+        charts = ["kube-prometheus-stack"]
+        if self.pools:
+            charts.append("gpu-operator")
+        if self.queueing is not None:
+            charts.append("kueue")
+        if self.karpenter_environments():
+            charts += ["karpenter-crd", "karpenter"]
+        charts += [WORKLOAD_OPERATORS[w].chart.name for w in self.platform.workloads]
+        return charts
 
     @model_validator(mode="after")
     def _mirror_lock_complete(self) -> Blueprint:
         mirror = self.sovereignty.mirror if self.sovereignty else None
         if mirror is None:
             return self
-        charts = charts_installed(self)
-        locked = {ref.rpartition(":")[0] for ref in mirror.images}
-        problems = []
+        charts = self.platform_charts()
+        wanted = default_tags(charts)
+        locked = {ref.rpartition(":")[0]: ref.rpartition(":")[2] for ref in mirror.images}
+        where = "sovereignty.mirror"
+        fix = "`aifactory mirror lock` prints the lock"
+        problems: list[tuple[ProblemPath, str]] = []
         for repo in upstream_images(charts):
+            tag, chart = wanted[repo]
             if repo not in locked:
-                chart = next(c for c in charts if any(i.upstream == repo
-                                                      for i in CHART_IMAGES[c]))
-                problems.append(("sovereignty.mirror.images", f"no entry for {repo} (chart "
-                                 f"{chart}): mirror it to {mirror.registry}/{repo} and add "
-                                 f"'{repo}:<tag>: sha256:<digest>'"))
+                problems.append((f"{where}.images", f"no entry for {repo} (chart {chart} "
+                                 f"pulls {repo}:{tag}): mirror it to {mirror.registry}/{repo} "
+                                 f"and add '{repo}:{tag}: sha256:<digest>' ({fix})"))
+            elif locked[repo] != tag and repo not in mirror.tag_overrides:
+                problems.append((("sovereignty", "mirror", "images", f"{repo}:{locked[repo]}"),
+                                 f"{repo} is locked at {locked[repo]}, but chart {chart} "
+                                 f"{CHARTS[chart].version} pulls {tag}: mirror {repo}:{tag} and "
+                                 "lock that, or name the repository under "
+                                 f"{where}.tag_overrides with the reason ({fix})"))
+        for repo, tag in sorted(locked.items()):
+            if repo not in wanted:
+                problems.append((("sovereignty", "mirror", "images", f"{repo}:{tag}"),
+                                 f"{repo} is not an image the "
+                                 f"factory's charts ({', '.join(charts)}) pull: remove it from "
+                                 f"the lock ({fix})"))
+        for repo in sorted(mirror.tag_overrides):
+            if repo not in wanted:
+                problems.append((("sovereignty", "mirror", "tag_overrides", repo),
+                                 f"{repo} is not an image the "
+                                 f"factory's charts pull: remove the override"))
         fail(problems)
         return self
 
@@ -347,19 +420,6 @@ def volume_users(spec: Blueprint, env_name: str) -> list[str]:
     return ["Prometheus (monitoring)"]
 
 
-def charts_installed(spec: Blueprint) -> list[str]:
-    """Names of the upstream charts the platform installs somewhere in the factory."""
-    charts = ["kube-prometheus-stack"]
-    if spec.pools:
-        charts.append("gpu-operator")
-    if spec.queueing is not None:
-        charts.append("kueue")
-    if spec.karpenter_environments():
-        charts += ["karpenter-crd", "karpenter"]
-    charts += [WORKLOAD_OPERATORS[w].chart.name for w in spec.platform.workloads]
-    return charts
-
-
 def _gpu_model_or_none(spec: Blueprint, pool: GpuPool) -> str | None:
     try:
         return spec.gpu_model_of(pool)
@@ -398,6 +458,103 @@ def _queueing_problems(spec: Blueprint, q: Queueing) -> list[tuple[str, str]]:
     return problems
 
 
+def _gcp_replication(bp: Blueprint) -> list[tuple[str, str]]:
+    """A GCS lakehouse replicates into a configurable dual-region: a second region of the same
+    multi-region."""
+    lake = bp.lakehouse
+    env = bp.environments.get(lake.environment) if lake is not None else None
+    if lake is None or lake.replication is None or not isinstance(env, GcpEnvironment):
+        return []
+    to = lake.replication.region
+    if cloud_catalog.gcp_dual_region(env.region, to) is not None:
+        return []
+    group = next((g for g, (_, regions) in cloud_catalog.GCP_DUAL_REGION_GROUPS.items()
+                  if env.region in regions), None)
+    others = sorted(cloud_catalog.GCP_DUAL_REGION_GROUPS[group][1] - {env.region}) \
+        if group else []
+    fix = f"use another region of the {group} multi-region: {', '.join(others)}" if group \
+        else f"{env.region} is in no Cloud Storage multi-region: remove replication"
+    what = "the lakehouse's own region" if to == env.region else \
+        f"not a region that pairs with {env.region} in a Cloud Storage dual-region"
+    return [("lakehouse.replication.region", f"{to!r} is {what}: {fix}")]
+
+
+def raw_reference_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """References between sections, read from raw blueprint data (what is sound of it): each
+    pool's and section's environment, and the hosts a pool lists."""
+    envs = data.get("environments")
+    if not isinstance(envs, dict):
+        return []
+    declared = sorted(str(k) for k in envs)
+    problems: list[tuple[str, str]] = []
+    pools = data.get("pools")
+    for name, pool in (pools.items() if isinstance(pools, dict) else ()):
+        if not isinstance(pool, dict) or not isinstance(pool.get("environment"), str):
+            continue
+        env = envs.get(pool["environment"])
+        if env is None:
+            problems.append((f"pools.{name}.environment", f"{pool['environment']!r} is not an "
+                             f"environment: declared are {declared}"))
+            continue
+        raw_hosts = env.get("hosts") if isinstance(env, dict) else None
+        if isinstance(raw_hosts, list) and isinstance(pool.get("hosts"), list):
+            known = {h.get("hostname") for h in raw_hosts if isinstance(h, dict)}
+            problems.extend((f"pools.{name}.hosts.{i}", f"{h!r} is not in the inventory of "
+                             f"{pool['environment']!r}")
+                            for i, h in enumerate(pool["hosts"]) if h not in known)
+    for section, allowed in (("lakehouse", ("aws", "gcp")), ("registry", ("aws", "gcp")),
+                             ("queueing", ("aws", "gcp", "onprem"))):
+        ref = data.get(section)
+        if not isinstance(ref, dict) or not isinstance(ref.get("environment"), str):
+            continue
+        env = envs.get(ref["environment"])
+        if env is None:
+            problems.append((f"{section}.environment", f"{ref['environment']!r} is not an "
+                             f"environment: declared are {declared}"))
+        elif isinstance(env, dict) and env.get("kind") in ("aws", "gcp", "onprem") \
+                and env["kind"] not in allowed:
+            problems.append((f"{section}.environment", f"{ref['environment']!r} is "
+                             f"{env['kind']}: {section} needs one of {', '.join(allowed)}"))
+    return problems
+
+
+def _pool_fits_hosts(where: str, pool: GpuPool, env: OnPremSite) -> list[tuple[str, str]]:
+    """An on-prem pool cannot hold more nodes than it has hosts."""
+    known = {h.hostname for h in env.hosts}
+    hosts = [h for h in pool.hosts if h in known] if pool.hosts is not None else sorted(known)
+    which = (f"the {len(hosts)} hosts it lists" if pool.hosts is not None
+             else f"the {len(hosts)} hosts of {pool.environment}")
+    problems: list[tuple[str, str]] = []
+    for field, value in (("min_nodes", pool.min_nodes), ("max_nodes", pool.max_nodes)):
+        if value > len(hosts):
+            problems.append((f"{where}.{field}", f"{field} ({value}) is more than {which}: "
+                             f"lower {field} to {len(hosts)} or add hosts to the inventory "
+                             "and the pool"))
+    if pool.desired_nodes is not None and pool.desired_nodes > len(hosts):
+        problems.append((f"{where}.desired_nodes", f"desired_nodes ({pool.desired_nodes}) is "
+                         f"more than {which}: lower it to {len(hosts)} or add hosts"))
+    return problems
+
+
+def _pool_zones(where: str, pool: GpuPool, env: AwsEnvironment | GcpEnvironment,
+                itype: catalog.InstanceType) -> list[tuple[str, str]]:
+    """A GCP pool's zones are zones of its environment; AWS pools take none."""
+    if pool.zones is None:
+        return []
+    if isinstance(env, AwsEnvironment):
+        return [(f"{where}.zones", "AWS pools span the environment's availability_zones: "
+                 "remove zones (compact_placement puts the nodes in one zone)")]
+    problems = []
+    for i, zone in enumerate(pool.zones):
+        if zone not in env.zones:
+            problems.append((f"{where}.zones.{i}", f"{zone!r} is not one of the environment's "
+                             f"zones {list(env.zones)}: pick from them, or add it to "
+                             f"environments.{pool.environment}.zones"))
+    if len(set(pool.zones)) != len(pool.zones):
+        problems.append((f"{where}.zones", f"{pool.zones} repeat a zone: name each zone once"))
+    return problems
+
+
 def _pool_fits_environment(
     where: str, pool: GpuPool, env: AwsEnvironment | GcpEnvironment | OnPremSite
 ) -> list[tuple[str, str]]:
@@ -413,6 +570,10 @@ def _pool_fits_environment(
                                  f"{h!r} is not in the inventory of {pool.environment!r}"))
         if pool.capacity != "on-demand":
             problems.append((f"{where}.capacity", "owned hosts are always on-demand"))
+        if pool.zones is not None:
+            problems.append((f"{where}.zones", "only GCP pools take zones: an on-prem pool "
+                             "runs on its hosts"))
+        problems.extend(_pool_fits_hosts(where, pool, env))
         chosen = set(pool.hosts) if pool.hosts is not None else known
         gpus = sorted({catalog.server(h.server_model).gpu for h in env.hosts
                        if h.hostname in chosen})
@@ -450,6 +611,13 @@ def _pool_fits_environment(
                              "model and quota class; make another pool for it"))
     # Whether the type is offered in the region is the policy rule
     # capacity-instance-availability's to report (waivable, named in the check report).
+    problems.extend(_pool_zones(where, pool, env, first))
+    if catalog.gpu(first.gpu).vendor != "nvidia":
+        problems.append((f"{where}.{field}", f"{first.name} carries "
+                         f"{first.gpus} x {first.accelerator} ({catalog.gpu(first.gpu).vendor}), "
+                         "which pools cannot run yet: the platform layer installs NVIDIA's GPU "
+                         "operator and schedules nvidia.com/gpu; choose an NVIDIA type "
+                         "(`aifactory catalog instances --cloud aws`)"))
     if pool.accelerator is not None:
         for itype in types:
             if pool.accelerator != itype.gpu:

@@ -169,7 +169,14 @@ class ImageMirror(Strict):
         min_length=1,
         description="Image lock: each upstream image the platform's charts run, as it was "
         "mirrored (repository:tag), to the sha256 digest of the mirrored copy "
-        "(`crane digest <registry>/<repository>:<tag>`).",
+        "(`crane digest <registry>/<repository>:<tag>`); `aifactory mirror lock BLUEPRINT` "
+        "prints every image at the tag its pinned chart pulls, with the commands.",
+    )
+    tag_overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description="Upstream repositories locked on purpose at a tag other than the one their "
+        "pinned chart pulls (e.g. a newer driver), each with the reason; every other lock entry "
+        "must carry the chart's own tag.",
     )
 
     @model_validator(mode="after")

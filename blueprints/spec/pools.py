@@ -73,6 +73,12 @@ class GpuPool(Strict):
     hosts: list[str] | None = Field(
         None, description="On-prem: hostnames from the site inventory (all hosts when omitted)."
     )
+    zones: list[str] | None = Field(
+        None, min_length=1, max_length=4,
+        description="GCP: zones of the environment the pool's nodes run in (default: those of "
+        "the environment's zones that offer the machine type, per the catalog). AWS pools span "
+        "the environment's availability_zones.",
+    )
     min_nodes: int = Field(0, ge=0, le=1000, description="Fewest nodes.")
     desired_nodes: int | None = Field(None, ge=0, le=1000, description="Nodes at creation.")
     max_nodes: int = Field(ge=1, le=1000, description="Most nodes the pool may scale to.")

@@ -26,11 +26,29 @@ from blueprints.spec.inventory import (
 )
 
 
+class Equipment(Strict):
+    """Non-GPU equipment in a rack that draws from its power: switches, storage, management."""
+
+    kind: Literal["switch", "storage", "management", "other"] = Field(
+        description="What it is: switch, storage, management (nodes) or other.")
+    name: str = Field(min_length=1, max_length=100,
+                      description="Model or role, e.g. 'SN5600 leaf' or 'VAST D-box'.")
+    count: int = Field(1, ge=1, le=1000, description="How many of them the rack holds.")
+    kw: float = Field(gt=0, le=250, description="Maximum draw of one, kW (its nameplate).")
+
+
 class Rack(Strict):
-    """A rack: its power limit and how it is cooled."""
+    """A rack: its power limit, how it is cooled, and what else draws from it."""
 
     power_limit_kw: float = Field(gt=0, le=250, description="Power the rack may draw, kW.")
     cooling: Literal["air", "rear-door", "liquid"] = Field(description="How the rack is cooled.")
+    other_kw: float = Field(
+        0.0, ge=0, le=250,
+        description="Non-GPU IT load in the rack besides its hosts (switches, storage, "
+        "management nodes), kW: counted in the rack's and the site's IT load.")
+    equipment: list[Equipment] = Field(
+        default_factory=list,
+        description="The rack's non-GPU equipment itemised (adds to other_kw).")
 
 
 class Feeds(Strict):

@@ -42,6 +42,8 @@ TYPE = "aifactory:aws:GpuNodePool"
 assert TYPE in POOL_TYPES  # the plan summary and the policies find pools by this token
 
 AMI_TYPE = "AL2023_x86_64_NVIDIA"
+AMI_TYPES = {"x86_64": AMI_TYPE, "arm64": "AL2023_ARM_64_NVIDIA"}
+"""EKS-optimised AL2023 NVIDIA AMI per CPU architecture (EKS AmiType; g5g runs Graviton)."""
 CAPACITY_TYPES = {"on-demand": "ON_DEMAND", "spot": "SPOT", "capacity-block": "CAPACITY_BLOCK"}
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE",
                  "NoExecute": "NO_EXECUTE"}
@@ -111,6 +113,8 @@ class GpuNodePoolArgs:
     """Extra tags for the pool's resources (the provider adds the factory's default tags)."""
     node_tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for instances and volumes (provider default tags do not reach them)."""
+    arch: str = "x86_64"
+    """CPU architecture of the instance type (x86_64 or arm64): picks the NVIDIA AMI."""
     instance_types: Sequence[str] = ()
     """Several instance types with the same GPU (empty: `instance_type` alone)."""
     autoscaling: KarpenterScaling | None = None
@@ -180,6 +184,9 @@ def _validate(name: str, args: GpuNodePoolArgs) -> None:
             f"{where}: min_nodes ({args.min_nodes}) <= desired_nodes ({args.desired_nodes}) <= "
             f"max_nodes ({args.max_nodes}) does not hold: max_nodes must be at least 1 and "
             "desired_nodes between the bounds")
+    if args.arch not in AMI_TYPES:
+        raise ComponentArgsError(f"{where}: arch ({args.arch!r}) has no EKS NVIDIA AMI: use "
+                                 f"an instance type of {', '.join(AMI_TYPES)}")
     if args.capacity not in CAPACITY_TYPES:
         raise ComponentArgsError(f"{where}: capacity ({args.capacity!r}) must be one of "
                                  f"{', '.join(CAPACITY_TYPES)}")
@@ -251,7 +258,7 @@ class GpuNodePool(FactoryComponent):
                 node_role_arn=role.arn,
                 subnet_ids=subnets,
                 version=args.kubernetes_version,
-                ami_type=AMI_TYPE,
+                ami_type=AMI_TYPES[args.arch],
                 instance_types=types_of(args),
                 capacity_type=CAPACITY_TYPES[args.capacity],
                 launch_template=eks.NodeGroupLaunchTemplateArgs(
@@ -300,7 +307,7 @@ class GpuNodePool(FactoryComponent):
             max_nodes=args.max_nodes - floor,
             instance_profile=scaling.instance_profile, kms_key_arn=args.kms_key_arn,
             disk_size_gb=args.disk_size_gb, reservation_id=args.reservation_id,
-            placement_group=placement,
+            placement_group=placement, arch=args.arch,
             tags={**args.node_tags, **tags, "Name": naming.fit(
                 f"{args.name_prefix}-{args.pool_name}", 63)})
         meta = {"name": args.pool_name, "labels": dict(scaling.labels)}

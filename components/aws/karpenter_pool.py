@@ -31,6 +31,8 @@ AMI_ALIAS = "al2023@latest"
 """The EKS-optimised Amazon Linux 2023 AMI, as the managed node groups use (latest release)."""
 CAPACITY_TYPES = {"on-demand": "on-demand", "spot": "spot", "capacity-block": "reserved"}
 ROOT_DEVICE = "/dev/xvda"
+KUBERNETES_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
+"""The kubernetes.io/arch label of each CPU architecture."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class KarpenterPoolSpec:
     """How long an empty node stays before Karpenter removes it."""
     expire_after: str = "720h"
     """Node lifetime: nodes are replaced after it (new AMIs roll in)."""
+    arch: str = "x86_64"
+    """CPU architecture of the instance types (x86_64 or arm64, as the catalog names it)."""
 
 
 def node_class_spec(spec: KarpenterPoolSpec) -> dict[str, Any]:
@@ -107,7 +111,8 @@ def node_pool_spec(spec: KarpenterPoolSpec) -> dict[str, Any]:
                     if not (spec.capacity == "on-demand" and spec.reservation_id)
                     else "reserved"]},
         {"key": "topology.kubernetes.io/zone", "operator": "In", "values": list(spec.zones)},
-        {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+        {"key": "kubernetes.io/arch", "operator": "In",
+         "values": [KUBERNETES_ARCH.get(spec.arch, spec.arch)]},
     ]
     return {
         "template": {

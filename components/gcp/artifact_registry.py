@@ -29,10 +29,10 @@ class ArtifactRegistryArgs:
     """Region of every repository, e.g. europe-west4 (the key must live there too)."""
     docker_repositories: Sequence[str]
     """Repository ids of the Docker repositories, e.g. acme-training."""
-    python_repository: str
-    """Repository id of the Python (PyPI) repository."""
     kms_key_id: pulumi.Input[str]
     """Cloud KMS key (same region) encrypting every repository."""
+    python_repository: str | None = None
+    """Repository id of a Python (PyPI) repository, when the blueprint asks for one."""
     immutable_tags: bool = True
     """Docker tags cannot be moved once pushed."""
     scan_on_push: bool = True
@@ -44,7 +44,8 @@ class ArtifactRegistryArgs:
 
 
 class ArtifactRegistry(FactoryComponent):
-    """Protected, CMEK-encrypted Docker and Python repositories in one region."""
+    """Protected, CMEK-encrypted Docker repositories (and a Python one, when asked) in one
+    region."""
 
     def __init__(self, name: str, args: ArtifactRegistryArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -68,7 +69,19 @@ class ArtifactRegistry(FactoryComponent):
                 labels=dict(args.labels),
                 opts=self.data_opts(depends_on=list(args.key_grants)),
             )
-        self.repositories[args.python_repository] = artifactregistry.Repository(
+        if args.python_repository is not None:
+            self.repositories[args.python_repository] = self._python(name, args)
+        # <region>-docker.pkg.dev/<project>/<repository>: where the platform layer pulls from.
+        self.docker_host: pulumi.Output[str] = pulumi.Output.from_input(
+            f"{args.region}-docker.pkg.dev")
+        self.repository_ids: dict[str, pulumi.Output[str]] = {
+            r: repo.repository_id for r, repo in self.repositories.items()}
+        self.register_outputs({"docker_host": self.docker_host,
+                               "repository_ids": self.repository_ids})
+
+    def _python(self, name: str, args: ArtifactRegistryArgs) -> artifactregistry.Repository:
+        assert args.python_repository is not None
+        return artifactregistry.Repository(
             naming.child(name, args.python_repository),
             repository_id=args.python_repository,
             location=args.region,
@@ -79,20 +92,14 @@ class ArtifactRegistry(FactoryComponent):
             labels=dict(args.labels),
             opts=self.data_opts(depends_on=list(args.key_grants)),
         )
-        # <region>-docker.pkg.dev/<project>/<repository>: where the platform layer pulls from.
-        self.docker_host: pulumi.Output[str] = pulumi.Output.from_input(
-            f"{args.region}-docker.pkg.dev")
-        self.repository_ids: dict[str, pulumi.Output[str]] = {
-            r: repo.repository_id for r, repo in self.repositories.items()}
-        self.register_outputs({"docker_host": self.docker_host,
-                               "repository_ids": self.repository_ids})
 
 
 def _validate(name: str, args: ArtifactRegistryArgs) -> None:
     if not args.docker_repositories:
         raise ComponentArgsError(
             f"ArtifactRegistry {name}: docker_repositories is empty: name at least one")
-    every = [*args.docker_repositories, args.python_repository]
+    every = [*args.docker_repositories,
+             *([args.python_repository] if args.python_repository is not None else [])]
     for repo in every:
         if not REPOSITORY_ID.fullmatch(repo):
             raise ComponentArgsError(

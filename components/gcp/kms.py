@@ -98,6 +98,10 @@ class KmsKeys(FactoryComponent):
         return list(self.grants.get(purpose, []))
 
 
+MULTI_REGIONS = ("europe", "us", "asia")
+"""Cloud KMS multi-regions: the keys of dual-region buckets live there."""
+
+
 def _member_slug(member: str) -> str:
     # serviceAccount:service-123@container-engine-robot.iam... -> container-engine-robot
     return member.split("@", 1)[-1].split(".", 1)[0]
@@ -124,7 +128,8 @@ def _validate(name: str, args: KmsKeysArgs) -> None:
             raise ComponentArgsError(
                 f"KmsKeys {name}: keys[{purpose!r}] ({list(users)}) repeat a service "
                 "agent: list each once")
-    if args.location in ("global", "") or not re.fullmatch(r"[a-z]+-[a-z]+\d+", args.location):
+    if args.location in ("global", "") or not (
+            re.fullmatch(r"[a-z]+-[a-z]+\d+", args.location) or args.location in MULTI_REGIONS):
         raise ComponentArgsError(
             f"KmsKeys {name}: location ({args.location!r}) must be the region of the data the "
             "keys protect, e.g. europe-west4; regional resources reject global keys")

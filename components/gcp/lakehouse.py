@@ -1,4 +1,6 @@
-"""The GCS lakehouse: one regional bucket per zone (raw, curated, features, ...).
+"""The GCS lakehouse: one regional bucket per zone (raw, curated, features, ...), or with
+replication one configurable dual-region bucket per zone (the lakehouse's region and a second
+one of the same multi-region, Google replicating between them).
 
 Every bucket is encrypted with the customer-managed lakehouse key, uses uniform bucket-level
 access (IAM only, no ACLs), enforces public access prevention, keeps object versions, and is
@@ -46,6 +48,20 @@ class LakehouseArgs:
     """Labels of every bucket."""
     key_grants: Sequence[pulumi.Resource] = ()
     """Grants of the key to the Cloud Storage service agent: buckets are created after them."""
+    dual_region: DualRegion | None = None
+    """Replicate every zone: each bucket a configurable dual-region (None: regional)."""
+
+
+@dataclass(frozen=True)
+class DualRegion:
+    """A configurable dual-region: the lakehouse's region and a second one of the same
+    multi-region; the bucket's location is the multi-region, its key lives in the matching
+    Cloud KMS multi-region."""
+
+    location: str
+    """Multi-region of the pair: EU, US or ASIA."""
+    replica_region: str
+    """The second region, e.g. europe-west1."""
 
 
 class Lakehouse(FactoryComponent):
@@ -58,10 +74,14 @@ class Lakehouse(FactoryComponent):
 
         self.buckets: dict[str, storage.Bucket] = {}
         for zone, lifecycle in args.zones.items():
+            dual = args.dual_region
+            placement: storage.BucketCustomPlacementConfigArgsDict | None = None if dual is None \
+                else {"data_locations": [args.region.upper(), dual.replica_region.upper()]}
             self.buckets[zone] = storage.Bucket(
                 naming.child(name, zone),
                 name=args.bucket_names[zone],
-                location=args.region.upper(),
+                location=args.region.upper() if dual is None else dual.location,
+                custom_placement_config=placement,
                 storage_class="STANDARD",
                 uniform_bucket_level_access=True,
                 public_access_prevention="enforced",
@@ -95,6 +115,13 @@ def lifecycle_rules(zone: BucketZone) -> list[storage.BucketLifecycleRuleArgsDic
 
 
 def _validate(name: str, args: LakehouseArgs) -> None:
+    dual = args.dual_region
+    if dual is not None and (dual.replica_region == args.region
+                             or dual.location not in ("EU", "US", "ASIA")):
+        raise ComponentArgsError(
+            f"Lakehouse {name}: replication to {dual.replica_region} in {dual.location}: a "
+            f"dual-region pairs {args.region} with another region of the multi-region EU, US "
+            "or ASIA")
     if not args.zones:
         raise ComponentArgsError(f"Lakehouse {name}: zones is empty: declare at least one zone")
     if set(args.zones) != set(args.bucket_names):

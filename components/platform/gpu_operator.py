@@ -136,7 +136,7 @@ def gpu_operator_values(args: GpuOperatorArgs, metrics_config_map: str) -> dict[
     if args.substrate == "gcp":
         values["hostPaths"] = {"driverInstallDir": GKE_DRIVER_DIR}
         values["toolkit"]["installDir"] = GKE_DRIVER_DIR
-        values["cdi"] = {"enabled": True, "default": True}
+        values["cdi"] = {"enabled": True}  # v26.7.0: CDI is the mode once enabled
     if any(s.strategy == "time-slicing" for s in args.sharing):
         values["devicePlugin"]["config"] = {"name": DEVICE_PLUGIN_CONFIG_MAP,
                                             "default": DEVICE_PLUGIN_DEFAULT}

@@ -219,7 +219,7 @@ def build(plan: Mapping[str, Any], result: Result, evidence: Mapping[str, list[E
         tool="aifactory", tool_version=VERSION, rules_digest=digest,
         crosswalk_digest=walk.digest, blueprint=str(plan.get("blueprint") or ""),
         blueprint_digest=blueprint_digest, commit=commit, commit_clean=clean,
-        plan_digest=plan_digest, catalog_snapshot=str(getattr(catalog.data, "SNAPSHOT", "")),
+        plan_digest=plan_digest, catalog_snapshot=catalog.snapshot_description(),
         date=today, factory=str(plan.get("factory") or result.factory or ""),
         stack=plan.get("stack"), scope=_scope(plan["resources"], jurisdiction),
         frameworks=[f"{f.title}" for f in walk.frameworks],

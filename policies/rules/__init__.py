@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.model import MANIFEST_CHECK_RULE, MANIFEST_CRD_RULE, MANIFEST_SCHEMA_RULE, Rule
+from policies.model import (
+    MANIFEST_CHART_TAG_RULE,
+    MANIFEST_CHART_VALUES_RULE,
+    MANIFEST_CHECK_RULE,
+    MANIFEST_CRD_RULE,
+    MANIFEST_SCHEMA_RULE,
+    Rule,
+)
 from policies.rules import (
     capacity_aws_quota,
     capacity_gcp_quota,
@@ -76,5 +83,6 @@ class _KnownRules:
         return "low" if self.knows(name) else None
 
 
-KNOWN_RULES = _KnownRules(frozenset(BY_NAME) | {MANIFEST_SCHEMA_RULE, MANIFEST_CRD_RULE})
+KNOWN_RULES = _KnownRules(frozenset(BY_NAME) | {
+    MANIFEST_SCHEMA_RULE, MANIFEST_CRD_RULE, MANIFEST_CHART_VALUES_RULE, MANIFEST_CHART_TAG_RULE})
 """What the blueprint loader checks waivers against (`load(..., rules=KNOWN_RULES)`)."""

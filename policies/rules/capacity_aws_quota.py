@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from catalog.cloud import AWS_QUOTA_CLASSES
 from policies.envelope import aws_quota_use
 from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView
 
-QUOTA_NAMES = {
-    "onDemand:P": "Running On-Demand P instances",
-    "spot:P": "All P Spot Instance Requests",
-    "onDemand:G": "Running On-Demand G and VT instances",
-    "spot:G": "All G and VT Spot Instance Requests",
-}
+# the quota names per class and purchase option, from the catalog (AWS Service Quotas)
+QUOTA_NAMES = {f"{option}:{cls}": names[i] for cls, (_, _, *names) in AWS_QUOTA_CLASSES.items()
+               for i, option in enumerate(("onDemand", "spot"))}
 SPEC_KEYS = {"onDemand:P": "on_demand_p_vcpus", "spot:P": "spot_p_vcpus",
-             "onDemand:G": "on_demand_g_vt_vcpus", "spot:G": "spot_g_vt_vcpus"}
+             "onDemand:G": "on_demand_g_vt_vcpus", "spot:G": "spot_g_vt_vcpus",
+             "onDemand:Inf": "on_demand_inf_vcpus", "spot:Inf": "spot_inf_vcpus",
+             "onDemand:Trn": "on_demand_trn_vcpus", "spot:Trn": "spot_trn_vcpus"}
 
 
 def check(view: PlanView) -> Iterator[Finding]:

@@ -54,7 +54,7 @@ def check(view: PlanView) -> Iterator[Finding]:
         if problems:
             yield view.finding(r, f"chart {r['name']} ({r['inputs'].get('chart')}) "
                                f"{' and '.join(problems)}", source=source,
-                               spec_path="sovereignty.allowed_registries",
+                               spec_path="sovereignty.mirror",
                                cause=registry_cause(view, source)
                                if source and not registry_allowed(source, allowed) else None)
 
@@ -72,9 +72,10 @@ RULE = Rule(
     description="With a declared jurisdiction, helm charts are fetched from an allowed "
     "registry and override their images, so no upstream registry outside the jurisdiction "
     "serves the factory's software.",
-    remediation="Mirror the chart and its images into the factory's registry (or one in "
-    "sovereignty.allowed_registries) and set the chart's image values to the mirrored "
-    "images by digest.",
+    remediation="Declare sovereignty.mirror (registry: the in-jurisdiction registry, images: "
+    "the lock of every image the charts pull, by digest): the platform then fetches each chart "
+    "from the mirror and rewrites its images to it. `aifactory mirror lock BLUEPRINT` prints "
+    "the images at their chart's tags and the crane commands to mirror and pin them.",
     enforcement="mandatory",
     check=check,
     applies=lambda view: view.jurisdiction is not None,
