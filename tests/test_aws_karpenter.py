@@ -377,10 +377,6 @@ def test_without_elastic_pools_there_is_no_autoscaler(run) -> None:  # type: ign
 
 
 @pytest.mark.parametrize(("pool", "message"), [
-    ("train: {environment: prod, instance_type: p5.48xlarge, max_nodes: 4, desired_nodes: 2}",
-     "test.yaml:8: pools.train.desired_nodes: desired_nodes (2) has no effect on an elastic EKS "
-     "pool: Karpenter launches nodes for pending pods and keeps min_nodes (0) always; remove "
-     "desired_nodes, or raise min_nodes to keep nodes running"),
     ("train: {environment: prod, instance_type: p5.48xlarge, instance_types: [p5e.48xlarge], "
      "max_nodes: 4}",
      "test.yaml:8: pools.train.instance_types: give instance_type or instance_types, not both: "
@@ -404,3 +400,25 @@ def test_elastic_eks_pool_mistakes_are_load_errors(pool: str, message: str) -> N
               {pool}
         """)
     assert str(err.value) == message
+
+
+def test_desired_nodes_of_an_elastic_eks_pool_is_a_planning_figure() -> None:
+    from aifactory.plan.document import plan_blueprint
+
+    plan = plan_blueprint(spec_from_yaml("""
+        name: acme
+        tags: {owner: ml, cost_centre: CC-1, data_classification: internal}
+        environments:
+          prod: {kind: aws, account_id: "123456789012", region: eu-west-2,
+                 availability_zones: [eu-west-2a, eu-west-2b]}
+        pools:
+          train: {environment: prod, instance_type: p5.48xlarge, min_nodes: 1,
+                  desired_nodes: 3, max_nodes: 4}
+    """), "t.yaml")
+    [group] = [r for r in plan["resources"] if r["type"] == NODE_GROUP
+               and r["name"] == "prod-train-nodes"]
+    # the node group holds min_nodes; the plan estimates cost and power at desired_nodes
+    assert group["inputs"]["scalingConfig"] == {"minSize": 1, "desiredSize": 1, "maxSize": 1}
+    [pool] = plan["summary"]["pools"]
+    assert (pool["gpus_desired"], pool["autoscaling"]) == (
+        24, "Karpenter NodePool train above a node group of 1, up to 4 nodes")

@@ -28,6 +28,11 @@ def site_only(data: dict[str, Any]) -> dict[str, Any]:
                      if v["environment"] in data["environments"]}
     for section in ("lakehouse", "registry"):
         data.pop(section, None)
+    # no EKS pool is left to scale: Karpenter's image leaves the mirror's lock
+    images = data["sovereignty"]["mirror"]["images"]
+    data["sovereignty"] = {**data["sovereignty"], "mirror": {
+        **data["sovereignty"]["mirror"],
+        "images": {k: v for k, v in images.items() if "/karpenter/" not in k}}}
     return data
 
 

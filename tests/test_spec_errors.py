@@ -519,7 +519,7 @@ def test_an_onprem_pool_larger_than_its_hosts(tmp_path: Path) -> None:
     text = site_yaml().replace("    min_nodes: 2\n    max_nodes: 2\n",
                                "    min_nodes: 2\n    max_nodes: 3\n")
     assert problems(tmp_path, text) == [
-        "bp.yaml:43: pools.dc1-h100.max_nodes: max_nodes (3) is more than the 2 hosts of dc1: "
+        "bp.yaml:44: pools.dc1-h100.max_nodes: max_nodes (3) is more than the 2 hosts of dc1: "
         "lower max_nodes to 2 or add hosts to the inventory and the pool"]
 
 

@@ -627,12 +627,6 @@ def _pool_fits_environment(
     if pool.capacity == "capacity-block" and env.kind != "aws":
         problems.append((f"{where}.capacity", "'capacity-block' is an AWS purchase option; "
                          "on GCP use `reservation` with on-demand"))
-    if env.kind == "aws" and pool.elastic and pool.desired_nodes is not None \
-            and pool.desired_nodes != pool.min_nodes:
-        problems.append((f"{where}.desired_nodes", f"desired_nodes ({pool.desired_nodes}) has "
-                         "no effect on an elastic EKS pool: Karpenter launches nodes for "
-                         f"pending pods and keeps min_nodes ({pool.min_nodes}) always; remove "
-                         "desired_nodes, or raise min_nodes to keep nodes running"))
     if pool.gpu_sharing is not None:
         sharing = _sharing_problems(where, pool.gpu_sharing, first.gpu)
         problems.extend(sharing)

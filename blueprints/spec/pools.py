@@ -80,7 +80,11 @@ class GpuPool(Strict):
         "the environment's availability_zones.",
     )
     min_nodes: int = Field(0, ge=0, le=1000, description="Fewest nodes.")
-    desired_nodes: int | None = Field(None, ge=0, le=1000, description="Nodes at creation.")
+    desired_nodes: int | None = Field(
+        None, ge=0, le=1000,
+        description="Nodes at creation; on an elastic EKS pool the size the plan's cost and "
+        "power are estimated at (Karpenter launches nodes for pending pods above min_nodes).",
+    )
     max_nodes: int = Field(ge=1, le=1000, description="Most nodes the pool may scale to.")
     capacity: Literal["on-demand", "spot", "capacity-block"] = Field(
         "on-demand", description="How cloud capacity is bought."
