@@ -127,6 +127,64 @@ KUBERAY_OPERATOR = ChartRef(
     source="ray-project/kuberay v1.7.0 (helm-chart/kuberay-operator)",
 )
 
+CERT_MANAGER = ChartRef(
+    chart="cert-manager",
+    version="v1.21.1",
+    repository="https://charts.jetstack.io",
+    source="cert-manager/cert-manager v1.21.1 (deploy/charts/cert-manager): issues the "
+    "certificates of KServe's admission webhooks",
+)
+
+KSERVE_CRD = ChartRef(
+    chart="oci://ghcr.io/kserve/charts/kserve-crd",
+    version="v0.20.0",
+    repository=None,
+    source="kserve/kserve v0.20.0 (charts/kserve-crd), published to ghcr.io with the release; "
+    "../shared/crds/serving.kserve.io at the same tag",
+)
+
+KSERVE = ChartRef(
+    chart="oci://ghcr.io/kserve/charts/kserve-resources",
+    version="v0.20.0",
+    repository=None,
+    source="kserve/kserve v0.20.0 (charts/kserve-resources): the controller, RawDeployment mode",
+)
+
+ENVOY_GATEWAY = ChartRef(
+    chart="oci://docker.io/envoyproxy/gateway-helm",
+    version="v1.9.0",
+    repository=None,
+    source="envoyproxy/gateway v1.9.0 (charts/gateway-helm, published to docker.io with the "
+    "release): the Gateway API implementation on EKS and on sites",
+)
+
+KEDA = ChartRef(
+    chart="keda",
+    version="2.20.2",
+    repository="https://kedacore.github.io/charts",
+    source="kedacore/charts keda-2.20.2: scales KServe predictors (autoscaler class keda)",
+)
+
+MLFLOW = ChartRef(
+    chart="mlflow",
+    version="1.11.5",
+    repository="https://community-charts.github.io/helm-charts",
+    source="community-charts/helm-charts mlflow-1.11.5 (MLflow 3.15.1)",
+)
+
+JUPYTERHUB = ChartRef(
+    chart="jupyterhub",
+    version="4.4.0",
+    repository="https://hub.jupyter.org/helm-chart/",
+    source="jupyterhub/zero-to-jupyterhub-k8s 4.4.0 (JupyterHub 5.5.0)",
+)
+
+VLLM_RUNTIME = "vllm-runtime"
+"""Not a chart: the key of the vLLM image the serving runtime of ours runs (CHART_IMAGES)."""
+VLLM_IMAGE = "docker.io/vllm/vllm-openai"
+VLLM_TAG = "v0.11.0"
+"""vLLM release the ServingRuntime runs (vllm-project/vllm v0.11.0, OpenAI-compatible server)."""
+
 # Value keys from each chart's values.yaml, with the tag each pulls by default. In v26.7.0 the
 # GPU operator's validator runs the operator's own image (nvcr.io/nvidia/gpu-operator) and the
 # chart no longer reads operator.initContainer; gfd runs the device plugin image. Tags that the
@@ -185,10 +243,20 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
         ChartImage(("prometheus-node-exporter", "image"), "quay.io/prometheus/node-exporter",
                    "digest", "v1.9.1"),
     ),
+    # The lifecycle's charts are not mirrored yet (a mirrored factory refuses serving, MLflow
+    # and notebooks at load); their images are listed for `aifactory mirror lock`.
+    CERT_MANAGER.name: (),
+    KSERVE_CRD.name: (),  # CRDs only
+    KSERVE.name: (),
+    ENVOY_GATEWAY.name: (),
+    KEDA.name: (),
+    MLFLOW.name: (),
+    JUPYTERHUB.name: (),
+    VLLM_RUNTIME: (),
 }
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
-    KUBERAY_OPERATOR)}
+    KUBERAY_OPERATOR, CERT_MANAGER, KSERVE_CRD, KSERVE, ENVOY_GATEWAY, KEDA, MLFLOW, JUPYTERHUB)}
 
 
 def default_tags(chart_names: list[str]) -> dict[str, tuple[str, str]]:

@@ -72,6 +72,8 @@ class ClusterPlatformArgs:
     """Workload operators to install (catalog.workloads: jobset, leaderworkerset, ray)."""
     priorities: tuple[PriorityClass, ...] = DEFAULT_PRIORITIES
     """The factory's workload priority classes (teams' priority caps are read against them)."""
+    pool_teams: Mapping[str, str] = field(default_factory=dict)
+    """Owning team of each pool (its GPU alerts carry the team's label)."""
 
 
 class ClusterPlatform(FactoryComponent):
@@ -139,7 +141,9 @@ class ClusterPlatform(FactoryComponent):
             GpuTelemetry(child(name, "gpu-telemetry"), GpuTelemetryArgs(
                 pools=args.pools, monitoring_namespace=monitoring_args.namespace,
                 gpu_operator_namespace=operator_args.namespace, labels=labels,
-                depends_on=(monitoring.chart, operator.chart)),
+                depends_on=(monitoring.chart, operator.chart),
+                pool_teams={p: t for p, t in args.pool_teams.items()
+                            if p in {c.pool for c in args.pools}}),
                 pulumi.ResourceOptions(parent=self))
 
         operators = [
@@ -176,6 +180,8 @@ class ClusterPlatform(FactoryComponent):
                                  pulumi.ResourceOptions(parent=self))
             self.multikueue_kubeconfig = worker.kubeconfig
 
+        self.monitoring = monitoring
+        self.team_namespaces = team_namespaces
         self.cluster_gpus = pulumi.Output.from_input(cluster_gpus)
         self.register_outputs({"cluster_gpus": self.cluster_gpus})
 
