@@ -63,11 +63,14 @@ def run_program(spec: Blueprint, stack: str = "offline") -> list[Registration]:
     """Run the real program for `spec` under recording mocks."""
     from blueprints.compose import compose  # deferred: loads the Pulumi SDKs
 
-    config: dict[str, str] | None = None
-    if any(env.kind == "onprem" for env in spec.environments.values()):
-        from blueprints.compose.onprem import offline_config  # masked stand-ins for stack secrets
+    # masked stand-ins for the stack secrets the blueprint names
+    from blueprints.compose.lifecycle import offline_config as lifecycle_config
 
-        config = offline_config(spec)
+    config: dict[str, str] | None = lifecycle_config(spec) or None
+    if any(env.kind == "onprem" for env in spec.environments.values()):
+        from blueprints.compose.onprem import offline_config
+
+        config = {**(config or {}), **offline_config(spec)}
     return record(lambda: compose(spec), project="ai-factory", stack=stack, config=config,
                   secret_keys=list(config or {}))
 

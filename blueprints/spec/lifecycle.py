@@ -232,7 +232,18 @@ class Alerts(Strict):
     """Alertmanager receivers and routes (AlertmanagerConfig), on every cluster."""
 
     receivers: dict[Name, Receiver] = Field(min_length=1, description="Receivers by name.")
-    routes: list[AlertRoute] = Field(min_length=1, description="Routes, first match wins.")
+    routes: list[AlertRoute] = Field(
+        min_length=1, description="Routes, first match wins; the last takes every alert (no "
+        "team, no severities), so every alert reaches someone.")
+
+    @model_validator(mode="after")
+    def _catch_all_last(self) -> Alerts:
+        last = self.routes[-1]
+        if last.team is not None or last.severities is not None:
+            fail([(f"routes.{len(self.routes) - 1}", "the last route must take every alert "
+                   "(no team, no severities), or alerts it does not match reach no one: add "
+                   "a last route with only a receiver")])
+        return self
 
 
 class Grafana(Strict):
@@ -359,6 +370,12 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
             if route.team is not None and route.team not in teams:
                 problems.append((f"alerts.routes.{i}.team", f"{route.team!r} is not a team: "
                                  f"teams are {teams} (queueing.teams)"))
+    mirrored = spec.sovereignty is not None and spec.sovereignty.mirror is not None
+    for section in ("serving", "model_registry", "notebooks"):
+        if mirrored and getattr(spec, section) is not None:
+            problems.append((section, "the images of its charts (cert-manager, KEDA, KServe, "
+                             "Envoy Gateway, MLflow, JupyterHub) and vLLM are not in the "
+                             "mirror's lock yet: a mirrored factory cannot run it"))
     if spec.sovereignty is not None and spec.monitoring.grafana is not None \
             and spec.sovereignty.mirror is not None:
         problems.append(("monitoring.grafana", "Grafana's images are not in the mirror's lock "

@@ -75,6 +75,25 @@ class AlertRoutingArgs:
     """Labels on the objects."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The monitoring stack (its CRDs)."""
+    team_queues: Mapping[str, str] = field(default_factory=dict)
+    """Team -> its ClusterQueue, where Kueue runs: queue alerts carry the team's label."""
+    queue_wait_minutes: int = 60
+    """Minutes workloads may stay pending before the team is alerted."""
+
+
+def queue_alert_groups(args: AlertRoutingArgs) -> list[dict[str, Any]]:
+    """Per team: workloads pending too long in its ClusterQueue, with the team's label."""
+    rules = [{
+        "alert": "TeamQueueBacklog",
+        "expr": f'sum(kueue_pending_workloads{{cluster_queue="{queue}"}}) > 0',
+        "for": f"{args.queue_wait_minutes}m",
+        "labels": {"severity": "warning", "team": team},
+        "annotations": {"summary": f"Team {team}'s jobs are waiting for GPUs",
+                        "description": f"ClusterQueue {queue} has had {{{{ $value }}}} pending "
+                        f"workloads for {args.queue_wait_minutes} minutes: its quota and the "
+                        "cohort's idle GPUs are taken."},
+    } for team, queue in sorted(args.team_queues.items())]
+    return [{"name": "aifactory-team-queues", "rules": rules}]
 
 
 def _key(receiver: str) -> str:
@@ -162,4 +181,12 @@ class AlertRouting(FactoryComponent):
             spec={"route": route_spec(args),
                   "receivers": [receiver_spec(r) for r in args.receivers]},
             opts=self.child_opts(depends_on=[secret, *args.depends_on]))
+        if args.team_queues:
+            k8s.apiextensions.CustomResource(
+                child(name, "queue-alerts"), api_version="monitoring.coreos.com/v1",
+                kind="PrometheusRule",
+                metadata={"name": "aifactory-team-queues", "namespace": args.namespace,
+                          "labels": dict(args.labels)},
+                spec={"groups": queue_alert_groups(args)},
+                opts=self.child_opts(depends_on=list(args.depends_on)))
         self.register_outputs({})

@@ -105,9 +105,9 @@ def image_block(image: ChartImage, mirror: ImageMirror) -> dict[str, str]:
 def mirrored_values(ref: ChartRef, values: Mapping[str, Any],
                     mirror: ImageMirror | None) -> dict[str, Any]:
     """`values` with every image of the chart rewritten to the mirror (unchanged without one)."""
-    out = copy.deepcopy(dict(values))
     if mirror is None:
-        return out
+        return dict(values)  # values may hold Outputs (a database's host), which never deepcopy
+    out = copy.deepcopy(dict(values))
     for image in CHART_IMAGES[ref.name]:
         node = out
         for key in image.values_path:
