@@ -56,6 +56,7 @@ CONTROL_PLANE_SOURCE = ("Amazon EKS pricing: $0.10 per cluster-hour (standard su
 NOT_COSTED = ("NAT gateways and Cloud NAT", "block storage of the nodes (EBS, PD/Hyperdisk)",
               "object storage of the lakehouse (S3, GCS)", "network egress and load balancers",
               "KMS keys and requests", "logs and metrics ingestion", "registry storage",
+              "databases (RDS, Cloud SQL)",
               "owned sites (capital and energy)")
 
 

@@ -68,6 +68,7 @@ def _labels(spec: Blueprint, env_name: str) -> dict[str, str]:
 
 
 def _opts(env_build: EnvironmentBuild) -> pulumi.ResourceOptions:
+    assert env_build.kubernetes is not None  # only clusters have a platform
     return pulumi.ResourceOptions(parent=env_build.component, providers=[env_build.kubernetes])
 
 

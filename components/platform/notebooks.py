@@ -157,22 +157,23 @@ class Notebooks(FactoryComponent):
         for team_ns in sorted({p.namespace for p in args.profiles}):
             role = k8s.rbac.v1.Role(
                 child(name, "spawner", team_ns),
-                metadata={"name": "jupyterhub-spawner", "namespace": team_ns,
-                          "labels": labels},
-                rules=[{"apiGroups": [""], "resources": ["pods", "persistentvolumeclaims",
-                                                         "services", "secrets"],
-                        "verbs": ["get", "watch", "list", "create", "delete"]},
-                       {"apiGroups": [""], "resources": ["events"],
-                        "verbs": ["get", "watch", "list"]}],
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name="jupyterhub-spawner", namespace=team_ns, labels=labels),
+                rules=[k8s.rbac.v1.PolicyRuleArgs(
+                           api_groups=[""], verbs=["get", "watch", "list", "create", "delete"],
+                           resources=["pods", "persistentvolumeclaims", "services", "secrets"]),
+                       k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["events"],
+                                                  verbs=["get", "watch", "list"])],
                 opts=self.child_opts(depends_on=list(args.depends_on)))
             grants.append(k8s.rbac.v1.RoleBinding(
                 child(name, "spawner-binding", team_ns),
-                metadata={"name": "jupyterhub-spawner", "namespace": team_ns,
-                          "labels": labels},
-                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                          "name": "jupyterhub-spawner"},
-                subjects=[{"kind": "ServiceAccount", "name": HUB_SERVICE_ACCOUNT,
-                           "namespace": args.namespace}],
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name="jupyterhub-spawner", namespace=team_ns, labels=labels),
+                role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io",
+                                                 kind="Role", name="jupyterhub-spawner"),
+                subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount",
+                                                  name=HUB_SERVICE_ACCOUNT,
+                                                  namespace=args.namespace)],
                 opts=self.child_opts(depends_on=[role])))
         self.chart = chart(child(name, "chart"), JUPYTERHUB, "jupyterhub", args.namespace,
                            notebooks_values(args),
