@@ -179,8 +179,6 @@ JUPYTERHUB = ChartRef(
     source="jupyterhub/zero-to-jupyterhub-k8s 4.4.0 (JupyterHub 5.5.0)",
 )
 
-VLLM_RUNTIME = "vllm-runtime"
-"""Not a chart: the key of the vLLM image the serving runtime of ours runs (CHART_IMAGES)."""
 VLLM_IMAGE = "docker.io/vllm/vllm-openai"
 VLLM_TAG = "v0.11.0"
 """vLLM release the ServingRuntime runs (vllm-project/vllm v0.11.0, OpenAI-compatible server)."""
@@ -252,7 +250,6 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
     KEDA.name: (),
     MLFLOW.name: (),
     JUPYTERHUB.name: (),
-    VLLM_RUNTIME: (),
 }
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
