@@ -162,7 +162,8 @@ def test_lakehouse_replication_from_the_blueprint() -> None:
     replica = providers["aws-prod-lakehouse-replica-provider"].urn
     replicated = [r for r in registrations if r.provider == replica]
     assert {r.type for r in replicated} >= {"aws:s3/bucket:Bucket", "aws:kms/key:Key"}
-    assert len([r for r in replicated if r.type == "aws:s3/bucket:Bucket"]) == 3
+    # raw, curated, features and models
+    assert len([r for r in replicated if r.type == "aws:s3/bucket:Bucket"]) == 4
     configs = [r for r in registrations
                if r.type == "aws:s3/bucketReplicationConfig:BucketReplicationConfig"]
-    assert len(configs) == 3
+    assert len(configs) == 4
