@@ -170,6 +170,13 @@ def build_serving(spec: Blueprint, built: Built, platforms: dict[str, ClusterPla
                                SERVICE_ACCOUNT, read_only=True)
     elif env.kind == "gcp":
         identity = _gcp_reader(spec, built, s.environment, s.namespace, SERVICE_ACCOUNT)
+        from components.gcp.proxy_subnet import ProxySubnet, ProxySubnetArgs
+
+        network: Any = getattr(env_build, "network", None)
+        assert network is not None and s.proxy_subnet_cidr is not None
+        ProxySubnet(naming.child(s.environment, "serving-proxies"), ProxySubnetArgs(
+            network_id=network.network_id, region=env.region,  # type: ignore[union-attr]
+            cidr=s.proxy_subnet_cidr), pulumi.ResourceOptions(parent=env_build.component))
     scheme, bucket = models_bucket(spec, built)
     root = f"{scheme}://{bucket}"
     models = tuple(served_model_args(spec, n, m, root, capacities[m.pool])
@@ -188,38 +195,72 @@ def build_serving(spec: Blueprint, built: Built, platforms: dict[str, ClusterPla
 
 def build_model_registry(spec: Blueprint, built: Built,
                          platforms: dict[str, ClusterPlatform]) -> None:
-    """MLflow with its database (RDS on AWS) and artifacts in the models zone."""
+    """MLflow with its database (RDS on AWS, Cloud SQL on GCP) and artifacts in the models
+    zone through the workload's identity (IRSA, Workload Identity)."""
     reg = spec.model_registry
     if reg is None:
         return
-    from components.aws.database import PostgresDatabase, PostgresDatabaseArgs
-    from components.aws.location import AwsLocation
     from components.platform.mlflow import ArtifactStore, Mlflow, MlflowArgs, PostgresConnection
 
     env: Any = spec.environments[reg.environment]
     build: Any = built.environments[reg.environment]
     platform = platforms[reg.environment]
-    loc = AwsLocation(partition=env.partition, region=env.region, account_id=env.account_id)
     prefix = naming.cluster_name(spec.name, reg.environment)
     password = stack_secret(reg.database.password_secret)
-    with blame("model_registry.database", reg.database):
-        db = PostgresDatabase(naming.child(reg.environment, "mlflow-db"), PostgresDatabaseArgs(
-            location=loc, identifier=naming.fit(f"{prefix}-mlflow", 63), database="mlflow",
-            username="mlflow", password=password, vpc_id=build.network.vpc_id,
-            vpc_cidr=env.vpc_cidr, subnet_ids=build.network.private_subnet_ids,
-            kms_key_arn=build.key.arn, instance_class=reg.database.instance_class,
-            storage_gb=reg.database.storage_gb,
-            backup_retention_days=reg.database.backup_retention_days),
-            pulumi.ResourceOptions(parent=build.component))
-    identity = _aws_reader(spec, built, reg.environment, "mlflow", reg.namespace,
-                           MLFLOW_SERVICE_ACCOUNT, read_only=False)
     _, bucket = models_bucket(spec, built)
+    identity: dict[str, pulumi.Input[str]] = {}
+    db_host: pulumi.Input[str]
+    with blame("model_registry.database", reg.database):
+        if env.kind == "aws":
+            from components.aws.database import PostgresDatabase, PostgresDatabaseArgs
+            from components.aws.location import AwsLocation
+
+            loc = AwsLocation(partition=env.partition, region=env.region,
+                              account_id=env.account_id)
+            db: pulumi.Resource = PostgresDatabase(
+                naming.child(reg.environment, "mlflow-db"), PostgresDatabaseArgs(
+                    location=loc, identifier=naming.fit(f"{prefix}-mlflow", 63),
+                    database="mlflow", username="mlflow", password=password,
+                    vpc_id=build.network.vpc_id, vpc_cidr=env.vpc_cidr,
+                    subnet_ids=build.network.private_subnet_ids, kms_key_arn=build.key.arn,
+                    instance_class=reg.database.instance_class or "db.t4g.medium",
+                    storage_gb=reg.database.storage_gb,
+                    backup_retention_days=reg.database.backup_retention_days),
+                pulumi.ResourceOptions(parent=build.component))
+            db_host = db.host  # type: ignore[attr-defined]
+        else:
+            from blueprints.compose.gcp import DATABASE_KEY
+            from components.gcp.database import CloudSqlPostgres, CloudSqlPostgresArgs
+
+            db = CloudSqlPostgres(
+                naming.child(reg.environment, "mlflow-db"), CloudSqlPostgresArgs(
+                    project=env.project, region=env.region,
+                    instance_name=naming.fit(f"{prefix}-mlflow", 63), database="mlflow",
+                    username="mlflow", password=password, network_id=build.network.network_id,
+                    kms_key_id=build.keys.key_id(DATABASE_KEY),
+                    tier=reg.database.instance_class or "db-custom-2-7680",
+                    storage_gb=reg.database.storage_gb,
+                    backup_retention_days=reg.database.backup_retention_days,
+                    key_grants=tuple(build.keys.grants_for(DATABASE_KEY))),
+                pulumi.ResourceOptions(parent=build.component))
+            db_host = db.host  # type: ignore[attr-defined]
+    if env.kind == "aws":
+        identity = _aws_reader(spec, built, reg.environment, "mlflow", reg.namespace,
+                               MLFLOW_SERVICE_ACCOUNT, read_only=False)
+    else:
+        from components.gcp.workload_access import WorkloadAccess, WorkloadAccessArgs
+
+        WorkloadAccess(naming.child(reg.environment, "mlflow-access"), WorkloadAccessArgs(
+            project=env.project, project_number=env.project_number,
+            namespaces=[reg.namespace], service_account=MLFLOW_SERVICE_ACCOUNT,
+            buckets={MODELS_ZONE: bucket}), pulumi.ResourceOptions(parent=build.component))
     login = reg.login
     Mlflow(naming.child(reg.environment, "mlflow"), MlflowArgs(
         namespace=reg.namespace,
-        database=PostgresConnection(host=db.host, database="mlflow", username="mlflow",
+        database=PostgresConnection(host=db_host, database="mlflow", username="mlflow",
                                     password=password),
-        artifacts=ArtifactStore(kind="s3", bucket=bucket), identity=identity,
+        artifacts=ArtifactStore(kind="s3" if env.kind == "aws" else "gcs", bucket=bucket),
+        identity=identity,
         oidc_issuer=login.issuer if login else None,
         oidc_client_id=login.client_id if login else None,
         oidc_client_secret=(stack_secret(login.client_secret)

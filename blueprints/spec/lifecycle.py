@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, fail
+from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_cidr, fail
 
 if TYPE_CHECKING:
     from blueprints.spec.models import Blueprint
@@ -49,14 +49,16 @@ class OidcLogin(Strict):
 
 
 class RegistryDatabase(Strict):
-    """The model registry's PostgreSQL: RDS on AWS (Cloud SQL on GCP, CloudNativePG on a site
-    are the same interface)."""
+    """The model registry's PostgreSQL: RDS on AWS, Cloud SQL on GCP (CloudNativePG on a site
+    plugs into the same interface)."""
 
-    instance_class: str = Field("db.t4g.medium", min_length=1,
-                                description="Database instance class (AWS: db.*).")
+    instance_class: str | None = Field(
+        None, min_length=1, description="Instance class: AWS db.* (default db.t4g.medium), "
+        "GCP a Cloud SQL tier (default db-custom-2-7680).")
     storage_gb: int = Field(20, ge=20, le=65536, description="Allocated storage, GiB.")
-    backup_retention_days: int = Field(7, ge=1, le=35,
-                                       description="Days automated backups are kept.")
+    backup_retention_days: int = Field(
+        7, ge=1, le=35, description="Automated backups kept, in the database's own region "
+        "(AWS: days; GCP: that many daily backups), with point-in-time recovery.")
     password_secret: SecretRef = _secret_field(
         "Stack secret holding the database user's password.")
 
@@ -179,7 +181,15 @@ class Serving(Strict):
     gateway_addresses: list[str] = Field(
         default_factory=list, description="Site only: the load-balancer addresses the site "
         "announces for the serving Gateway (Envoy Gateway).")
+    proxy_subnet_cidr: str | None = Field(
+        None, description="GCP only: the proxy-only subnet (a /26 or larger, outside the "
+        "VPC's other ranges) GKE's internal Gateway (gke-l7-rilb) runs its proxies in.")
     models: dict[Name, ServedModel] = Field(min_length=1, description="Models by name.")
+
+    @field_validator("proxy_subnet_cidr")
+    @classmethod
+    def _cidr(cls, v: str | None) -> str | None:
+        return v if v is None else check_cidr(v)
 
 
 ReceiverKind = Literal["slack", "pagerduty", "email", "webhook"]
@@ -295,7 +305,7 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
     envs = spec.environments
     teams = sorted(spec.queueing.teams) if spec.queueing is not None else []
     for section, ref, allowed in (
-        ("model_registry", spec.model_registry, ("aws",)),
+        ("model_registry", spec.model_registry, ("aws", "gcp")),
         ("serving", spec.serving, ("aws", "gcp", "onprem")),
         ("notebooks", spec.notebooks, ("aws", "gcp", "onprem")),
     ):
@@ -308,7 +318,7 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
         elif env.kind not in allowed:
             problems.append((f"{section}.environment", f"{ref.environment!r} is {env.kind}: "
                              f"{section} runs on {', '.join(allowed)} for now (its database "
-                             "on a site or on GCP is not built yet)"))
+                             "on a site, CloudNativePG, is not built yet)"))
     lake = spec.lakehouse
     needs_zone = [s for s, v in (("model_registry", spec.model_registry),
                                  ("serving", spec.serving)) if v is not None]
@@ -334,6 +344,13 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
         if env is not None and env.kind != "onprem" and s.gateway_addresses:
             problems.append(("serving.gateway_addresses", f"{s.environment!r} is {env.kind}: "
                              "its load balancer assigns the address; remove gateway_addresses"))
+        if env is not None and env.kind == "gcp" and s.proxy_subnet_cidr is None:
+            problems.append(("serving.proxy_subnet_cidr", "required on GCP: GKE's internal "
+                             "Gateway needs a proxy-only subnet in the region; give a free /26 "
+                             "or larger, e.g. 10.38.0.0/26"))
+        if env is not None and env.kind != "gcp" and s.proxy_subnet_cidr is not None:
+            problems.append(("serving.proxy_subnet_cidr", f"{s.environment!r} is {env.kind}: "
+                             "only GKE's Gateway takes a proxy-only subnet; remove it"))
         if lake is not None and env is not None and env.kind != "onprem" \
                 and envs[lake.environment].kind != env.kind:
             problems.append(("serving.environment", f"{s.environment!r} is {env.kind}, the "
