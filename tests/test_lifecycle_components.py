@@ -331,3 +331,90 @@ def test_notebooks_refuse_no_profiles(run) -> None:  # type: ignore[no-untyped-d
                          client_id="c", client_secret=pulumi.Output.secret("s"), profiles=())
     with pytest.raises(ComponentArgsError, match="`profiles` is empty"):
         run(lambda: Notebooks("n", args))
+
+
+# -- GCP: Cloud SQL, the proxy-only subnet, and serving in a whole GCP plan ------------------
+
+
+def test_cloud_sql_is_private_keyed_backed_up_in_region(run) -> None:  # type: ignore[no-untyped-def]
+    from components.gcp.database import CloudSqlPostgres, CloudSqlPostgresArgs
+
+    args = CloudSqlPostgresArgs(
+        project="acme-ml", region="europe-west4", instance_name="acme-mlflow",
+        database="mlflow", username="mlflow", password="db-pass-3",
+        network_id="projects/acme-ml/global/networks/vpc", kms_key_id="projects/p/k/databases",
+        backup_retention_days=14)
+    rec = run(lambda: CloudSqlPostgres("gcp-mlflow-db", args))
+    db = rec.one("gcp:sql/databaseInstance:DatabaseInstance")
+    assert db.protect is True
+    i = db.inputs
+    assert (i["region"], i["encryptionKeyName"], i["deletionProtection"]) == (
+        "europe-west4", "projects/p/k/databases", True)
+    assert i["settings"]["ipConfiguration"] == {
+        "ipv4Enabled": False, "privateNetwork": "projects/acme-ml/global/networks/vpc",
+        "sslMode": "ENCRYPTED_ONLY"}
+    backups = i["settings"]["backupConfiguration"]
+    assert (backups["location"], backups["backupRetentionSettings"]["retainedBackups"]) == (
+        "europe-west4", 14)
+    assert rec.one("gcp:compute/globalAddress:GlobalAddress").inputs["addressType"] == "INTERNAL"
+    assert rec.one("gcp:sql/user:User").inputs["password"] == SECRET_MASK
+    with pytest.raises(ComponentArgsError, match="not a Cloud SQL tier"):
+        run(lambda: CloudSqlPostgres("d", replace(args, tier="db.t4g.micro")))
+
+
+def test_proxy_subnet(run) -> None:  # type: ignore[no-untyped-def]
+    from components.gcp.proxy_subnet import ProxySubnet, ProxySubnetArgs
+
+    rec = run(lambda: ProxySubnet("gcp-proxies", ProxySubnetArgs(
+        network_id="vpc", region="europe-west4", cidr="10.38.0.0/26")))
+    subnet = rec.one("gcp:compute/subnetwork:Subnetwork").inputs
+    assert (subnet["purpose"], subnet["role"], subnet["ipCidrRange"]) == (
+        "REGIONAL_MANAGED_PROXY", "ACTIVE", "10.38.0.0/26")
+    with pytest.raises(ComponentArgsError, match="smaller than a /26"):
+        run(lambda: ProxySubnet("p", ProxySubnetArgs(network_id="vpc", region="europe-west4",
+                                                     cidr="10.38.0.0/28")))
+
+
+GCP_SERVING = """
+serving:
+  environment: gcp-prod
+  proxy_subnet_cidr: 10.38.0.0/26
+  models:
+    chat:
+      pool: infer-l4
+      revision: v1
+      source: {public: meta-llama/Llama-3.1-8B-Instruct}
+      max_replicas: 4
+model_registry:
+  environment: gcp-prod
+  database: {password_secret: mlflow-db-password, backup_retention_days: 14}
+  basic_auth_secret: mlflow-admin
+"""
+
+
+def test_serving_and_mlflow_in_a_gcp_plan() -> None:
+    from conftest import EXAMPLES, spec_from_yaml
+
+    from aifactory.plan.document import run_program
+
+    text = (EXAMPLES / "cloud-gcp.yaml").read_text(encoding="utf-8").replace(
+        "\nregistry:\n", "    models: {}\n\nregistry:\n", 1) + GCP_SERVING
+    regs = run_program(spec_from_yaml(text))
+    cluster = next(r for r in regs if r.type == "gcp:container/cluster:Cluster")
+    assert cluster.inputs["gatewayApiConfig"] == {"channel": "CHANNEL_STANDARD"}
+    assert any(r.type == "gcp:compute/subnetwork:Subnetwork"
+               and r.inputs.get("purpose") == "REGIONAL_MANAGED_PROXY" for r in regs)
+    grants = {(r.inputs["bucket"], r.inputs["member"].rsplit("/ns/", 1)[-1]) for r in regs
+              if r.type == "gcp:storage/bucketIAMMember:BucketIAMMember"
+              and "models" in str(r.inputs["bucket"])}
+    # the teams' training jobs (every zone), the model server and MLflow
+    assert grants == {("acme-gcp-models-acme-ml-prod", "serving/sa/model-reader"),
+                      ("acme-gcp-models-acme-ml-prod", "mlflow/sa/mlflow"),
+                      ("acme-gcp-models-acme-ml-prod", "team-applied/sa/training"),
+                      ("acme-gcp-models-acme-ml-prod", "team-research/sa/training")}
+    mlflow = next(r for r in regs if r.type == "kubernetes:helm.sh/v4:Chart"
+                  and r.inputs["chart"] == "mlflow")
+    assert mlflow.inputs["values"]["artifactRoot"]["gcs"] == {
+        "enabled": True, "bucket": "acme-gcp-models-acme-ml-prod", "path": "mlflow"}
+    keys = {r.name for r in regs if r.type == "gcp:kms/cryptoKey:CryptoKey"}
+    assert "gcp-prod-kms-databases" in keys
