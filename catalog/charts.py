@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ImageStyle = Literal["nvidia", "prometheus", "digest", "repository-digest", "tagged"]
+ImageStyle = Literal["nvidia", "prometheus", "digest", "repository-digest", "tagged",
+                     "jetstack", "registry-tagged", "image-tag", "reference"]
 """How a chart spells an image in its values:
 
 - nvidia: `{repository, image, version}`; a `version` of `sha256:...` is used as a digest
@@ -24,6 +25,13 @@ ImageStyle = Literal["nvidia", "prometheus", "digest", "repository-digest", "tag
 - repository-digest: `{repository, tag, digest}`, the repository a full path (karpenter).
 - tagged: `{repository, tag}` only (kueue, node-feature-discovery): the tag is written as
   `<tag>@sha256:<hex>`, which pulls by digest.
+- jetstack: cert-manager's `{repository, name, tag, digest}`, the repository by default built
+  from the chart's `imageRegistry`/`imageNamespace` and the image's `name`.
+- registry-tagged: `{registry, repository, tag}` (KEDA): the tag written `<tag>@sha256:<hex>`.
+- image-tag: `{<image key>: full repository, <tag key>: tag}` (KServe: `image`/`tag`), the tag
+  written `<tag>@sha256:<hex>`; `keys` names the two keys.
+- reference: one string value `repo:tag` (KServe's rbacProxyImage): written
+  `repo:tag@sha256:<hex>`; `keys[0]` is its key in the block at `values_path`.
 """
 
 
@@ -60,6 +68,8 @@ class ChartImage:
     """The tag the pinned chart pulls when the values leave it alone: its values.yaml, or the
     chart's appVersion where the values leave the tag empty (checked against ../shared/charts
     by tests/test_charts.py)."""
+    keys: tuple[str, str] = ("image", "tag")
+    """image-tag: the keys of the repository and the tag; reference: (the key, unused)."""
 
 
 GPU_OPERATOR = ChartRef(
@@ -179,6 +189,8 @@ JUPYTERHUB = ChartRef(
     source="jupyterhub/zero-to-jupyterhub-k8s 4.4.0 (JupyterHub 5.5.0)",
 )
 
+VLLM_RUNTIME = "vllm-runtime"
+"""Not a chart: the key in CHART_IMAGES of the vLLM image our ServingRuntime runs."""
 VLLM_IMAGE = "docker.io/vllm/vllm-openai"
 VLLM_TAG = "v0.11.0"
 """vLLM release the ServingRuntime runs (vllm-project/vllm v0.11.0, OpenAI-compatible server)."""
@@ -241,15 +253,36 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
         ChartImage(("prometheus-node-exporter", "image"), "quay.io/prometheus/node-exporter",
                    "digest", "v1.9.1"),
     ),
-    # The lifecycle's charts are not mirrored yet (a mirrored factory refuses serving, MLflow
-    # and notebooks at load); their images are listed for `aifactory mirror lock`.
-    CERT_MANAGER.name: (),
+    # Serving (cert-manager v1.21.1, KEDA 2.20.2 and KServe v0.20.0 pull their appVersion;
+    # KServe's rbac proxy is pinned in its values). Envoy Gateway, MLflow and JupyterHub are
+    # not listed: a mirrored factory refuses them at load, and a chart missing here is judged
+    # as one that runs images (sovereignty-chart-image-source), never as CRDs only.
+    CERT_MANAGER.name: tuple(
+        ChartImage(path, f"quay.io/jetstack/cert-manager-{name}", "jetstack", "v1.21.1")
+        for path, name in ((("image",), "controller"), (("webhook", "image"), "webhook"),
+                           (("cainjector", "image"), "cainjector"),
+                           (("acmesolver", "image"), "acmesolver"),
+                           (("startupapicheck", "image"), "startupapicheck"))),
+    KEDA.name: tuple(
+        ChartImage(("image", key), f"ghcr.io/kedacore/{name}", "registry-tagged", "2.20.2")
+        for key, name in (("keda", "keda"), ("metricsApiServer", "keda-metrics-apiserver"),
+                          ("webhooks", "keda-admission-webhooks"))),
     KSERVE_CRD.name: (),  # CRDs only
-    KSERVE.name: (),
-    ENVOY_GATEWAY.name: (),
-    KEDA.name: (),
-    MLFLOW.name: (),
-    JUPYTERHUB.name: (),
+    KSERVE.name: (
+        *(ChartImage(("kserve", *path), f"docker.io/kserve/{name}", "image-tag", "v0.20.0")
+          for path, name in ((("controller",), "kserve-controller"),
+                             (("storage",), "storage-initializer"), (("agent",), "agent"),
+                             (("router",), "router"),
+                             (("localmodel", "controller"), "kserve-localmodel-controller"),
+                             (("localmodel", "agent"), "kserve-localmodelnode-agent"))),
+        ChartImage(("kserve", "localmodel"), "docker.io/kserve/storage-initializer",
+                   "image-tag", "v0.20.0", keys=("defaultJobImage", "defaultJobTag")),
+        ChartImage(("kserve", "servingruntime", "art"), "docker.io/kserve/art-explainer",
+                   "image-tag", "v0.20.0", keys=("image", "defaultVersion")),
+        ChartImage(("kserve", "controller"), "quay.io/brancz/kube-rbac-proxy", "reference",
+                   "v0.18.0", keys=("rbacProxyImage", "")),
+    ),
+    VLLM_RUNTIME: (ChartImage((), VLLM_IMAGE, "reference", VLLM_TAG, keys=("image", "")),),
 }
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
@@ -259,9 +292,9 @@ CHARTS: dict[str, ChartRef] = {c.name: c for c in (
 def default_tags(chart_names: list[str]) -> dict[str, tuple[str, str]]:
     """Upstream repository -> (the tag the charts pull by default, the chart that pulls it)."""
     return {i.upstream: (i.default_tag, name) for name in chart_names
-            for i in CHART_IMAGES[name]}
+            for i in CHART_IMAGES.get(name, ())}
 
 
 def upstream_images(chart_names: list[str]) -> list[str]:
     """The distinct upstream repositories the named charts pull, sorted."""
-    return sorted({i.upstream for name in chart_names for i in CHART_IMAGES[name]})
+    return sorted({i.upstream for name in chart_names for i in CHART_IMAGES.get(name, ())})

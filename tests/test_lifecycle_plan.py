@@ -205,3 +205,79 @@ def test_gateways_are_internal() -> None:
     assert messages(plan, "sovereignty-network-no-public-exposure") == [
         "Gateway serving uses GatewayClass gke-l7-global-external-managed, an external GKE "
         "load balancer (use gke-l7-rilb)"]
+
+
+# -- serving in a mirrored (sovereign) factory ----------------------------------------------
+
+SOVEREIGN_SERVING = """
+serving:
+  environment: gcp-eu
+  proxy_subnet_cidr: 10.38.0.0/26
+  models:
+    assistant:
+      pool: infer-l4
+      revision: v1
+      source: {public: mistralai/Mistral-7B-Instruct-v0.3}
+      max_replicas: 6
+      team: applied
+"""
+SERVING_IMAGES = [
+    "docker.io/kserve/agent:v0.20.0", "docker.io/kserve/art-explainer:v0.20.0",
+    "docker.io/kserve/kserve-controller:v0.20.0",
+    "docker.io/kserve/kserve-localmodel-controller:v0.20.0",
+    "docker.io/kserve/kserve-localmodelnode-agent:v0.20.0", "docker.io/kserve/router:v0.20.0",
+    "docker.io/kserve/storage-initializer:v0.20.0", "docker.io/vllm/vllm-openai:v0.11.0",
+    "ghcr.io/kedacore/keda:2.20.2", "ghcr.io/kedacore/keda-admission-webhooks:2.20.2",
+    "ghcr.io/kedacore/keda-metrics-apiserver:2.20.2", "quay.io/brancz/kube-rbac-proxy:v0.18.0",
+    "quay.io/jetstack/cert-manager-acmesolver:v1.21.1",
+    "quay.io/jetstack/cert-manager-cainjector:v1.21.1",
+    "quay.io/jetstack/cert-manager-controller:v1.21.1",
+    "quay.io/jetstack/cert-manager-startupapicheck:v1.21.1",
+    "quay.io/jetstack/cert-manager-webhook:v1.21.1"]
+
+
+def sovereign_serving(lock: list[str]) -> str:
+    """sovereign-eu serving a model, its lock extended by `lock` (test digests)."""
+    import hashlib
+
+    text = (EXAMPLES / "sovereign-eu.yaml").read_text(encoding="utf-8")
+    text = text.replace("\nregistry:\n", "    models: {}\n\nregistry:\n", 1) + SOVEREIGN_SERVING
+    anchor = "      registry.k8s.io/nfd/node-feature-discovery:v0.19.0:"
+    at = text.index("\n", text.index(anchor))
+    entries = "".join(f"\n      {ref}: sha256:{hashlib.sha256(ref.encode()).hexdigest()}"
+                      for ref in lock)
+    return text[:at] + entries + text[at:]
+
+
+def test_a_mirrored_factory_serves_from_its_mirror(tmp_path: Path) -> None:
+    from policies.images import images_in
+
+    path = tmp_path / "sovereign-serving.yaml"
+    path.write_text(sovereign_serving(SERVING_IMAGES), encoding="utf-8")
+    plan = plan_blueprint(load_blueprint(path), str(path))
+    assert evaluate(plan, list(BY_NAME.values()), today=TODAY).violations == []
+    mirror = "europe-west4-docker.pkg.dev/acme-ml-eu/acme-eu-mirror/"
+    serving = [r for r in plan["resources"]
+               if "-serving" in r["name"] and r["type"].startswith("kubernetes:")]
+    refs = [i for r in serving for i in images_in(r["inputs"])]
+    assert len(refs) >= 10
+    assert all(i.ref.startswith(mirror) and i.pinned for i in refs), refs
+    charts = [r["inputs"]["chart"] for r in serving if r["type"] == "kubernetes:helm.sh/v4:Chart"]
+    assert sorted(c.rsplit("/", 1)[-1] for c in charts) == [
+        "cert-manager", "keda", "kserve-crd", "kserve-resources"]
+    assert all(c.startswith(f"oci://{mirror}charts/") for c in charts)
+
+
+def test_a_mirrored_factory_without_the_serving_images_in_its_lock(tmp_path: Path) -> None:
+    path = tmp_path / "bp.yaml"
+    text = sovereign_serving([i for i in SERVING_IMAGES if "vllm" not in i])
+    path.write_text(text, encoding="utf-8")
+    from blueprints.spec import BlueprintError
+
+    with pytest.raises(BlueprintError) as e:
+        load_blueprint(path)
+    assert [p.message for p in e.value.problems] == [
+        "no entry for docker.io/vllm/vllm-openai (chart vllm-runtime pulls "
+        "docker.io/vllm/vllm-openai:v0.11.0): mirror it to europe-west4-docker.pkg.dev/acme-ml-eu/"
+        "acme-eu-mirror/docker.io/vllm/vllm-openai and add 'docker.io/vllm/vllm-openai:v0.11.0: "
+        "sha256:<digest>' (`aifactory mirror lock` prints the lock)"]

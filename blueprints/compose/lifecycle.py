@@ -156,6 +156,8 @@ def served_model_args(spec: Blueprint, name: str, m: ServedModel, uri_root: str,
 def build_serving(spec: Blueprint, built: Built, platforms: dict[str, ClusterPlatform],
                   capacities: dict[str, GpuPoolCapacity]) -> Serving | None:
     """KServe and the served models in serving.environment."""
+    from blueprints.compose.platform import mirror_of
+
     s = spec.serving
     if s is None:
         return None
@@ -189,7 +191,8 @@ def build_serving(spec: Blueprint, built: Built, platforms: dict[str, ClusterPla
         substrate=env.kind, namespace=s.namespace, models=models,
         identity=identity, gateway_addresses=tuple(s.gateway_addresses),
         cache_gb={p: max(100, gb) for p, gb in cache.items()},
-        labels=_labels(spec, s.environment), depends_on=tuple(_after(platform))),
+        labels=_labels(spec, s.environment), depends_on=tuple(_after(platform)),
+        mirror=mirror_of(spec)),
         _opts(env_build))
 
 

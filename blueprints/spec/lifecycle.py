@@ -388,11 +388,16 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
                 problems.append((f"alerts.routes.{i}.team", f"{route.team!r} is not a team: "
                                  f"teams are {teams} (queueing.teams)"))
     mirrored = spec.sovereignty is not None and spec.sovereignty.mirror is not None
-    for section in ("serving", "model_registry", "notebooks"):
+    unmirrored = {"model_registry": "MLflow's", "notebooks": "JupyterHub's"}
+    for section, whose in unmirrored.items():
         if mirrored and getattr(spec, section) is not None:
-            problems.append((section, "the images of its charts (cert-manager, KEDA, KServe, "
-                             "Envoy Gateway, MLflow, JupyterHub) and vLLM are not in the "
-                             "mirror's lock yet: a mirrored factory cannot run it"))
+            problems.append((section, f"{whose} images are not in the mirror's lock yet: a "
+                             "mirrored factory cannot run it; remove it"))
+    if mirrored and spec.serving is not None and getattr(
+            envs.get(spec.serving.environment), "kind", "gcp") != "gcp":
+        problems.append(("serving.environment", "Envoy Gateway's images are not in the "
+                         "mirror's lock yet: a mirrored factory serves on GKE (its own "
+                         "gateway controller) only"))
     if spec.sovereignty is not None and spec.monitoring.grafana is not None \
             and spec.sovereignty.mirror is not None:
         problems.append(("monitoring.grafana", "Grafana's images are not in the mirror's lock "

@@ -45,7 +45,7 @@ from blueprints.spec.site import (
 )
 from catalog import cloud as cloud_catalog
 from catalog import mig
-from catalog.charts import CHARTS, default_tags, upstream_images
+from catalog.charts import CHARTS, VLLM_RUNTIME, default_tags, upstream_images
 from catalog.workloads import WORKLOAD_OPERATORS
 
 __all__ = [
@@ -359,6 +359,7 @@ class Blueprint(Strict):
             charts += ["cert-manager", "keda", "kserve-crd", "kserve-resources"]
             if self.environments[self.serving.environment].kind != "gcp":
                 charts.append("gateway-helm")  # GKE's own gateway controller elsewhere
+            charts.append(VLLM_RUNTIME)  # the image of our ServingRuntime
         if self.model_registry is not None:
             charts.append("mlflow")
         if self.notebooks is not None:

@@ -34,6 +34,7 @@ from catalog.charts import (
 from components.base import FactoryComponent
 from components.naming import child
 from components.platform.common import POOL_LABEL, Substrate, chart, namespace
+from components.platform.mirror import ImageMirror, mirrored_image
 from components.platform.served_model import (
     CACHE_FROM_GB,
     GATEWAY_API,
@@ -75,6 +76,8 @@ class ServingArgs:
     """Labels on every object."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What must exist first (the monitoring stack: its CRDs)."""
+    mirror: ImageMirror | None = None
+    """In-jurisdiction mirror the charts and images (vLLM's too) come from (None: upstream)."""
 
 
 def kserve_values(cache: bool) -> dict[str, Any]:
@@ -89,13 +92,13 @@ def kserve_values(cache: bool) -> dict[str, Any]:
     }}
 
 
-def vllm_runtime_spec() -> dict[str, Any]:
+def vllm_runtime_spec(mirror: ImageMirror | None = None) -> dict[str, Any]:
     """A ServingRuntime of vLLM's OpenAI-compatible server on the weights KServe downloads."""
     return {
         "supportedModelFormats": [{"name": "vllm", "autoSelect": True}],
         "containers": [{
             "name": "kserve-container",
-            "image": f"{VLLM_IMAGE}:{VLLM_TAG}",
+            "image": mirrored_image(VLLM_IMAGE, mirror, VLLM_TAG),
             "command": ["python3", "-m", "vllm.entrypoints.openai.api_server"],
             "args": ["--model", "/mnt/models", "--port", str(VLLM_PORT)],
             "ports": [{"containerPort": VLLM_PORT, "protocol": "TCP"}],
@@ -150,6 +153,9 @@ class Serving(FactoryComponent):
         if not args.models:
             raise ComponentArgsError("`models` is empty: leave Serving out of a cluster that "
                                      "serves nothing")
+        if args.mirror is not None and args.substrate != "gcp":
+            raise ComponentArgsError("`mirror` with Envoy Gateway: its images are not in the "
+                                     "mirror's lock; a mirrored factory serves on GKE")
         if args.substrate == "onprem" and not args.gateway_addresses:
             raise ComponentArgsError("`gateway_addresses` is empty: a site's Gateway needs the "
                                      "addresses its load balancer announces")
@@ -175,18 +181,19 @@ class Serving(FactoryComponent):
                           self.child_opts(depends_on=deps))
         cert_manager = chart(child(name, "cert-manager"), CERT_MANAGER, "cert-manager",
                              "cert-manager", {"crds": {"enabled": True}},
-                             self.child_opts(depends_on=[cm_ns]))
+                             self.child_opts(depends_on=[cm_ns]), args.mirror)
         keda_ns = namespace(child(name, "keda-ns"), "keda", labels, "restricted",
                             self.child_opts(depends_on=deps))
         keda = chart(child(name, "keda"), KEDA, "keda", "keda", {},
-                     self.child_opts(depends_on=[keda_ns]))
+                     self.child_opts(depends_on=[keda_ns]), args.mirror)
         kserve_ns = namespace(child(name, "kserve-ns"), "kserve", labels, "restricted",
                               self.child_opts(depends_on=deps))
         crds = chart(child(name, "kserve-crd"), KSERVE_CRD, "kserve-crd", "kserve", {},
-                     self.child_opts(depends_on=[kserve_ns]))
+                     self.child_opts(depends_on=[kserve_ns]), args.mirror)
         kserve = chart(child(name, "kserve"), KSERVE, "kserve", "kserve",
                        kserve_values(bool(args.cache_gb)),
-                       self.child_opts(depends_on=[crds, cert_manager, keda]), skip_crds=True)
+                       self.child_opts(depends_on=[crds, cert_manager, keda]), args.mirror,
+                       skip_crds=True)
 
         after: list[pulumi.Resource] = [kserve]
         if args.substrate == "gcp":
@@ -214,7 +221,8 @@ class Serving(FactoryComponent):
         runtime = k8s.apiextensions.CustomResource(
             child(name, "vllm-runtime"), api_version=KSERVE_ALPHA_API, kind="ServingRuntime",
             metadata={"name": RUNTIME, "namespace": args.namespace, "labels": labels},
-            spec=vllm_runtime_spec(), opts=self.child_opts(depends_on=[*after, models_ns]))
+            spec=vllm_runtime_spec(args.mirror),
+            opts=self.child_opts(depends_on=[*after, models_ns]))
         gateway = k8s.apiextensions.CustomResource(
             child(name, "gateway"), api_version=GATEWAY_API, kind="Gateway",
             metadata={"name": GATEWAY, "namespace": args.namespace, "labels": labels},
