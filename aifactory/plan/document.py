@@ -207,7 +207,24 @@ def summarise(resources: list[dict[str, Any]], settings: dict[str, Any]) -> dict
             p.cloud != "onprem" for p in pools) else None,
         "cost": cost,
         "sites": sites,
+        "servedModels": served_models(resources, index),
     }
+
+
+def served_models(resources: list[dict[str, Any]],
+                  index: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each served model: its cluster, pool, revisions with their traffic share, and the GPUs
+    its replicas may take at their maximum (from the ServedModel components' inputs)."""
+    out = []
+    for r in resources:
+        if r["type"] != "aifactory:platform:ServedModel":
+            continue
+        i = r["inputs"]
+        block = building_block(r, index).split("/", 1)[0]
+        out.append({"model": i.get("model"), "environment": block, "pool": i.get("pool"),
+                    "revisions": i.get("revisions") or {},
+                    "gpusPerReplica": i.get("gpusPerReplica"), "maxGpus": i.get("maxGpus")})
+    return sorted(out, key=lambda m: (m["environment"], str(m["model"])))
 
 
 def make_plan(spec: Blueprint, registrations: list[Registration], blueprint: str,
