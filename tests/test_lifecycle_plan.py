@@ -281,3 +281,29 @@ def test_a_mirrored_factory_without_the_serving_images_in_its_lock(tmp_path: Pat
         "docker.io/vllm/vllm-openai:v0.11.0): mirror it to europe-west4-docker.pkg.dev/acme-ml-eu/"
         "acme-eu-mirror/docker.io/vllm/vllm-openai and add 'docker.io/vllm/vllm-openai:v0.11.0: "
         "sha256:<digest>' (`aifactory mirror lock` prints the lock)"]
+
+
+VALIDATE_CRS = ROOT.parent / "shared" / "tools" / "validate_crs.py"
+CHECK_VALUES = ROOT.parent / "shared" / "tools" / "check_chart_values.py"
+STEMS = sorted(p.stem for p in EXAMPLES.glob("*.yaml"))
+
+
+@pytest.mark.skipif(not VALIDATE_CRS.exists() or not CHECK_VALUES.exists(),
+                    reason="../shared/tools not present")
+@pytest.mark.parametrize("stem", STEMS)
+def test_every_example_renders_strict_valid_declared_and_without_secrets(
+        tmp_path: Path, stem: str) -> None:
+    from aifactory.render import render_manifests
+
+    plan = plan_blueprint(load_blueprint(EXAMPLES / f"{stem}.yaml"), f"{stem}.yaml")
+    render_manifests(plan, tmp_path)
+    crs = subprocess.run([sys.executable, str(VALIDATE_CRS), "--strict", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert crs.returncode == 0, crs.stdout
+    assert crs.stdout.strip().splitlines()[-1].endswith(" 0 errors")
+    values = subprocess.run([sys.executable, str(CHECK_VALUES), str(tmp_path)],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert values.returncode == 0, values.stdout
+    assert ", 0 undeclared values, 0 charts without data" in values.stdout
+    rendered = "".join(p.read_text(encoding="utf-8") for p in tmp_path.rglob("*.yaml"))
+    assert OFFLINE_SECRET not in rendered and OFFLINE_SECRET not in json.dumps(plan)
