@@ -418,3 +418,13 @@ def test_serving_and_mlflow_in_a_gcp_plan() -> None:
         "enabled": True, "bucket": "acme-gcp-models-acme-ml-prod", "path": "mlflow"}
     keys = {r.name for r in regs if r.type == "gcp:kms/cryptoKey:CryptoKey"}
     assert "gcp-prod-kms-databases" in keys
+
+
+def test_node_series_of_a_pool_carry_its_owning_team() -> None:
+    values = monitoring_values(MonitoringArgs(pool_teams={"infer-l4": "applied"}))
+    monitor = values["prometheus-node-exporter"]["prometheus"]["monitor"]
+    assert monitor["attachMetadata"] == {"node": True}
+    assert monitor["relabelings"][1] == {
+        "action": "replace", "sourceLabels": ["__meta_kubernetes_node_label_aifactory_io_pool"],
+        "regex": "infer-l4", "targetLabel": "team", "replacement": "applied"}
+    assert "prometheus-node-exporter" not in monitoring_values(MonitoringArgs())

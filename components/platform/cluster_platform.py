@@ -124,8 +124,11 @@ class ClusterPlatform(FactoryComponent):
             storage_class = storage_class or storage.class_name
             if storage.storage_class_resource is not None:
                 after_storage.append(storage.storage_class_resource)
+        own_pools = {p.pool for p in args.pools}
         monitoring_args = replace(args.monitoring, labels=labels, mirror=args.mirror,
-                                  storage_class=storage_class)
+                                  storage_class=storage_class,
+                                  pool_teams={p: t for p, t in args.pool_teams.items()
+                                              if p in own_pools})
         monitoring = Monitoring(child(name, "monitoring"), monitoring_args,
                                 pulumi.ResourceOptions(parent=self, depends_on=after_storage))
 
@@ -142,8 +145,7 @@ class ClusterPlatform(FactoryComponent):
                 pools=args.pools, monitoring_namespace=monitoring_args.namespace,
                 gpu_operator_namespace=operator_args.namespace, labels=labels,
                 depends_on=(monitoring.chart, operator.chart),
-                pool_teams={p: t for p, t in args.pool_teams.items()
-                            if p in {c.pool for c in args.pools}}),
+                pool_teams=monitoring_args.pool_teams),
                 pulumi.ResourceOptions(parent=self))
 
         operators = [

@@ -46,6 +46,9 @@ class MonitoringArgs:
     """Install the chart's Grafana (off: its default admin password is public knowledge)."""
     grafana_admin_password: pulumi.Input[str] | None = None
     """Grafana's admin password (a Pulumi secret); required with `grafana`."""
+    pool_teams: Mapping[str, str] = field(default_factory=dict)
+    """Owning team of each GPU pool of the cluster: node-exporter's series (and so the node
+    alerts) of the pool's nodes carry `pool` and `team`."""
     alert_routing: bool = False
     """Alertmanager takes the AlertmanagerConfigs labelled aifactory.io/alerts, routing
     alerts of every namespace (their team and severity labels)."""
@@ -71,11 +74,23 @@ def monitoring_values(args: MonitoringArgs) -> dict[str, Any]:
             "storageSpec": {"volumeClaimTemplate": {"spec": claim}},
         }},
         "grafana": grafana_values(args),
+        **({"prometheus-node-exporter": {"prometheus": {"monitor": {
+            "attachMetadata": {"node": True},
+            "relabelings": node_relabelings(args.pool_teams)}}}} if args.pool_teams else {}),
         **({"alertmanager": {"alertmanagerSpec": {
             "alertmanagerConfigSelector": {"matchLabels": {ALERTS_LABEL: "true"}},
             "alertmanagerConfigMatcherStrategy": {"type": "None"},
         }}} if args.alert_routing else {}),
     }
+
+
+def node_relabelings(pool_teams: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The node's pool label as `pool`, and the pool's owning team as `team`."""
+    source = ["__meta_kubernetes_node_label_aifactory_io_pool"]
+    return [{"action": "replace", "sourceLabels": source, "targetLabel": "pool"},
+            *({"action": "replace", "sourceLabels": source, "regex": pool,
+               "targetLabel": "team", "replacement": team}
+              for pool, team in sorted(pool_teams.items()))]
 
 
 def grafana_values(args: MonitoringArgs) -> dict[str, Any]:
