@@ -217,7 +217,7 @@ def _pool_args(spec: Blueprint, env_name: str, env: GcpEnvironment, pool_name: s
         disk_type=boot_disk_type(itype.name),
         spot=pool.capacity == "spot",
         reservation=pool.reservation,
-        compact_placement=pool.compact_placement,
+        compact_placement=pool.compact,
         mig_partition_size=sharing.partition_size.replace(" ", "")
         if sharing and sharing.strategy == "mig" and sharing.partition_size else None,
         time_sharing_clients=sharing.max_shared_clients_per_gpu

@@ -37,7 +37,8 @@ from blueprints.spec.site import (
 )
 from catalog import cloud as cloud_catalog
 from catalog import mig
-from catalog.charts import CHARTS, default_tags, upstream_images
+from blueprints.spec.fabric import fabric_charts, fabric_manifests
+from catalog.charts import default_tags, upstream_images, version_of
 from catalog.workloads import WORKLOAD_OPERATORS
 
 __all__ = [
@@ -339,14 +340,20 @@ class Blueprint(Strict):
         if self.karpenter_environments():
             charts += ["karpenter-crd", "karpenter"]
         charts += [WORKLOAD_OPERATORS[w].chart.name for w in self.platform.workloads]
+        charts += fabric_charts(self)
         return charts
+
+    def platform_image_sets(self) -> list[str]:
+        """The charts, and the upstream manifests built as our own objects (GPUDirect's NCCL
+        installer), whose images a sovereign mirror holds."""
+        return [*self.platform_charts(), *fabric_manifests(self)]
 
     @model_validator(mode="after")
     def _mirror_lock_complete(self) -> Blueprint:
         mirror = self.sovereignty.mirror if self.sovereignty else None
         if mirror is None:
             return self
-        charts = self.platform_charts()
+        charts = self.platform_image_sets()
         wanted = default_tags(charts)
         locked = {ref.rpartition(":")[0]: ref.rpartition(":")[2] for ref in mirror.images}
         where = "sovereignty.mirror"
@@ -361,7 +368,7 @@ class Blueprint(Strict):
             elif locked[repo] != tag and repo not in mirror.tag_overrides:
                 problems.append((("sovereignty", "mirror", "images", f"{repo}:{locked[repo]}"),
                                  f"{repo} is locked at {locked[repo]}, but chart {chart} "
-                                 f"{CHARTS[chart].version} pulls {tag}: mirror {repo}:{tag} and "
+                                 f"{version_of(chart)} pulls {tag}: mirror {repo}:{tag} and "
                                  "lock that, or name the repository under "
                                  f"{where}.tag_overrides with the reason ({fix})"))
         for repo, tag in sorted(locked.items()):

@@ -96,6 +96,9 @@ def image_block(image: ChartImage, mirror: ImageMirror) -> dict[str, str]:
                 "sha": locked.digest.removeprefix("sha256:")}
     if image.style == "repository-digest":
         return {"repository": path, "tag": locked.tag, "digest": locked.digest}
+    if image.style == "repository-image-tag":
+        repository, _, name = path.rpartition("/")
+        return {"repository": repository, "image": name, "tag": f"{locked.tag}@{locked.digest}"}
     if image.style == "digest":
         return {"registry": mirror.registry, "repository": image.upstream, "tag": locked.tag,
                 "digest": locked.digest}
@@ -114,3 +117,17 @@ def mirrored_values(ref: ChartRef, values: Mapping[str, Any],
             node = node.setdefault(key, {})
         node.update(image_block(image, mirror))
     return out
+
+
+def mirrored_image(upstream: str, tag: str, mirror: ImageMirror | None) -> str:
+    """An image reference of an object of ours: upstream at its tag, or the mirror's copy by
+    digest (the lock must hold it)."""
+    if mirror is None:
+        return f"{upstream}:{tag}"
+    locked = mirror.images.get(upstream)
+    if locked is None:
+        raise ComponentArgsError(
+            f"`mirror.images` has no entry for {upstream}: mirror it into "
+            f"{mirror.registry}/{upstream} and add '{upstream}:{tag}: sha256:<digest>' to "
+            "sovereignty.mirror.images")
+    return f"{mirror.registry}/{upstream}@{locked.digest}"
