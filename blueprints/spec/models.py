@@ -38,7 +38,7 @@ from blueprints.spec.site import (
 from catalog import cloud as cloud_catalog
 from catalog import mig
 from blueprints.spec.fabric import fabric_charts, fabric_manifests
-from catalog.charts import default_tags, upstream_images, version_of
+from catalog.charts import MANIFEST_IMAGES, default_tags, upstream_images, version_of
 from catalog.workloads import WORKLOAD_OPERATORS
 
 __all__ = [
@@ -362,12 +362,12 @@ class Blueprint(Strict):
         for repo in upstream_images(charts):
             tag, chart = wanted[repo]
             if repo not in locked:
-                problems.append((f"{where}.images", f"no entry for {repo} (chart {chart} "
+                problems.append((f"{where}.images", f"no entry for {repo} ({_puller(chart)} "
                                  f"pulls {repo}:{tag}): mirror it to {mirror.registry}/{repo} "
                                  f"and add '{repo}:{tag}: sha256:<digest>' ({fix})"))
             elif locked[repo] != tag and repo not in mirror.tag_overrides:
                 problems.append((("sovereignty", "mirror", "images", f"{repo}:{locked[repo]}"),
-                                 f"{repo} is locked at {locked[repo]}, but chart {chart} "
+                                 f"{repo} is locked at {locked[repo]}, but {_puller(chart)} "
                                  f"{version_of(chart)} pulls {tag}: mirror {repo}:{tag} and "
                                  "lock that, or name the repository under "
                                  f"{where}.tag_overrides with the reason ({fix})"))
@@ -541,6 +541,11 @@ def _pool_fits_hosts(where: str, pool: GpuPool, env: OnPremSite) -> list[tuple[s
         problems.append((f"{where}.desired_nodes", f"desired_nodes ({pool.desired_nodes}) is "
                          f"more than {which}: lower it to {len(hosts)} or add hosts"))
     return problems
+
+
+def _puller(name: str) -> str:
+    """What pulls an image, in words: a chart, or an upstream manifest set we build."""
+    return f"manifests {name}" if name in MANIFEST_IMAGES else f"chart {name}"
 
 
 def _pool_zones(where: str, pool: GpuPool, env: AwsEnvironment | GcpEnvironment,
