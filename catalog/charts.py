@@ -191,8 +191,9 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
         ("image",), "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin",
         "tagged", "v0.5.20"),),
     # the operator alone: its node-feature-discovery is off (the GPU operator's serves both)
-    NETWORK_OPERATOR.name: (ChartImage(("operator",), "nvcr.io/nvidia/cloud-native/network-operator",
-                                       "repository-image-tag", "v26.4.1"),),
+    NETWORK_OPERATOR.name: (ChartImage(
+        ("operator",), "nvcr.io/nvidia/cloud-native/network-operator", "repository-image-tag",
+        "v26.4.1"),),
     KUBE_PROMETHEUS_STACK.name: (
         ChartImage(("prometheusOperator", "image"),
                    "quay.io/prometheus-operator/prometheus-operator", "prometheus", "v0.86.0"),

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import jinja2
 
 import catalog
-from catalog.fabric import server_adapters
 from blueprints.compose.sharing import operator_sharing
 from blueprints.spec.models import GPU_TAINT, Blueprint, GpuPool, Host, OnPremSite, Taint
+from catalog.fabric import server_adapters
 from components.baremetal.boot import JOIN_TOKEN_PATH, TOKEN_METADATA_KEY
 from components.naming import label_value
 

@@ -15,7 +15,6 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 import catalog
-from catalog.fabric import GPUDIRECT
 from blueprints.compose import EnvironmentBuild
 from blueprints.compose.blame import POOL_ALIASES, blame
 from blueprints.compose.facts import gcp_environment_facts, pool_facts
@@ -24,6 +23,7 @@ from blueprints.compose.tagging import gcp_labels, k8s_labels
 from blueprints.errors import BlueprintFieldError, ComponentArgsError
 from blueprints.spec.models import Blueprint, GcpEnvironment, GpuPool
 from catalog import cloud as cloud_catalog
+from catalog.fabric import GPUDIRECT
 from components import naming
 from components.factory import Factory
 from components.gcp import service_agents
@@ -32,12 +32,12 @@ from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryA
 from components.gcp.environment import GcpEnvironment as GcpEnvironmentComponent
 from components.gcp.environment import GcpEnvironmentArgs
 from components.gcp.gke_cluster import GkeCluster, GkeClusterArgs
+from components.gcp.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, NodeTaint
 from components.gcp.gpudirect_network import (
     GpuDirectNetworks,
     GpuDirectNetworksArgs,
     additional_networks,
 )
-from components.gcp.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, NodeTaint
 from components.gcp.kms import KmsKeys, KmsKeysArgs
 from components.gcp.lakehouse import BucketZone, DualRegion, Lakehouse, LakehouseArgs
 from components.gcp.network import Network, NetworkArgs
@@ -324,6 +324,7 @@ def _gpu_nics(spec: Blueprint, env_name: str, env: GcpEnvironment, pool_name: st
             f"{len(gpudirect_pools(spec, env_name))} GPUDirect pools: give a larger range")
     kind, count = GPUDIRECT[args.machine_type]
     return GpuDirectNetworks(naming.child(env_name, pool_name, "gpu-nics"), GpuDirectNetworksArgs(
-        project=env.project, region=env.region, zone=list(args.node_locations)[0], kind=kind,
-        nics=count, name_prefix=naming.fit(naming.child(spec.name, env_name, pool_name), 50),
+        project=env.project, region=env.region, zone=next(iter(args.node_locations)),
+        kind=kind, nics=count,
+        name_prefix=naming.fit(naming.child(spec.name, env_name, pool_name), 50),
         cidr=str(blocks[index])), opts)

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 import pulumi
 
 import catalog
-from catalog.fabric import EFA_RDMA_TYPES, GPUDIRECT
 from blueprints.compose.blame import blame
 from blueprints.compose.facts import pool_facts
 from blueprints.compose.sharing import operator_sharing
 from blueprints.compose.tagging import k8s_labels
 from blueprints.errors import BlueprintFieldError, ComponentArgsError
 from blueprints.spec.models import Blueprint, GpuPool, OnPremSite, Team
+from catalog.fabric import EFA_RDMA_TYPES, GPUDIRECT
 from components.naming import child
 from components.platform.cluster_platform import ClusterPlatform, ClusterPlatformArgs
 from components.platform.common import ENVIRONMENT_LABEL, GpuPoolCapacity, NodeTaint

@@ -21,6 +21,7 @@ from pydantic import (
 import catalog
 from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_cidr, fail
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
+from blueprints.spec.fabric import fabric_charts, fabric_manifests
 from blueprints.spec.policy import ImageMirror, PolicySettings, Sovereignty, Tags, Waiver
 from blueprints.spec.pools import GPU_TAINT, GpuPool, GpuSharing, Taint
 from blueprints.spec.site import (
@@ -37,7 +38,6 @@ from blueprints.spec.site import (
 )
 from catalog import cloud as cloud_catalog
 from catalog import mig
-from blueprints.spec.fabric import fabric_charts, fabric_manifests
 from catalog.charts import MANIFEST_IMAGES, default_tags, upstream_images, version_of
 from catalog.workloads import WORKLOAD_OPERATORS
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -182,8 +182,8 @@ class GpuDirect(FactoryComponent):
                                      "pool has GPU NICs and an accelerator type")
         names = network_names(args.pool, args.kind, len(args.nics))
         super().__init__("aifactory:platform:GpuDirect", name, {
-            "pool": args.pool, "kind": args.kind, "networks": names, "accelerators": sorted(args.accelerators)},
-            opts)
+            "pool": args.pool, "kind": args.kind, "networks": names,
+            "accelerators": sorted(args.accelerators)}, opts)
         labels = dict(args.labels)
         for net_name, nic in zip(names, args.nics, strict=True):
             params = k8s.apiextensions.CustomResource(
@@ -202,8 +202,11 @@ class GpuDirect(FactoryComponent):
             for ds, spec in (("nccl-tcpx-installer", installer_spec(args)),
                              ("device-injector", injector_spec(args))):
                 k8s.apps.v1.DaemonSet(
-                    child(name, ds), metadata={"name": ds, "namespace": "kube-system",
-                                               "labels": {**labels, "k8s-app": ds}},
-                    spec=spec, opts=self.child_opts())
+                    child(name, ds),
+                    metadata=cast("k8s.meta.v1.ObjectMetaArgsDict", {
+                        "name": ds, "namespace": "kube-system",
+                        "labels": {**labels, "k8s-app": ds}}),
+                    spec=cast("k8s.apps.v1.DaemonSetSpecArgsDict", spec),
+                    opts=self.child_opts())
         self.networks = pulumi.Output.from_input(names)
         self.register_outputs({"networks": self.networks})

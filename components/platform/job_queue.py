@@ -52,7 +52,6 @@ from components.platform.common import (
 )
 from components.platform.kubernetes_object import KubernetesObject
 from components.platform.mirror import ImageMirror
-from components.platform.topology import topology_objects
 from components.platform.multikueue import (
     KUEUE_API,
     REMOTE_QUEUE_NAME,
@@ -68,6 +67,7 @@ from components.platform.team_queues import (
     team_queue_spec,
     validate_teams,
 )
+from components.platform.topology import topology_objects
 
 LOCAL_QUEUE_NAME = "default"
 MAX_FLAVORS = 64  # ClusterQueue resourceGroups[].flavors maxItems
