@@ -375,7 +375,7 @@ class Blueprint(Strict):
             if repo not in wanted:
                 problems.append((("sovereignty", "mirror", "images", f"{repo}:{tag}"),
                                  f"{repo} is not an image the "
-                                 f"factory's charts ({', '.join(charts)}) pull: remove it from "
+                                 f"factory's {_pullers(charts)} pull: remove it from "
                                  f"the lock ({fix})"))
         for repo in sorted(mirror.tag_overrides):
             if repo not in wanted:
@@ -541,6 +541,14 @@ def _pool_fits_hosts(where: str, pool: GpuPool, env: OnPremSite) -> list[tuple[s
         problems.append((f"{where}.desired_nodes", f"desired_nodes ({pool.desired_nodes}) is "
                          f"more than {which}: lower it to {len(hosts)} or add hosts"))
     return problems
+
+
+def _pullers(names: list[str]) -> str:
+    """The charts (and manifest sets) that pull a factory's images, in words."""
+    charts = [n for n in names if n not in MANIFEST_IMAGES]
+    sets = [n for n in names if n in MANIFEST_IMAGES]
+    out = f"charts ({', '.join(charts)})"
+    return f"{out} and manifests ({', '.join(sets)})" if sets else out
 
 
 def _puller(name: str) -> str:
