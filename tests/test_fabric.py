@@ -384,3 +384,49 @@ def test_rule_fails_a_site_of_dgx_hosts_without_its_fabric(hybrid: dict[str, Any
         "(InfiniBand or RoCE), but no fabric is configured: multi-node jobs would run NCCL "
         "over the ordinary network; declare the site's fabric under environments.dc1.fabric "
         "(kind, adapters_per_host, interface, cidr, switches)"]
+
+
+def test_gpudirect_rdma_takes_one_roce_vpc_with_a_subnet_per_nic(run: Any) -> None:
+    from components.gcp.gpudirect_network import GpuDirectNetworks, GpuDirectNetworksArgs
+    recorded: Recorded = run(lambda: GpuDirectNetworks("a4", GpuDirectNetworksArgs(
+        project="acme-ml", region="europe-west4", zone="europe-west4-b",
+        kind="gpudirect-rdma", nics=8, name_prefix="acme-a4", cidr="172.20.16.0/20")))
+    [vpc] = recorded.of_type("gcp:compute/network:Network")
+    assert vpc.inputs["networkProfile"] == ("projects/acme-ml/global/networkProfiles/"
+                                           "europe-west4-b-vpc-roce")
+    assert vpc.inputs["mtu"] == 8896
+    subnets = recorded.of_type("gcp:compute/subnetwork:Subnetwork")
+    assert [s.inputs["ipCidrRange"] for s in subnets] == [f"172.20.{16 + i}.0/24"
+                                                          for i in range(8)]
+    assert recorded.of_type("gcp:compute/firewall:Firewall") == []  # RoCE VPCs take none
+
+
+def test_gpudirect_tcpxo_takes_eight_vpcs(run: Any) -> None:
+    from components.gcp.gpudirect_network import GpuDirectNetworks, GpuDirectNetworksArgs
+    recorded: Recorded = run(lambda: GpuDirectNetworks("mega", GpuDirectNetworksArgs(
+        project="acme-ml", region="europe-west4", zone="europe-west4-b",
+        kind="gpudirect-tcpxo", nics=8, name_prefix="acme-mega", cidr="172.20.0.0/20")))
+    assert len(recorded.of_type("gcp:compute/network:Network")) == 8
+    assert len(recorded.of_type("gcp:compute/firewall:Firewall")) == 8
+
+
+def test_a_gpu_nic_range_too_small_is_refused(run: Any) -> None:
+    from blueprints.errors import ComponentArgsError
+    from components.gcp.gpudirect_network import GpuDirectNetworks, GpuDirectNetworksArgs
+    with pytest.raises(ComponentArgsError) as e:
+        run(lambda: GpuDirectNetworks("mega", GpuDirectNetworksArgs(
+            project="acme-ml", region="europe-west4", zone="europe-west4-b",
+            kind="gpudirect-tcpxo", nics=8, name_prefix="acme-mega", cidr="172.20.0.0/23")))
+    assert str(e.value) == ("`cidr` (172.20.0.0/23) holds fewer than 8 /24 ranges: give a /21 "
+                            "or larger")
+
+
+def test_roce_site_first_boot_sets_ethernet_link_type() -> None:
+    data = yaml.safe_load((EXAMPLES / "hybrid.yaml").read_text())
+    fabric = data["environments"]["dc1"]["fabric"]
+    fabric.update(kind="roce", interface="ens1f0np0", mtu=9000)
+    from conftest import spec_from_yaml
+    spec = spec_from_yaml(yaml.safe_dump(data, sort_keys=False))
+    text = firstboot.render_user_data(spec, "dc1", "dc1-dgx01")
+    assert "set LINK_TYPE_P1=2" in text and "MTUBytes=9000" in text
+    assert "aifactory.io/fabric=roce" in text
