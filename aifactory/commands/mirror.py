@@ -54,7 +54,7 @@ def lock_plan(source: str) -> dict[str, Any]:
     refs = [f"{repo}:{tag}" for repo, tag in sorted(images.items())]
     return {
         "factory": spec.name, "registry": registry, "charts": charts_path.rstrip("/"),
-        "chartRefs": [CHARTS[n] for n in names], "images": refs,
+        "chartRefs": [CHARTS[n] for n in names if n in CHARTS], "images": refs,
         "lock": {ref: str(held.get(ref) or "sha256:<digest>") for ref in refs},
         "overrides": sorted(r for r in overrides if r in images),
     }

@@ -22,6 +22,14 @@ import catalog
 from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_cidr, fail
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
 from blueprints.spec.fabric import fabric_charts, fabric_manifests
+from blueprints.spec.lifecycle import (
+    Alerts,
+    ModelRegistry,
+    Monitoring,
+    Notebooks,
+    Serving,
+    lifecycle_problems,
+)
 from blueprints.spec.policy import ImageMirror, PolicySettings, Sovereignty, Tags, Waiver
 from blueprints.spec.pools import GPU_TAINT, GpuPool, GpuSharing, Taint
 from blueprints.spec.site import (
@@ -38,7 +46,13 @@ from blueprints.spec.site import (
 )
 from catalog import cloud as cloud_catalog
 from catalog import mig
-from catalog.charts import MANIFEST_IMAGES, default_tags, upstream_images, version_of
+from catalog.charts import (
+    MANIFEST_IMAGES,
+    VLLM_RUNTIME,
+    default_tags,
+    upstream_images,
+    version_of,
+)
 from catalog.workloads import WORKLOAD_OPERATORS
 
 __all__ = [
@@ -246,6 +260,13 @@ class Blueprint(Strict):
     platform: Platform = Field(
         default_factory=lambda: Platform(), description="Workload operators and other extras."
     )
+    model_registry: ModelRegistry | None = Field(
+        None, description="MLflow tracking and model registry.")
+    serving: Serving | None = Field(None, description="KServe model serving (vLLM).")
+    notebooks: Notebooks | None = Field(None, description="JupyterHub notebooks.")
+    alerts: Alerts | None = Field(None, description="Alert receivers and routes.")
+    monitoring: Monitoring = Field(
+        default_factory=lambda: Monitoring(), description="Monitoring settings (Grafana).")
     sovereignty: Sovereignty | None = Field(None, description="Declared jurisdiction.")
     policy: PolicySettings = Field(
         default_factory=lambda: PolicySettings(), description="Policy settings and waivers."
@@ -272,7 +293,7 @@ class Blueprint(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Blueprint:
-        problems: list[tuple[str, str]] = []
+        problems: list[tuple[ProblemPath, str]] = []
         for name, pool in self.pools.items():
             env = self.environments.get(pool.environment)
             where = f"pools.{name}"
@@ -319,6 +340,7 @@ class Blueprint(Strict):
         if self.queueing is not None:
             problems.extend(_queueing_problems(self, self.queueing))
         problems.extend(_gcp_replication(self))
+        problems.extend(lifecycle_problems(self))
         reg = self.registry
         if reg is not None and reg.python_repository and getattr(
                 self.environments.get(reg.environment), "kind", None) == "aws":
@@ -340,6 +362,15 @@ class Blueprint(Strict):
         if self.karpenter_environments():
             charts += ["karpenter-crd", "karpenter"]
         charts += [WORKLOAD_OPERATORS[w].chart.name for w in self.platform.workloads]
+        if self.serving is not None:
+            charts += ["cert-manager", "keda", "kserve-crd", "kserve-resources"]
+            if self.environments[self.serving.environment].kind != "gcp":
+                charts.append("gateway-helm")  # GKE's own gateway controller elsewhere
+            charts.append(VLLM_RUNTIME)  # the image of our ServingRuntime
+        if self.model_registry is not None:
+            charts.append("mlflow")
+        if self.notebooks is not None:
+            charts.append("jupyterhub")
         charts += fabric_charts(self)
         return charts
 

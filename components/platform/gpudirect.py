@@ -73,7 +73,7 @@ def network_names(pool: str, kind: str, count: int) -> list[str]:
 def _image(upstream: str, mirror: ImageMirror | None) -> str:
     tag = next(i.default_tag for i in MANIFEST_IMAGES["gpudirect-tcpx"][1]
                if i.upstream == upstream)
-    return mirrored_image(upstream, tag, mirror)
+    return mirrored_image(upstream, mirror, tag)
 
 
 def _affinity(accelerators: Sequence[str]) -> dict[str, Any]:

@@ -102,32 +102,36 @@ def image_block(image: ChartImage, mirror: ImageMirror) -> dict[str, str]:
     if image.style == "digest":
         return {"registry": mirror.registry, "repository": image.upstream, "tag": locked.tag,
                 "digest": locked.digest}
+    if image.style == "jetstack":  # a full repository overrides registry, namespace and name
+        return {"repository": path, "tag": locked.tag, "digest": locked.digest}
+    if image.style == "registry-tagged":
+        return {"registry": mirror.registry, "repository": image.upstream,
+                "tag": f"{locked.tag}@{locked.digest}"}
+    if image.style == "image-tag":
+        return {image.keys[0]: path, image.keys[1]: f"{locked.tag}@{locked.digest}"}
+    if image.style == "reference":
+        return {image.keys[0]: f"{path}:{locked.tag}@{locked.digest}"}
     return {"repository": path, "tag": f"{locked.tag}@{locked.digest}"}
+
+
+def mirrored_image(upstream: str, mirror: ImageMirror | None, tag: str) -> str:
+    """An image of our own objects: upstream by tag, or from the mirror by its locked digest."""
+    if mirror is None:
+        return f"{upstream}:{tag}"
+    image = ChartImage((), upstream, "reference", tag, keys=("image", ""))
+    return image_block(image, mirror)["image"]
 
 
 def mirrored_values(ref: ChartRef, values: Mapping[str, Any],
                     mirror: ImageMirror | None) -> dict[str, Any]:
     """`values` with every image of the chart rewritten to the mirror (unchanged without one)."""
-    out = copy.deepcopy(dict(values))
     if mirror is None:
-        return out
-    for image in CHART_IMAGES[ref.name]:
+        return dict(values)  # values may hold Outputs (a database's host), which never deepcopy
+    out = copy.deepcopy(dict(values))
+    for image in CHART_IMAGES.get(ref.name, ()):
         node = out
         for key in image.values_path:
             node = node.setdefault(key, {})
         node.update(image_block(image, mirror))
     return out
 
-
-def mirrored_image(upstream: str, tag: str, mirror: ImageMirror | None) -> str:
-    """An image reference of an object of ours: upstream at its tag, or the mirror's copy by
-    digest (the lock must hold it)."""
-    if mirror is None:
-        return f"{upstream}:{tag}"
-    locked = mirror.images.get(upstream)
-    if locked is None:
-        raise ComponentArgsError(
-            f"`mirror.images` has no entry for {upstream}: mirror it into "
-            f"{mirror.registry}/{upstream} and add '{upstream}:{tag}: sha256:<digest>' to "
-            "sovereignty.mirror.images")
-    return f"{mirror.registry}/{upstream}@{locked.digest}"
