@@ -220,15 +220,15 @@ def test_sovereign_a3_pool_gets_the_nccl_installer_from_the_mirror(
     pod = installer["spec"]["template"]["spec"]
     [init] = pod["initContainers"]
     assert init["image"].startswith(f"{mirror}/us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpx/"
-                                    "nccl-plugin-gpudirecttcpx-dev@sha256:")
+                                    "nccl-plugin-gpudirecttcpx-dev:v3.1.8@sha256:")
     assert pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
         "nodeSelectorTerms"][0]["matchExpressions"] == [
         {"key": "cloud.google.com/gke-accelerator", "operator": "In",
          "values": ["nvidia-h100-80gb"]}]
     injector = named(sovereign, "gcp-eu-train-h100-gpudirect-device-injector")["inputs"]
     images = [c["image"] for c in injector["spec"]["template"]["spec"]["containers"]]
-    assert images == [f"{mirror}/gcr.io/gke-release/nri-device-injector@sha256:7704e2bd74b8edb"
-                      "b76b6913c7904cc2362f1fa887c4d4aba7b19778ea353537c"]
+    assert images == [f"{mirror}/gcr.io/gke-release/nri-device-injector:1.0.25-gke.6@sha256:"
+                      "7704e2bd74b8edbb76b6913c7904cc2362f1fa887c4d4aba7b19778ea353537c"]
     # every image of every object is the mirror's, by digest
     for r in (installer, injector):
         spec = r["spec"]["template"]["spec"]
