@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from blueprints.compose import EnvironmentBuild, facts, firstboot
 from blueprints.compose.blame import POOL_ALIASES, blame
+from blueprints.compose.platform import mirror_of
 from blueprints.compose.secrets import CONFIG_NAMESPACE as CONFIG_NAMESPACE
 from blueprints.compose.secrets import OFFLINE_SECRET as OFFLINE_SECRET
 from blueprints.compose.secrets import full_key, stack_secret
@@ -38,6 +39,8 @@ from components.baremetal import (
 from components.baremetal.host import HookArgs
 from components.factory import Factory
 from components.naming import child, fit
+from components.platform.common import NodeTaint as PlatformTaint
+from components.platform.network_operator import NetworkOperator, NetworkOperatorArgs
 
 
 def secret_config_keys(site: OnPremSite) -> list[str]:
@@ -130,5 +133,25 @@ def build_environment(spec: Blueprint, env_name: str, env: OnPremSite,
             pools[pool_name] = GpuPool(pool_name, GpuPoolArgs(
                 facts=facts.pool_facts(spec, pool_name, pool), hostnames=names,
             ), pulumi.ResourceOptions(parent=site))
+    if env.fabric is not None:
+        _network_operator(spec, env_name, env, site, provider, labels)
     return EnvironmentBuild(environment=env_name, kind="onprem", component=site,
                             kubernetes=provider, pools=pools)
+
+
+def _network_operator(spec: Blueprint, env_name: str, env: OnPremSite, site: Site,
+                      provider: k8s.Provider, labels: dict[str, str]) -> None:
+    """The NVIDIA Network Operator on the site's fabric, in the namespaces jobs run in."""
+    fabric = env.fabric
+    assert fabric is not None
+    teams = spec.queueing.teams.values() if spec.queueing is not None else []
+    taints = sorted({PlatformTaint(t.key, t.value, t.effect)
+                     for p in spec.pools.values() if p.environment == env_name
+                     for t in p.taints}, key=lambda t: (t.key, t.value, t.effect))
+    with blame(f"environments.{env_name}.fabric", fabric):
+        NetworkOperator(child(env_name, "network-operator"), NetworkOperatorArgs(
+            fabric=fabric.kind, interface=fabric.interface, cidr=fabric.cidr, mtu=fabric.mtu,
+            adapters_per_host=fabric.adapters_per_host, hosts=len(env.hosts),
+            network_namespaces=sorted({t.namespace for t in teams}) or ["default"],
+            taints=tuple(taints), labels=labels, mirror=mirror_of(spec)),
+            pulumi.ResourceOptions(parent=site, providers=[provider]))

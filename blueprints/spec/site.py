@@ -15,6 +15,7 @@ from pydantic import (
 
 import catalog
 from blueprints.spec.base import NAME_PATTERN, Strict, check_cidr, fail
+from blueprints.spec.fabric import SiteFabric, site_fabric_problems
 from blueprints.spec.inventory import (
     BMC,
     MAC,
@@ -230,6 +231,10 @@ class OnPremSite(Strict):
     boot_network: BootNetwork | None = Field(
         None, description="Boot network, when hosts get fixed addresses (boot_ip)."
     )
+    fabric: SiteFabric | None = Field(
+        None, description="The compute fabric (InfiniBand or RoCE) the GPU hosts' adapters "
+        "attach to: its switches count in their racks' power; the NVIDIA Network Operator "
+        "sets the adapters up.")
 
     @model_validator(mode="wrap")
     @classmethod
@@ -256,4 +261,6 @@ class OnPremSite(Strict):
             [HostEntry(i, h.hostname, h.rack, h.boot_mac, h.bmc_address, h.boot_ip)
              for i, h in enumerate(site.hosts)],
             list(site.racks), net is not None, net.cidr if net is not None else None))
+        if site.fabric is not None:
+            fail(site_fabric_problems(site.fabric, list(site.racks)))
         return site
