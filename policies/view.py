@@ -220,6 +220,11 @@ class PlanView:
     def pools(self) -> list[Resource]:
         return self.of_type(*POOL_TYPES)
 
+    @cached_property
+    def pools_by_name(self) -> dict[str, Resource]:
+        """Each GPU pool component by its blueprint name."""
+        return {p["inputs"]["pool"]: p for p in self.pools}
+
     @property
     def aws_environments(self) -> list[Resource]:
         return self.of_type(AWS_ENVIRONMENT)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from blueprints.facts import POOL_LABEL
 from policies.model import Evidence, Finding, Rule
-from policies.view import PlanView, Resource, dig, pool_units
+from policies.view import PlanView, dig, pool_units
 
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 GPU_PREFIX = "nvidia.com/"
@@ -61,7 +61,7 @@ def demands(view: PlanView) -> list[PoolDemand]:
 
 
 def check(view: PlanView) -> Iterator[Finding]:
-    pools: dict[str, Resource] = {p["inputs"]["pool"]: p for p in view.pools}
+    pools = view.pools_by_name
     for d in demands(view):
         pool = pools.get(d.pool)
         if pool is None:
@@ -90,7 +90,7 @@ def check(view: PlanView) -> Iterator[Finding]:
 
 
 def evidence(view: PlanView) -> Iterator[Evidence]:
-    pools: dict[str, Resource] = {p["inputs"]["pool"]: p for p in view.pools}
+    pools = view.pools_by_name
     for d in demands(view):
         pool = pools.get(d.pool)
         if pool is None:

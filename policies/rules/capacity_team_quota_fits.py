@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from blueprints.facts import POOL_LABEL, TEAM_LABEL
 from policies.model import Evidence, Finding, Rule
-from policies.view import PlanView, Resource, dig, pool_units
+from policies.view import PlanView, dig, pool_units
 
 CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
 RESOURCE_FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
@@ -65,7 +65,7 @@ def promises(view: PlanView) -> list[PoolPromises]:
 
 
 def check(view: PlanView) -> Iterator[Finding]:
-    pools: dict[str, Resource] = {p["inputs"]["pool"]: p for p in view.pools}
+    pools = view.pools_by_name
     for promise in promises(view):
         pool = pools.get(promise.pool)
         if pool is None:
@@ -89,7 +89,7 @@ def check(view: PlanView) -> Iterator[Finding]:
 
 
 def evidence(view: PlanView) -> Iterator[Evidence]:
-    pools: dict[str, Resource] = {p["inputs"]["pool"]: p for p in view.pools}
+    pools = view.pools_by_name
     for promise in promises(view):
         pool = pools.get(promise.pool)
         if pool is None:
