@@ -22,6 +22,7 @@ import catalog
 from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_cidr, fail
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
 from blueprints.spec.fabric import fabric_charts, fabric_manifests
+from blueprints.spec.lakehouse import LakehouseCatalog, Pipelines, lakehouse_problems
 from blueprints.spec.lifecycle import (
     Alerts,
     ModelRegistry,
@@ -111,6 +112,8 @@ class Lakehouse(Strict):
     environment: str = Field(description="Cloud environment holding the buckets.")
     zones: dict[str, LakehouseZone] = Field(min_length=1, description="Zones by name.")
     replication: Replication | None = Field(None, description="Cross-region replication.")
+    catalog: LakehouseCatalog | None = Field(
+        None, description="Iceberg catalog over the zones, with namespaces and grants per team.")
 
 
 class Registry(Strict):
@@ -264,6 +267,8 @@ class Blueprint(Strict):
         None, description="MLflow tracking and model registry.")
     serving: Serving | None = Field(None, description="KServe model serving (vLLM).")
     notebooks: Notebooks | None = Field(None, description="JupyterHub notebooks.")
+    pipelines: Pipelines | None = Field(
+        None, description="Argo Workflows pipelines over the lakehouse, and the drift watch.")
     alerts: Alerts | None = Field(None, description="Alert receivers and routes.")
     monitoring: Monitoring = Field(
         default_factory=lambda: Monitoring(), description="Monitoring settings (Grafana).")
@@ -341,6 +346,7 @@ class Blueprint(Strict):
             problems.extend(_queueing_problems(self, self.queueing))
         problems.extend(_gcp_replication(self))
         problems.extend(lifecycle_problems(self))
+        problems.extend(lakehouse_problems(self))
         reg = self.registry
         if reg is not None and reg.python_repository and getattr(
                 self.environments.get(reg.environment), "kind", None) == "aws":
@@ -371,6 +377,8 @@ class Blueprint(Strict):
             charts.append("mlflow")
         if self.notebooks is not None:
             charts.append("jupyterhub")
+        if self.pipelines is not None:
+            charts.append("argo-workflows")
         charts += fabric_charts(self)
         return charts
 
