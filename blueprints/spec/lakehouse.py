@@ -150,6 +150,15 @@ def catalog_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
         return []
     teams = sorted(spec.queueing.teams) if spec.queueing is not None else []
     problems: list[tuple[ProblemPath, str]] = []
+    q = spec.queueing
+    if q is None:
+        problems.append(("lakehouse.catalog", "needs queueing.teams: namespaces are granted to "
+                         "teams; add queueing with the teams that write and read them"))
+    elif q.environment != lake.environment:
+        problems.append(("lakehouse.catalog", f"the teams' namespaces are in "
+                         f"queueing.environment {q.environment!r}, the lakehouse in "
+                         f"{lake.environment!r}: the catalog binds each team's identity to the "
+                         "cluster of the lakehouse's environment; queue in that environment"))
     for name, ns in cat.namespaces.items():
         where = f"lakehouse.catalog.namespaces.{name}"
         if ns.zone not in lake.zones:

@@ -13,8 +13,10 @@ every catalog resource names its region, so the sovereignty rules judge it on it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 from pulumi_aws import glue, iam, lakeformation
@@ -155,6 +157,14 @@ def data_access_policy(args: IcebergCatalogArgs, key_arn: str) -> str:
     return policy
 
 
+def _trust(subject: str, values: list[Any]) -> str:
+    return trust_policy(str(values[0]), str(values[1]), [subject])
+
+
+def _team_policy(args: IcebergCatalogArgs, team: str, key_arn: Any) -> str:
+    return team_policy(args, team, str(key_arn))
+
+
 class IcebergCatalog(FactoryComponent):
     """Glue databases over the zone buckets, Lake Formation locations and grants per team."""
 
@@ -214,8 +224,9 @@ class IcebergCatalog(FactoryComponent):
         for team in sorted(args.teams):
             t = args.teams[team]
             role_name = naming.iam_role_name(args.name_prefix, "", f"lakehouse-{team}")
+            subject = f"{t.namespace}:{t.service_account}"
             trust = pulumi.Output.all(args.oidc_issuer, args.oidc_provider_arn).apply(
-                lambda v, t=t: trust_policy(v[0], v[1], [f"{t.namespace}:{t.service_account}"]))
+                functools.partial(_trust, subject))
             role = iam.Role(naming.child(name, team, "role"), name=role_name,
                             description=f"Team {team}: the lakehouse catalog's namespaces it "
                             "is granted", assume_role_policy=trust, max_session_duration=3600,
@@ -223,7 +234,7 @@ class IcebergCatalog(FactoryComponent):
                             opts=self.child_opts())
             iam.RolePolicy(naming.child(name, team, "permissions"), role=role.id,
                            policy=pulumi.Output.from_input(args.kms_key_arn).apply(
-                               lambda k, team=team: team_policy(args, team, str(k))),
+                               functools.partial(_team_policy, args, team)),
                            opts=self.child_opts())
             self.team_roles[team] = role.arn
             for ns in args.namespaces:
