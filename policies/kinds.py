@@ -23,6 +23,9 @@ DATA_BEARING = frozenset({
     "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey",
     "gcp:sql/databaseInstance:DatabaseInstance", "gcp:bigquery/dataset:Dataset",
     "gcp:filestore/instance:Instance",
+    # Iceberg catalogs: dropping one drops the tables' metadata (the files stay orphaned)
+    "aws:glue/catalogDatabase:CatalogDatabase", "gcp:biglake/icebergCatalog:IcebergCatalog",
+    "gcp:biglake/icebergNamespace:IcebergNamespace",
 })
 
 AWS_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
