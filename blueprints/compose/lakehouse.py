@@ -69,9 +69,12 @@ def _aws_catalog(spec: Blueprint, built: Built) -> tuple[CatalogConnection, dict
     from components.aws.location import AwsLocation
 
     lake = spec.lakehouse
-    assert lake is not None
+    assert lake is not None and spec.queueing is not None
     env: Any = spec.environments[lake.environment]
     build: Any = built.environments[lake.environment]
+    # the teams run on the queueing cluster (same account: the spec checks it)
+    teams_build: Any = built.environments[spec.queueing.environment]
+    teams_cluster: Any = teams_build.cluster
     loc = AwsLocation(partition=env.partition, region=env.region, account_id=env.account_id)
     buckets = zone_buckets(spec)
     pipelines = spec.pipelines
@@ -86,8 +89,8 @@ def _aws_catalog(spec: Blueprint, built: Built) -> tuple[CatalogConnection, dict
         location=loc, factory=spec.name, name_prefix=naming.cluster_name(spec.name,
                                                                          lake.environment),
         zone_buckets=buckets, kms_key_arn=build.key.arn, namespaces=catalog_namespaces(spec),
-        teams=teams, oidc_provider_arn=build.cluster.oidc_provider_arn,
-        oidc_issuer=build.cluster.oidc_issuer),
+        teams=teams, oidc_provider_arn=teams_cluster.oidc_provider_arn,
+        oidc_issuer=teams_cluster.oidc_issuer),
         pulumi.ResourceOptions(parent=build.component, depends_on=[build.lakehouse]))
     connection = CatalogConnection(
         uri=catalog.endpoint, warehouse=env.account_id,
@@ -102,16 +105,19 @@ def _gcp_catalog(spec: Blueprint, built: Built) -> tuple[CatalogConnection, dict
     from components.gcp.iceberg_catalog import GcpIcebergCatalogArgs, IcebergCatalog
 
     lake = spec.lakehouse
-    assert lake is not None
+    assert lake is not None and spec.queueing is not None
     env: Any = spec.environments[lake.environment]
     build: Any = built.environments[lake.environment]
+    # the teams' Kubernetes identities are principals of their cluster's project
+    teams_env: Any = spec.environments[spec.queueing.environment]
     name = naming.fit(naming.child(spec.name, "lakehouse"), 63)
     buckets = zone_buckets(spec)
     catalog = IcebergCatalog(naming.child(lake.environment, "iceberg-catalog"),
                              GcpIcebergCatalogArgs(
         project=env.project, project_number=env.project_number, catalog_name=name,
         zone_buckets=buckets, namespaces=catalog_namespaces(spec),
-        team_namespaces={t: _namespace_of(spec, t) for t in granted_teams(spec)}),
+        team_namespaces={t: _namespace_of(spec, t) for t in granted_teams(spec)},
+        identity_project=teams_env.project, identity_project_number=teams_env.project_number),
         pulumi.ResourceOptions(parent=build.component, depends_on=[build.lakehouse]))
     p = spec.pipelines
     if p is not None:
@@ -124,7 +130,7 @@ def _gcp_catalog(spec: Blueprint, built: Built) -> tuple[CatalogConnection, dict
         storage.BucketIAMMember(
             naming.child(lake.environment, "pipelines-artifacts"), bucket=bucket,
             role="roles/storage.objectUser",
-            member=workload_principal(env.project, env.project_number,
+            member=workload_principal(teams_env.project, teams_env.project_number,
                                       _namespace_of(spec, p.team), SERVICE_ACCOUNT),
             condition=storage.BucketIAMMemberConditionArgs(
                 title="pipelines-artifacts-only",
@@ -151,17 +157,19 @@ def build_catalog(spec: Blueprint, built: Built,
         connection, annotations = _gcp_catalog(spec, built)
     else:
         raise ComponentArgsError(f"a catalog on {env.kind} is not built yet")
-    env_build = built.environments[lake.environment]
-    platform = platforms.get(lake.environment)
+    assert spec.queueing is not None  # the spec requires the teams with the catalog
+    teams_env = spec.queueing.environment
+    env_build = built.environments[teams_env]
+    platform = platforms.get(teams_env)
     if platform is None or env_build.kubernetes is None:
-        raise ComponentArgsError(f"{lake.environment!r} has no cluster for the teams' "
-                                 "catalog identities")
-    return LakehouseAccess(naming.child(lake.environment, "lakehouse-access"), LakehouseAccessArgs(
+        raise ComponentArgsError(f"{teams_env!r} has no cluster for the teams' catalog "
+                                 "identities")
+    return LakehouseAccess(naming.child(teams_env, "lakehouse-access"), LakehouseAccessArgs(
         teams=[TeamAccess(team=t, namespace=_namespace_of(spec, t),
                           annotations=annotations.get(t, {})) for t in granted_teams(spec)],
         connection=connection,
         namespaces={n: _catalog_name(spec, n) for n in lake.catalog.namespaces},
-        labels=k8s_labels(spec, **{ENVIRONMENT_LABEL: lake.environment}),
+        labels=k8s_labels(spec, **{ENVIRONMENT_LABEL: teams_env}),
         depends_on=[t.namespace_resource for t in platform.team_namespaces]),
         pulumi.ResourceOptions(parent=env_build.component, providers=[env_build.kubernetes]))
 

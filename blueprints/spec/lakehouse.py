@@ -154,11 +154,20 @@ def catalog_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
     if q is None:
         problems.append(("lakehouse.catalog", "needs queueing.teams: namespaces are granted to "
                          "teams; add queueing with the teams that write and read them"))
-    elif q.environment != lake.environment:
-        problems.append(("lakehouse.catalog", f"the teams' namespaces are in "
-                         f"queueing.environment {q.environment!r}, the lakehouse in "
-                         f"{lake.environment!r}: the catalog binds each team's identity to the "
-                         "cluster of the lakehouse's environment; queue in that environment"))
+    elif q.environment in spec.environments and lake.environment in spec.environments:
+        qenv, lenv = spec.environments[q.environment], spec.environments[lake.environment]
+        if qenv.kind != lenv.kind:
+            problems.append(("lakehouse.catalog", f"the teams' namespaces are in "
+                             f"queueing.environment {q.environment!r} ({qenv.kind}), the "
+                             f"lakehouse in {lake.environment!r} ({lenv.kind}): the catalog "
+                             "grants the teams' cloud identities (IRSA, Workload Identity); "
+                             "queue in the lakehouse's cloud"))
+        elif getattr(qenv, "account_id", None) != getattr(lenv, "account_id", None):
+            problems.append(("lakehouse.catalog", f"queueing.environment {q.environment!r} is "
+                             f"in AWS account {getattr(qenv, 'account_id', None)}, the lakehouse "
+                             f"in {getattr(lenv, 'account_id', None)}: the teams' IRSA roles "
+                             "trust their cluster's OIDC provider, which must be in the "
+                             "catalog's account; queue in the lakehouse's account"))
     for name, ns in cat.namespaces.items():
         where = f"lakehouse.catalog.namespaces.{name}"
         if ns.zone not in lake.zones:

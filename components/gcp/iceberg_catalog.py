@@ -50,6 +50,11 @@ class GcpIcebergCatalogArgs:
     """Every team a namespace names -> its Kubernetes namespace."""
     service_account: str = SERVICE_ACCOUNT
     """Kubernetes service account the teams' jobs reach the catalog as."""
+    identity_project: str | None = None
+    """Project of the teams' cluster, whose workload identity pool their principals are in
+    (None: `project`)."""
+    identity_project_number: str | None = None
+    """Its project number (None: `project_number`)."""
 
 
 def _validate(name: str, args: GcpIcebergCatalogArgs) -> None:
@@ -114,7 +119,9 @@ class IcebergCatalog(FactoryComponent):
                 biglake.IcebergNamespaceIamMember(
                     naming.child(resource, team), catalog=self.catalog.name,
                     namespace_id=namespace.namespace_id, project=args.project, role=role,
-                    member=workload_principal(args.project, args.project_number,
+                    member=workload_principal(args.identity_project or args.project,
+                                              args.identity_project_number
+                                              or args.project_number,
                                               args.team_namespaces[team],
                                               args.service_account),
                     opts=self.child_opts())
