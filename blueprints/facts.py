@@ -108,6 +108,10 @@ class HostFacts(TypedDict):
     gpus: int
     itLoadKw: float
     serverCooling: str
+    role: str
+    """gpu, storage, registry or management."""
+    storageTb: float
+    """Raw capacity of the host's data drives, TB (0 but on storage hosts)."""
 
 
 class PoolFacts(TypedDict):

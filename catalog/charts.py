@@ -39,6 +39,9 @@ class ChartRef:
     """https:// chart repository URL, None for an oci:// chart reference."""
     source: str
     """Where the version was taken from."""
+    data_name: str | None = None
+    """The name its chart data is filed under in ../shared/charts when that is not the chart's
+    own (MinIO's `operator` and `tenant` are minio-operator-7.1.1 and minio-tenant-7.1.1)."""
 
     @property
     def name(self) -> str:
@@ -127,6 +130,28 @@ KUBERAY_OPERATOR = ChartRef(
     source="ray-project/kuberay v1.7.0 (helm-chart/kuberay-operator)",
 )
 
+MINIO_OPERATOR = ChartRef(
+    chart="operator",
+    version="7.1.1",
+    repository="https://operator.min.io",
+    source="minio/operator tag v7.1.1 (helm/operator); its Tenant CRD (minio.min.io/v2) is "
+    "../shared/crds/minio.min.io at the same tag",
+    data_name="minio-operator",
+)
+
+MINIO_TENANT = ChartRef(
+    chart="tenant",
+    version="7.1.1",
+    repository="https://operator.min.io",
+    source="minio/operator tag v7.1.1 (helm/tenant). Not installed: the site lakehouse builds "
+    "its Tenant as a real minio.min.io/v2 object (policies read it, the CRD validates it; the "
+    "chart would carry the root credentials and the KES configuration in its values). It pins "
+    "the images that Tenant runs: MinIO at this chart's tag, KES at the operator's "
+    "DefaultKESImage (pkg/apis/minio.min.io/v2/constants.go, also the chart's commented "
+    "example), mc at the release its docs name (docs/tenant_crd.adoc :mc-image:)",
+    data_name="minio-tenant",
+)
+
 # Value keys from each chart's values.yaml, with the tag each pulls by default. In v26.7.0 the
 # GPU operator's validator runs the operator's own image (nvcr.io/nvidia/gpu-operator) and the
 # chart no longer reads operator.initContainer; gfd runs the device plugin image. Tags that the
@@ -167,6 +192,22 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
                                       "tagged", "v0.10.0"),),
     KUBERAY_OPERATOR.name: (ChartImage(("image",), "quay.io/kuberay/operator", "tagged",
                                        "v1.7.0"),),
+    # The operator's sidecar (it runs in every tenant pod) defaults to the operator binary's
+    # DefaultSidecarImage (pkg/resources/statefulsets/minio-sidecar.go at v7.1.1: v7.0.1);
+    # the chart's operator.sidecarImage overrides it.
+    MINIO_OPERATOR.name: (
+        ChartImage(("operator", "image"), "quay.io/minio/operator", "tagged", "v7.1.1"),
+        ChartImage(("operator", "sidecarImage"), "quay.io/minio/operator-sidecar", "tagged",
+                   "v7.0.1"),
+    ),
+    MINIO_TENANT.name: (
+        ChartImage(("tenant", "image"), "quay.io/minio/minio", "tagged",
+                   "RELEASE.2025-04-08T15-41-24Z"),
+        ChartImage(("tenant", "kes", "image"), "quay.io/minio/kes", "tagged",
+                   "2025-03-12T09-35-18Z"),
+        ChartImage(("mc", "image"), "quay.io/minio/mc", "tagged",
+                   "RELEASE.2024-10-02T08-27-28Z"),
+    ),
     KUBE_PROMETHEUS_STACK.name: (
         ChartImage(("prometheusOperator", "image"),
                    "quay.io/prometheus-operator/prometheus-operator", "prometheus", "v0.86.0"),
@@ -188,7 +229,7 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
 }
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
-    KUBERAY_OPERATOR)}
+    KUBERAY_OPERATOR, MINIO_OPERATOR, MINIO_TENANT)}
 
 
 def default_tags(chart_names: list[str]) -> dict[str, tuple[str, str]]:

@@ -54,9 +54,13 @@ class HostContext:
 
 
 def pool_of(spec: Blueprint, site_name: str, hostname: str) -> tuple[str, GpuPool] | None:
-    """The on-prem pool that holds a host (a pool without `hosts` holds every host)."""
+    """The on-prem pool that holds a host (a pool without `hosts` holds every GPU host)."""
+    site = spec.environments[site_name]
+    gpu_host = isinstance(site, OnPremSite) and any(
+        h.hostname == hostname for h in site.gpu_hosts)
     for name, pool in spec.pools.items():
-        if pool.environment == site_name and (pool.hosts is None or hostname in pool.hosts):
+        if pool.environment == site_name and (hostname in pool.hosts if pool.hosts is not None
+                                              else gpu_host):
             return name, pool
     return None
 
@@ -69,8 +73,10 @@ def node_labels(spec: Blueprint, site_name: str, host: Host) -> dict[str, str]:
         "aifactory.io/site": site_name,
         "aifactory.io/rack": label_value(host.rack),
         "aifactory.io/server-model": host.server_model,
-        "aifactory.io/gpu": server.gpu,
+        "aifactory.io/role": host.role,
     }
+    if server.gpus:
+        labels["aifactory.io/gpu"] = server.gpu
     found = pool_of(spec, site_name, host.hostname)
     if found is not None:
         labels["aifactory.io/pool"] = found[0]

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from blueprints.compose import EnvironmentBuild, facts, firstboot
 from blueprints.compose.blame import POOL_ALIASES, blame
+from blueprints.compose.platform import mirror_of
 from blueprints.compose.tagging import k8s_labels
 from blueprints.spec.models import Blueprint, OnPremSite
 from blueprints.spec.models import Host as HostSpec
@@ -33,8 +34,17 @@ from components.baremetal import (
     TinkerbellTemplateArgs,
 )
 from components.baremetal.host import HookArgs
+from catalog.charts import CHART_IMAGES, MINIO_TENANT
 from components.factory import Factory
-from components.naming import child, fit
+from components.naming import bucket_name, child, fit
+from components.platform.mirror import image_reference
+from components.platform.object_store import (
+    BucketZone,
+    SiteObjectStore,
+    SiteObjectStoreArgs,
+    TenantImages,
+    TenantKms,
+)
 
 CONFIG_NAMESPACE = "aifactory"
 OFFLINE_SECRET = "offline-placeholder"
@@ -55,8 +65,9 @@ def secret_config_keys(site: OnPremSite) -> list[str]:
 
 def offline_config(spec: Blueprint) -> dict[str, str]:
     """Placeholder values for every stack secret the blueprint names (mark them all secret)."""
-    return {key: OFFLINE_SECRET for env in spec.environments.values()
-            if isinstance(env, OnPremSite) for key in secret_config_keys(env)}
+    return {key: OFFLINE_SECRET for name, env in spec.environments.items()
+            if isinstance(env, OnPremSite)
+            for key in secret_config_keys(env) + lakehouse_secret_keys(spec, name)}
 
 
 def stack_secret(key: str) -> pulumi.Output[str]:
@@ -137,10 +148,54 @@ def build_environment(spec: Blueprint, env_name: str, env: OnPremSite,
     for pool_name, pool in spec.pools.items():
         if pool.environment != env_name:
             continue
-        names = pool.hosts if pool.hosts is not None else [h.hostname for h in env.hosts]
+        names = pool.hosts if pool.hosts is not None else [h.hostname for h in env.gpu_hosts]
         with blame(f"pools.{pool_name}", pool, POOL_ALIASES):
             pools[pool_name] = GpuPool(pool_name, GpuPoolArgs(
                 facts=facts.pool_facts(spec, pool_name, pool), hostnames=names,
             ), pulumi.ResourceOptions(parent=site))
+    build_lakehouse(spec, env_name, env, site)
     return EnvironmentBuild(environment=env_name, kind="onprem", component=site,
                             kubernetes=provider, pools=pools)
+
+
+def lakehouse_secret_keys(spec: Blueprint, env_name: str) -> list[str]:
+    """The stack secrets a site's lakehouse needs: the tenant's root credentials, KES's login."""
+    lake = spec.lakehouse
+    if lake is None or lake.environment != env_name or lake.site is None:
+        return []
+    return sorted({full_key(lake.site.root_credentials), full_key(lake.site.kms.credentials)})
+
+
+def build_lakehouse(spec: Blueprint, env_name: str, env: OnPremSite,
+                    site: pulumi.ComponentResource) -> SiteObjectStore | None:
+    """The site's lakehouse (a MinIO tenant on its storage hosts), when it is here."""
+    lake = spec.lakehouse
+    if lake is None or lake.environment != env_name or lake.site is None:
+        return None
+    s = lake.site
+    names = s.hosts if s.hosts is not None else [h.hostname for h in env.hosts_of("storage")]
+    hosts = [h for h in env.hosts if h.hostname in set(names)]
+    drives = hosts[0].drives
+    assert drives is not None  # the spec requires drives on storage hosts
+    mirror = mirror_of(spec)
+    images = {i.upstream: image_reference(i, mirror) for i in CHART_IMAGES[MINIO_TENANT.name]}
+    kms = s.kms
+    with blame("lakehouse", lake):
+        return SiteObjectStore(child(env_name, "lakehouse"), SiteObjectStoreArgs(
+            tenant=fit(child(spec.name, "lake"), 40), namespace=s.namespace,
+            servers=tuple(h.hostname for h in hosts), volumes_per_server=drives.count,
+            volume_size=f"{round(drives.size_tb * 1000)}G", storage_class=s.storage_class,
+            parity=s.parity, root_credentials=stack_secret(s.root_credentials),
+            kms=TenantKms(kind=kms.kind, endpoint=kms.endpoint, key_name=kms.key_name,
+                          credentials=stack_secret(kms.credentials),
+                          prefix=kms.prefix or (spec.name if kms.kind == "vault" else None),
+                          vault_namespace=kms.vault_namespace, group_id=kms.group_id),
+            zones=tuple(BucketZone(zone=z, bucket=bucket_name(spec.name, z, env_name),
+                                   retention_days=r.retention_days,
+                                   noncurrent_retention_days=r.noncurrent_retention_days)
+                        for z, r in lake.zones.items()),
+            images=TenantImages(minio=images["quay.io/minio/minio"],
+                                kes=images["quay.io/minio/kes"], mc=images["quay.io/minio/mc"]),
+            labels=k8s_labels(spec, **{"aifactory.io/site": env_name}),
+            node_labels={"aifactory.io/role": "storage"}, mirror=mirror,
+        ), pulumi.ResourceOptions(parent=site))

@@ -47,7 +47,7 @@ def pool_capacity(spec: Blueprint, name: str, pool: GpuPool) -> GpuPoolCapacity:
     env = spec.environment_of(pool)
     owned_gpus: int | None = None
     if isinstance(env, OnPremSite):
-        chosen = set(pool.hosts) if pool.hosts is not None else {h.hostname for h in env.hosts}
+        chosen = set(pool.hosts) if pool.hosts is not None else {h.hostname for h in env.gpu_hosts}
         hosts = [h for h in env.hosts if h.hostname in chosen][: pool.max_nodes]
         owned_gpus = sum(catalog.server(h.server_model).gpus for h in hosts)
     return GpuPoolCapacity(

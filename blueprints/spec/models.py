@@ -23,6 +23,7 @@ from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
 from blueprints.spec.policy import ImageMirror, PolicySettings, Sovereignty, Tags, Waiver
 from blueprints.spec.pools import GPU_TAINT, GpuPool, GpuSharing, Taint
+from blueprints.spec.site_services import SiteObjectStorage, site_lakehouse_problems
 from blueprints.spec.site import (
     BootNetwork,
     CommandHook,
@@ -93,9 +94,13 @@ class Replication(Strict):
 class Lakehouse(Strict):
     """The object-storage lakehouse: a bucket per zone."""
 
-    environment: str = Field(description="Cloud environment holding the buckets.")
+    environment: str = Field(description="Environment holding the buckets: a cloud (S3, "
+                             "Cloud Storage) or a site (a MinIO tenant, with `site`).")
     zones: dict[str, LakehouseZone] = Field(min_length=1, description="Zones by name.")
     replication: Replication | None = Field(None, description="Cross-region replication.")
+    site: SiteObjectStorage | None = Field(
+        None, description="On a site: the MinIO tenant's storage hosts, drives' class, "
+        "credentials and KMS (required there, refused in a cloud).")
 
 
 class Registry(Strict):
@@ -286,7 +291,7 @@ class Blueprint(Strict):
             if not isinstance(env, OnPremSite):
                 continue
             listed = pool.hosts is not None
-            names = pool.hosts if pool.hosts is not None else [x.hostname for x in env.hosts]
+            names = pool.hosts if pool.hosts is not None else [x.hostname for x in env.gpu_hosts]
             for i, h in enumerate(names):
                 owner = claimed.setdefault((pool.environment, h), name)
                 if owner != name:
@@ -294,7 +299,7 @@ class Blueprint(Strict):
                                      f"{h!r} is already in pool {owner!r}: a host belongs to "
                                      "one pool; list the hosts of each pool"))
         for section, ref, allowed in (
-            ("lakehouse", self.lakehouse, ("aws", "gcp")),
+            ("lakehouse", self.lakehouse, ("aws", "gcp", "onprem")),
             ("registry", self.registry, ("aws", "gcp")),
             ("queueing", self.queueing, ("aws", "gcp", "onprem")),
         ):
@@ -318,6 +323,7 @@ class Blueprint(Strict):
         if self.queueing is not None:
             problems.extend(_queueing_problems(self, self.queueing))
         problems.extend(_gcp_replication(self))
+        problems.extend(site_lakehouse_problems(self.lakehouse, self.environments))
         reg = self.registry
         if reg is not None and reg.python_repository and getattr(
                 self.environments.get(reg.environment), "kind", None) == "aws":
@@ -330,7 +336,8 @@ class Blueprint(Strict):
     def platform_charts(self) -> list[str]:
         """The upstream charts the platform layer installs for this blueprint: monitoring
         always, the GPU operator with GPU pools, Kueue with queueing, Karpenter where an EKS
-        pool is elastic, and the workload operators the blueprint names."""
+        pool is elastic, the workload operators the blueprint names, and MinIO's operator
+        (with the images of its Tenant, pinned by MinIO's tenant chart) for a site lakehouse."""
         charts = ["kube-prometheus-stack"]
         if self.pools:
             charts.append("gpu-operator")
@@ -339,6 +346,8 @@ class Blueprint(Strict):
         if self.karpenter_environments():
             charts += ["karpenter-crd", "karpenter"]
         charts += [WORKLOAD_OPERATORS[w].chart.name for w in self.platform.workloads]
+        if self.lakehouse is not None and self.lakehouse.site is not None:
+            charts += ["operator", "tenant"]  # MinIO's: the operator, the Tenant's images
         return charts
 
     @model_validator(mode="after")
@@ -387,7 +396,7 @@ class Blueprint(Strict):
         env = self.environment_of(pool)
         if isinstance(env, OnPremSite):
             chosen = set(pool.hosts) if pool.hosts is not None else {h.hostname
-                                                                     for h in env.hosts}
+                                                                     for h in env.gpu_hosts}
             host = next(h for h in env.hosts if h.hostname in chosen)
             return catalog.server(host.server_model).gpu
         return catalog.instance(pool.types[0]).gpu
@@ -502,7 +511,7 @@ def raw_reference_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
             problems.extend((f"pools.{name}.hosts.{i}", f"{h!r} is not in the inventory of "
                              f"{pool['environment']!r}")
                             for i, h in enumerate(pool["hosts"]) if h not in known)
-    for section, allowed in (("lakehouse", ("aws", "gcp")), ("registry", ("aws", "gcp")),
+    for section, allowed in (("lakehouse", ("aws", "gcp", "onprem")), ("registry", ("aws", "gcp")),
                              ("queueing", ("aws", "gcp", "onprem"))):
         ref = data.get(section)
         if not isinstance(ref, dict) or not isinstance(ref.get("environment"), str):
@@ -520,7 +529,7 @@ def raw_reference_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _pool_fits_hosts(where: str, pool: GpuPool, env: OnPremSite) -> list[tuple[str, str]]:
     """An on-prem pool cannot hold more nodes than it has hosts."""
-    known = {h.hostname for h in env.hosts}
+    known = {h.hostname for h in env.gpu_hosts}
     hosts = [h for h in pool.hosts if h in known] if pool.hosts is not None else sorted(known)
     which = (f"the {len(hosts)} hosts it lists" if pool.hosts is not None
              else f"the {len(hosts)} hosts of {pool.environment}")
@@ -564,10 +573,15 @@ def _pool_fits_environment(
             field = "instance_types" if pool.instance_types is not None else "instance_type"
             problems.append((f"{where}.{field}", "on-prem pools take `hosts`, not instance types"))
         known = {h.hostname for h in env.hosts}
+        roles = {h.hostname: h.role for h in env.hosts}
         for i, h in enumerate(pool.hosts or []):
             if h not in known:
                 problems.append((f"{where}.hosts.{i}",
                                  f"{h!r} is not in the inventory of {pool.environment!r}"))
+            elif roles[h] != "gpu":
+                problems.append((f"{where}.hosts.{i}",
+                                 f"{h!r} is a {roles[h]} host: a GPU pool runs on gpu hosts"))
+        known = {h.hostname for h in env.gpu_hosts}
         if pool.capacity != "on-demand":
             problems.append((f"{where}.capacity", "owned hosts are always on-demand"))
         if pool.zones is not None:

@@ -102,6 +102,20 @@ def image_block(image: ChartImage, mirror: ImageMirror) -> dict[str, str]:
     return {"repository": path, "tag": f"{locked.tag}@{locked.digest}"}
 
 
+def image_reference(image: ChartImage, mirror: ImageMirror | None) -> str:
+    """The full reference an object of ours runs `image` by: the mirror's by digest, or the
+    upstream at the pinned chart's tag."""
+    if mirror is None:
+        return f"{image.upstream}:{image.default_tag}"
+    locked = mirror.images.get(image.upstream)
+    if locked is None:
+        raise ComponentArgsError(
+            f"`mirror.images` has no entry for {image.upstream}: mirror it into "
+            f"{mirror.registry}/{image.upstream} and add '{image.upstream}:{image.default_tag}: "
+            "sha256:<digest>' to sovereignty.mirror.images")
+    return f"{mirror.registry}/{image.upstream}@{locked.digest}"
+
+
 def mirrored_values(ref: ChartRef, values: Mapping[str, Any],
                     mirror: ImageMirror | None) -> dict[str, Any]:
     """`values` with every image of the chart rewritten to the mirror (unchanged without one)."""
