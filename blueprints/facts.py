@@ -23,6 +23,10 @@ SITE = "aifactory:baremetal:Site"
 HOST = "aifactory:baremetal:Host"
 POOL_TYPES = ("aifactory:aws:GpuNodePool", "aifactory:gcp:GpuNodePool",
               "aifactory:baremetal:GpuPool")
+SITE_REGISTRY = "aifactory:platform:SiteRegistry"
+"""Harbor on a site: carries `environment` and `hostname` (the factory's own registry there)."""
+SITE_OBJECT_STORE = "aifactory:platform:SiteObjectStore"
+"""The lakehouse tenant on a site: carries its servers, buckets and KMS."""
 CLUSTER_STORAGE = "aifactory:platform:ClusterStorage"
 """Carries `existingClasses`: StorageClasses a cluster has that the plan does not create."""
 

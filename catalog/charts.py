@@ -152,6 +152,13 @@ MINIO_TENANT = ChartRef(
     data_name="minio-tenant",
 )
 
+HARBOR = ChartRef(
+    chart="harbor",
+    version="1.19.1",
+    repository="https://helm.goharbor.io",
+    source="goharbor/harbor-helm v1.19.1 (Harbor v2.15.1)",
+)
+
 # Value keys from each chart's values.yaml, with the tag each pulls by default. In v26.7.0 the
 # GPU operator's validator runs the operator's own image (nvcr.io/nvidia/gpu-operator) and the
 # chart no longer reads operator.initContainer; gfd runs the device plugin image. Tags that the
@@ -200,6 +207,17 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
         ChartImage(("operator", "sidecarImage"), "quay.io/minio/operator-sidecar", "tagged",
                    "v7.0.1"),
     ),
+    HARBOR.name: tuple(
+        ChartImage(path, f"docker.io/goharbor/{image}", "tagged", "v2.15.1")
+        for path, image in (
+            (("core", "image"), "harbor-core"), (("portal", "image"), "harbor-portal"),
+            (("jobservice", "image"), "harbor-jobservice"),
+            (("registry", "registry", "image"), "registry-photon"),
+            (("registry", "controller", "image"), "harbor-registryctl"),
+            (("trivy", "image"), "trivy-adapter-photon"),
+            (("database", "internal", "image"), "harbor-db"),
+            (("redis", "internal", "image"), "redis-photon"),
+            (("exporter", "image"), "harbor-exporter"), (("nginx", "image"), "nginx-photon"))),
     MINIO_TENANT.name: (
         ChartImage(("tenant", "image"), "quay.io/minio/minio", "tagged",
                    "RELEASE.2025-04-08T15-41-24Z"),
@@ -229,7 +247,7 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
 }
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
-    KUBERAY_OPERATOR, MINIO_OPERATOR, MINIO_TENANT)}
+    KUBERAY_OPERATOR, MINIO_OPERATOR, MINIO_TENANT, HARBOR)}
 
 
 def default_tags(chart_names: list[str]) -> dict[str, tuple[str, str]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from blueprints.facts import SITE_REGISTRY
 from policies.images import ImageRef, images_in
 from policies.kinds import HELM_TYPES
 from policies.model import Cause
@@ -53,6 +54,12 @@ def own_registries(view: PlanView) -> list[str]:
         if region and project and repo and repo != UNKNOWN and \
                 (j is None or region_allowed(j, "gcp", region)):
             out.add(f"{region}-docker.pkg.dev/{project}/{repo}")
+    countries = {s["inputs"].get("environment"): s["inputs"].get("country") for s in view.sites}
+    for r in view.of_type(SITE_REGISTRY):  # Harbor on a site inside the jurisdiction
+        host = r["inputs"].get("hostname")
+        country = countries.get(r["inputs"].get("environment"))
+        if isinstance(host, str) and host and (j is None or country in j.countries):
+            out.add(host)
     return sorted(out)
 
 

@@ -17,8 +17,10 @@ from blueprints.compose import EnvironmentBuild, facts, firstboot
 from blueprints.compose.blame import POOL_ALIASES, blame
 from blueprints.compose.platform import mirror_of
 from blueprints.compose.tagging import k8s_labels
+from blueprints.errors import BlueprintFieldError
 from blueprints.spec.models import Blueprint, OnPremSite
 from blueprints.spec.models import Host as HostSpec
+from catalog.charts import CHART_IMAGES, MINIO_TENANT
 from components.baremetal import (
     BootAddress,
     CommandHostArgs,
@@ -34,16 +36,22 @@ from components.baremetal import (
     TinkerbellTemplateArgs,
 )
 from components.baremetal.host import HookArgs
-from catalog.charts import CHART_IMAGES, MINIO_TENANT
 from components.factory import Factory
 from components.naming import bucket_name, child, fit
 from components.platform.mirror import image_reference
 from components.platform.object_store import (
+    BucketUser,
     BucketZone,
     SiteObjectStore,
     SiteObjectStoreArgs,
     TenantImages,
     TenantKms,
+)
+from components.platform.site_registry import (
+    RegistryDatabase,
+    RegistryStorage,
+    SiteRegistry,
+    SiteRegistryArgs,
 )
 
 CONFIG_NAMESPACE = "aifactory"
@@ -153,17 +161,32 @@ def build_environment(spec: Blueprint, env_name: str, env: OnPremSite,
             pools[pool_name] = GpuPool(pool_name, GpuPoolArgs(
                 facts=facts.pool_facts(spec, pool_name, pool), hostnames=names,
             ), pulumi.ResourceOptions(parent=site))
-    build_lakehouse(spec, env_name, env, site)
+    store = build_lakehouse(spec, env_name, env, site)
+    build_registry(spec, env_name, env, site, store)
     return EnvironmentBuild(environment=env_name, kind="onprem", component=site,
                             kubernetes=provider, pools=pools)
 
 
 def lakehouse_secret_keys(spec: Blueprint, env_name: str) -> list[str]:
-    """The stack secrets a site's lakehouse needs: the tenant's root credentials, KES's login."""
+    """The stack secrets a site's lakehouse and registry need: the tenant's root credentials,
+    KES's login; Harbor's admin password, encryption key, bucket user and database."""
+    keys: set[str] = set()
     lake = spec.lakehouse
-    if lake is None or lake.environment != env_name or lake.site is None:
-        return []
-    return sorted({full_key(lake.site.root_credentials), full_key(lake.site.kms.credentials)})
+    if lake is not None and lake.environment == env_name and lake.site is not None:
+        keys |= {lake.site.root_credentials, lake.site.kms.credentials}
+    reg = spec.registry
+    if reg is not None and reg.environment == env_name and reg.site is not None:
+        keys |= {reg.site.admin_password, reg.site.secret_key, reg.site.storage_credentials,
+                 reg.site.database.password}
+    return sorted(full_key(k) for k in keys)
+
+
+def registry_bucket(spec: Blueprint, env_name: str) -> str | None:
+    """The tenant bucket of the site's registry, when the registry is on this site."""
+    reg = spec.registry
+    if reg is None or reg.environment != env_name or reg.site is None:
+        return None
+    return bucket_name(spec.name, "registry", env_name)
 
 
 def build_lakehouse(spec: Blueprint, env_name: str, env: OnPremSite,
@@ -180,6 +203,17 @@ def build_lakehouse(spec: Blueprint, env_name: str, env: OnPremSite,
     mirror = mirror_of(spec)
     images = {i.upstream: image_reference(i, mirror) for i in CHART_IMAGES[MINIO_TENANT.name]}
     kms = s.kms
+    zones = [BucketZone(zone=z, bucket=bucket_name(spec.name, z, env_name),
+                        retention_days=r.retention_days,
+                        noncurrent_retention_days=r.noncurrent_retention_days)
+             for z, r in lake.zones.items()]
+    users = []
+    registry = registry_bucket(spec, env_name)
+    if registry is not None and spec.registry is not None and spec.registry.site is not None:
+        # Harbor's blobs: superseded versions go after a week (its garbage collection deletes)
+        zones.append(BucketZone(zone="registry", bucket=registry, noncurrent_retention_days=7))
+        users.append(BucketUser(name="harbor", bucket=registry, credentials=stack_secret(
+            spec.registry.site.storage_credentials)))
     with blame("lakehouse", lake):
         return SiteObjectStore(child(env_name, "lakehouse"), SiteObjectStoreArgs(
             tenant=fit(child(spec.name, "lake"), 40), namespace=s.namespace,
@@ -190,12 +224,44 @@ def build_lakehouse(spec: Blueprint, env_name: str, env: OnPremSite,
                           credentials=stack_secret(kms.credentials),
                           prefix=kms.prefix or (spec.name if kms.kind == "vault" else None),
                           vault_namespace=kms.vault_namespace, group_id=kms.group_id),
-            zones=tuple(BucketZone(zone=z, bucket=bucket_name(spec.name, z, env_name),
-                                   retention_days=r.retention_days,
-                                   noncurrent_retention_days=r.noncurrent_retention_days)
-                        for z, r in lake.zones.items()),
+            zones=tuple(zones), users=tuple(users),
             images=TenantImages(minio=images["quay.io/minio/minio"],
                                 kes=images["quay.io/minio/kes"], mc=images["quay.io/minio/mc"]),
             labels=k8s_labels(spec, **{"aifactory.io/site": env_name}),
             node_labels={"aifactory.io/role": "storage"}, mirror=mirror,
+        ), pulumi.ResourceOptions(parent=site))
+
+
+def build_registry(spec: Blueprint, env_name: str, env: OnPremSite,
+                   site: pulumi.ComponentResource, store: SiteObjectStore | None,
+                   ) -> SiteRegistry | None:
+    """Harbor on the site's registry hosts, its blobs in the site's tenant, when it is here."""
+    reg = spec.registry
+    bucket = registry_bucket(spec, env_name)
+    if reg is None or reg.site is None or bucket is None:
+        return None
+    if store is None:  # the spec requires the lakehouse on the same site
+        raise BlueprintFieldError("registry.site", "Harbor keeps its images in the site's "
+                                  "lakehouse tenant: put the lakehouse on this site")
+    s = reg.site
+    with blame("registry", reg):
+        return SiteRegistry(child(env_name, "registry"), SiteRegistryArgs(
+            environment=env_name, hostname=s.hostname, address=s.address,
+            namespace=s.namespace, tls_secret=s.tls_secret,
+            ca_bundle_secret=s.ca_bundle_secret,
+            admin_password=stack_secret(s.admin_password),
+            secret_key=stack_secret(s.secret_key),
+            database=RegistryDatabase(
+                host=s.database.host, port=s.database.port, name=s.database.name,
+                username=s.database.username, password=stack_secret(s.database.password),
+                sslmode=s.database.sslmode),
+            storage=RegistryStorage(endpoint=store.endpoint_url, bucket=bucket,
+                                    credentials=stack_secret(s.storage_credentials)),
+            storage_class=env.cluster.storage_class or "",
+            vulnerability_db=s.vulnerability_db,
+            java_vulnerability_db=s.java_vulnerability_db,
+            projects=tuple(reg.repositories), proxy_cache=tuple(s.proxy_cache),
+            immutable_tags=reg.immutable_tags, scan_on_push=reg.scan_on_push,
+            labels=k8s_labels(spec, **{"aifactory.io/site": env_name}),
+            mirror=mirror_of(spec), depends_on=(store,),
         ), pulumi.ResourceOptions(parent=site))

@@ -130,7 +130,12 @@ def storage_args(spec: Blueprint, env_name: str,
     key, which the policy capacity-volume-class-exists then reports), a site's own."""
     env = spec.environments[env_name]
     if isinstance(env, OnPremSite):
-        return ClusterStorageArgs(substrate="onprem", existing_class=env.cluster.storage_class)
+        lake = spec.lakehouse
+        drives = (lake.site.storage_class,) if lake is not None and lake.site is not None \
+            and lake.environment == env_name else ()
+        return ClusterStorageArgs(substrate="onprem", existing_class=env.cluster.storage_class,
+                                  other_classes=tuple(c for c in drives
+                                                      if c != env.cluster.storage_class))
     if key is None:
         return None
     return ClusterStorageArgs(substrate=env.kind, kms_key=key)

@@ -23,7 +23,6 @@ from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
 from blueprints.spec.policy import ImageMirror, PolicySettings, Sovereignty, Tags, Waiver
 from blueprints.spec.pools import GPU_TAINT, GpuPool, GpuSharing, Taint
-from blueprints.spec.site_services import SiteObjectStorage, site_lakehouse_problems
 from blueprints.spec.site import (
     BootNetwork,
     CommandHook,
@@ -35,6 +34,12 @@ from blueprints.spec.site import (
     Provisioning,
     Rack,
     SiteCluster,
+)
+from blueprints.spec.site_services import (
+    SiteObjectStorage,
+    SiteRegistry,
+    site_lakehouse_problems,
+    site_registry_problems,
 )
 from catalog import cloud as cloud_catalog
 from catalog import mig
@@ -106,13 +111,17 @@ class Lakehouse(Strict):
 class Registry(Strict):
     """Container (and model) registry."""
 
-    environment: str = Field(description="Cloud environment holding the registry.")
+    environment: str = Field(description="Environment holding the registry: a cloud (ECR, "
+                             "Artifact Registry) or a site (Harbor, with `site`).")
     repositories: list[Name] = Field(min_length=1, description="Repositories to create.")
     immutable_tags: bool = Field(True, description="Tags cannot be moved once pushed.")
     scan_on_push: bool = Field(True, description="Scan images for vulnerabilities on push.")
     python_repository: bool = Field(
         False, description="GCP: also a Python (PyPI) repository, <factory>-pypi, under the "
         "same key and rules (ECR holds container images only).")
+    site: SiteRegistry | None = Field(
+        None, description="On a site: Harbor's address, certificates, secrets, offline "
+        "vulnerability database and proxy caches (required there, refused in a cloud).")
 
     @field_validator("repositories")
     @classmethod
@@ -300,7 +309,7 @@ class Blueprint(Strict):
                                      "one pool; list the hosts of each pool"))
         for section, ref, allowed in (
             ("lakehouse", self.lakehouse, ("aws", "gcp", "onprem")),
-            ("registry", self.registry, ("aws", "gcp")),
+            ("registry", self.registry, ("aws", "gcp", "onprem")),
             ("queueing", self.queueing, ("aws", "gcp", "onprem")),
         ):
             if ref is None:
@@ -324,6 +333,7 @@ class Blueprint(Strict):
             problems.extend(_queueing_problems(self, self.queueing))
         problems.extend(_gcp_replication(self))
         problems.extend(site_lakehouse_problems(self.lakehouse, self.environments))
+        problems.extend(site_registry_problems(self.registry, self.lakehouse, self.environments))
         reg = self.registry
         if reg is not None and reg.python_repository and getattr(
                 self.environments.get(reg.environment), "kind", None) == "aws":
@@ -348,6 +358,8 @@ class Blueprint(Strict):
         charts += [WORKLOAD_OPERATORS[w].chart.name for w in self.platform.workloads]
         if self.lakehouse is not None and self.lakehouse.site is not None:
             charts += ["operator", "tenant"]  # MinIO's: the operator, the Tenant's images
+        if self.registry is not None and self.registry.site is not None:
+            charts.append("harbor")
         return charts
 
     @model_validator(mode="after")
@@ -511,7 +523,8 @@ def raw_reference_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
             problems.extend((f"pools.{name}.hosts.{i}", f"{h!r} is not in the inventory of "
                              f"{pool['environment']!r}")
                             for i, h in enumerate(pool["hosts"]) if h not in known)
-    for section, allowed in (("lakehouse", ("aws", "gcp", "onprem")), ("registry", ("aws", "gcp")),
+    for section, allowed in (("lakehouse", ("aws", "gcp", "onprem")),
+                             ("registry", ("aws", "gcp", "onprem")),
                              ("queueing", ("aws", "gcp", "onprem"))):
         ref = data.get(section)
         if not isinstance(ref, dict) or not isinstance(ref.get("environment"), str):

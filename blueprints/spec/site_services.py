@@ -144,3 +144,132 @@ def erasure_set_size(drives: int) -> int:
     """The erasure set size MinIO picks for a pool of `drives` drives: the largest of 16..2
     that divides them (one set of all of them below 2)."""
     return next((n for n in range(16, 1, -1) if drives % n == 0), max(drives, 1))
+
+
+class SiteDatabase(Strict):
+    """A PostgreSQL database the site runs, for a service of the factory."""
+
+    host: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+                      description="DNS name of the PostgreSQL server (a cluster Service name "
+                      "such as harbor-db-rw.registry.svc, or a host of the site).")
+    port: int = Field(5432, ge=1, le=65535, description="Port.")
+    name: str = Field("registry", pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+                      description="Database name.")
+    username: str = Field("harbor", pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+                          description="User the service logs in as.")
+    password: str = Field(pattern=SECRET_KEY,
+                          description="Stack config key of that user's password.")
+    sslmode: Literal["require", "verify-ca", "verify-full"] = Field(
+        "verify-full", description="libpq sslmode: TLS always, the server's certificate "
+        "checked by default.")
+
+
+class SiteRegistry(Strict):
+    """The registry on a site: Harbor on its registry hosts, its storage on the site's
+    lakehouse tenant."""
+
+    hostname: str = Field(
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$",
+        description="DNS name the registry serves at (https://<hostname>): what nodes pull "
+        "from, and the host of sovereignty.mirror.registry when it is the mirror.")
+    address: str = Field(description="IPv4 address of the registry's load balancer on the site "
+                         "(from the site's load-balancer pool, e.g. MetalLB's).")
+    tls_secret: str = Field(
+        pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="Existing kubernetes.io/tls Secret in the registry's namespace with the "
+        "certificate for hostname, issued by the site's PKI (which the nodes trust).")
+    ca_bundle_secret: str = Field(
+        pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="Existing Secret (key ca.crt) in the registry's namespace with the CA that "
+        "signed the lakehouse tenant's certificate (the cluster's CA, for the MinIO operator's "
+        "automatic certificates): the registry's storage is reached over verified TLS.")
+    admin_password: str = Field(pattern=SECRET_KEY,
+                                description="Stack config key of Harbor's admin password.")
+    secret_key: str = Field(pattern=SECRET_KEY, description="Stack config key of Harbor's "
+                            "16-character encryption key (it encrypts the stored credentials).")
+    storage_credentials: str = Field(
+        pattern=SECRET_KEY, description="Stack config key of 'access_key:secret_key' of the "
+        "tenant user the registry writes its bucket with (created on the tenant, allowed that "
+        "bucket only).")
+    database: SiteDatabase = Field(
+        description="Harbor's PostgreSQL: one the site runs (the chart's internal database "
+        "would need its password in the chart's values, and is a single pod).")
+    vulnerability_db: str = Field(
+        pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+$",
+        description="OCI repository of the mirrored Trivy vulnerability database (a copy of "
+        "ghcr.io/aquasecurity/trivy-db inside the site): scans never reach the internet.")
+    java_vulnerability_db: str | None = Field(
+        None, pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+$",
+        description="OCI repository of the mirrored Trivy Java database (omit: Java archives "
+        "are scanned without it).")
+    proxy_cache: list[str] = Field(
+        default_factory=list,
+        description="Upstream registries to proxy (docker.io, quay.io, nvcr.io, "
+        "registry.k8s.io, ghcr.io, ...): a proxy-cache project `proxy-<name>` each.")
+    hosts: list[str] | None = Field(
+        None, min_length=1, description="Registry hosts of the site Harbor runs on (default: "
+        "every host with role registry).")
+    namespace: str = Field("registry", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+                           description="Namespace of the registry.")
+
+    @model_validator(mode="after")
+    def _sound(self) -> SiteRegistry:
+        import ipaddress
+
+        problems: list[tuple[str, str]] = []
+        try:
+            ipaddress.IPv4Address(self.address)
+        except ValueError:
+            problems.append(("address", f"{self.address!r} is not an IPv4 address"))
+        seen: dict[str, int] = {}
+        for i, upstream in enumerate(self.proxy_cache):
+            if upstream in seen:
+                problems.append((f"proxy_cache.{i}", f"{upstream!r} repeats "
+                                 f"proxy_cache[{seen[upstream]}]"))
+            seen.setdefault(upstream, i)
+        fail(problems)
+        return self
+
+
+def site_registry_problems(reg: object, lake: object, environments: Mapping[str, object],
+                           ) -> list[tuple[str, str]]:
+    """A registry and its environment: `site` on a site (its registry hosts, the lakehouse
+    tenant on the same site for its storage), never in a cloud."""
+    from blueprints.spec.site import OnPremSite
+
+    if reg is None:
+        return []
+    env = environments.get(getattr(reg, "environment", ""))
+    site: SiteRegistry | None = getattr(reg, "site", None)
+    name = getattr(reg, "environment", "")
+    if env is None:
+        return []
+    if not isinstance(env, OnPremSite):
+        return [("registry.site", f"{name!r} is a cloud environment: its registry is the "
+                 "cloud's own; remove `site` (it describes Harbor on a site)")] \
+            if site is not None else []
+    if site is None:
+        return [("registry.site", f"required: {name!r} is a site, so the registry is Harbor on "
+                 "its registry hosts; give site.hostname, address, tls_secret and the secrets")]
+    problems: list[tuple[str, str]] = []
+    if getattr(reg, "python_repository", False):
+        problems.append(("registry.python_repository", "Harbor holds OCI artifacts: a Python "
+                         "repository needs a GCP registry (Artifact Registry)"))
+    if getattr(lake, "environment", None) != name or getattr(lake, "site", None) is None:
+        problems.append(("registry.site", f"Harbor on {name!r} keeps its images in the site's "
+                         f"lakehouse tenant: put the lakehouse on {name!r} too"))
+    by_name = {h.hostname: h for h in env.hosts}
+    if site.hosts is None:
+        if not env.hosts_of("registry"):
+            problems.append(("registry.site.hosts", f"{name!r} has no host with role registry: "
+                             "add the registry hosts (role: registry) to its inventory"))
+    else:
+        for i, host_name in enumerate(site.hosts):
+            host = by_name.get(host_name)
+            if host is None:
+                problems.append((f"registry.site.hosts.{i}", f"{host_name!r} is not in the "
+                                 f"inventory of {name!r}"))
+            elif host.role != "registry":
+                problems.append((f"registry.site.hosts.{i}", f"{host_name!r} is a {host.role} "
+                                 "host: Harbor runs on registry hosts (role: registry)"))
+    return problems

@@ -9,7 +9,6 @@ so two upstreams never collide. No live look-ups: the digests come from the blue
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -116,10 +115,19 @@ def image_reference(image: ChartImage, mirror: ImageMirror | None) -> str:
     return f"{mirror.registry}/{image.upstream}@{locked.digest}"
 
 
+def _copy(value: Any) -> Any:
+    """A copy of nested dicts and lists; anything else (a Pulumi Output, a secret) shared."""
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 def mirrored_values(ref: ChartRef, values: Mapping[str, Any],
                     mirror: ImageMirror | None) -> dict[str, Any]:
     """`values` with every image of the chart rewritten to the mirror (unchanged without one)."""
-    out = copy.deepcopy(dict(values))
+    out: dict[str, Any] = _copy(dict(values))
     if mirror is None:
         return out
     for image in CHART_IMAGES[ref.name]:

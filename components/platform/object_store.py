@@ -59,6 +59,18 @@ class BucketZone:
 
 
 @dataclass(frozen=True)
+class BucketUser:
+    """A tenant user of one service, allowed one bucket only (read, write, delete)."""
+
+    name: str
+    """Service name (the policy is <name>-rw)."""
+    bucket: str
+    """The bucket it may use."""
+    credentials: pulumi.Input[str]
+    """Secret 'access_key:secret_key'."""
+
+
+@dataclass(frozen=True)
 class TenantKms:
     """The KMS KES keeps the tenant's keys in."""
 
@@ -122,6 +134,8 @@ class SiteObjectStoreArgs:
     """Labels every storage host carries (a node selector besides the hostnames)."""
     mirror: ImageMirror | None = None
     """In-jurisdiction mirror of the operator's chart and images (None: upstream)."""
+    users: Sequence[BucketUser] = ()
+    """Service users (Harbor's), each allowed its own bucket, which must be one of `zones`."""
 
 
 def validate(args: SiteObjectStoreArgs) -> None:
@@ -140,6 +154,11 @@ def validate(args: SiteObjectStoreArgs) -> None:
                                  f"pool has {drives}: lower parity or add drives")
     if not args.zones:
         raise ComponentArgsError("`zones` is empty: the lakehouse needs at least one zone")
+    buckets = {z.bucket for z in args.zones}
+    for u in args.users:
+        if u.bucket not in buckets:
+            raise ComponentArgsError(f"`users`: {u.name} is allowed bucket {u.bucket!r}, which "
+                                     f"the tenant does not have ({sorted(buckets)})")
     if not args.kms.endpoint.startswith("https://"):
         raise ComponentArgsError(f"`kms.endpoint` ({args.kms.endpoint!r}) is not https://: KES "
                                  "reaches its KMS over TLS")
@@ -168,7 +187,20 @@ def lifecycle(zone: BucketZone) -> dict[str, Any]:
     return {"Rules": rules}
 
 
-def bucket_script(zones: Sequence[BucketZone]) -> str:
+def user_env(name: str) -> tuple[str, str]:
+    """The job's environment variables holding a service user's access and secret key."""
+    base = name.upper().replace("-", "_")
+    return f"USER_{base}_ACCESS_KEY", f"USER_{base}_SECRET_KEY"
+
+
+def bucket_policy(bucket: str) -> dict[str, Any]:
+    """A tenant policy allowing one bucket only (IAM JSON, as `mc admin policy create` reads)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["s3:*"],
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}]}
+
+
+def bucket_script(zones: Sequence[BucketZone], users: Sequence[BucketUser] = ()) -> str:
     """The shell script the bucket job runs (idempotent: a rerun changes nothing)."""
     mc = "mc --config-dir /tmp/.mc"
     lines = [
@@ -186,6 +218,14 @@ def bucket_script(zones: Sequence[BucketZone]) -> str:
         if z.retention_days is not None:
             lines.append(f"{mc} retention set --default GOVERNANCE {z.retention_days}d {target}")
         lines.append(f"{mc} ilm import {target} < /config/{z.bucket}.lifecycle.json")
+    for u in users:
+        access, secret = user_env(u.name)
+        policy = f"{u.name}-rw"
+        lines.append(f"{mc} admin policy create {ALIAS} {policy} /config/{policy}.policy.json")
+        lines.append(f'{mc} admin user add {ALIAS} "${access}" "${secret}"')
+        # attach fails when it is attached already: then the user must hold it
+        lines.append(f'{mc} admin policy attach {ALIAS} {policy} --user "${access}" || '
+                     f'{mc} admin policy entities {ALIAS} --user "${access}" | grep -q {policy}')
     return "\n".join(lines) + "\n"
 
 
@@ -340,12 +380,18 @@ class SiteObjectStore(FactoryComponent):
             type="Opaque",
             string_data={f"MC_HOST_{ALIAS}": pulumi.Output.secret(root.apply(
                 lambda c: f"https://{c.partition(':')[0]}:{c.partition(':')[2]}@"
-                f"minio.{ns}.svc.cluster.local"))},
+                f"minio.{ns}.svc.cluster.local")), **{
+                    env_name: pulumi.Output.secret(pulumi.Output.from_input(u.credentials).apply(
+                        lambda c, i=i: c.partition(":")[i]))
+                    for u in args.users
+                    for env_name, i in zip(user_env(u.name), (0, 2), strict=True)}},
             opts=self.child_opts(depends_on=[tenant_ns]))
-        script = bucket_script(args.zones)
+        script = bucket_script(args.zones, args.users)
         files = {"setup.sh": script, **{
             f"{z.bucket}.lifecycle.json": json.dumps(lifecycle(z), indent=2, sort_keys=True)
-            for z in args.zones}}
+            for z in args.zones}, **{
+            f"{u.name}-rw.policy.json": json.dumps(bucket_policy(u.bucket), indent=2,
+                                                   sort_keys=True) for u in args.users}}
         config = k8s.core.v1.ConfigMap(
             child(name, "buckets"),
             metadata={"name": f"{args.tenant}-buckets", "namespace": ns, "labels": labels},
@@ -369,9 +415,10 @@ class SiteObjectStore(FactoryComponent):
                             "name": "mc",
                             "image": args.images.mc,
                             "command": ["/bin/sh", "/config/setup.sh"],
-                            "env": [{"name": f"MC_HOST_{ALIAS}", "valueFrom": {
-                                "secretKeyRef": {"name": mc_secret,
-                                                 "key": f"MC_HOST_{ALIAS}"}}}],
+                            "env": [{"name": key, "valueFrom": {
+                                "secretKeyRef": {"name": mc_secret, "key": key}}}
+                                for key in [f"MC_HOST_{ALIAS}", *(
+                                    e for u in args.users for e in user_env(u.name))]],
                             "securityContext": {"allowPrivilegeEscalation": False,
                                                 "readOnlyRootFilesystem": True,
                                                 "capabilities": {"drop": ["ALL"]}},
@@ -386,6 +433,8 @@ class SiteObjectStore(FactoryComponent):
                 },
             },
             opts=self.child_opts(depends_on=[self.tenant, config, mc_host]))
+        self.endpoint_url = endpoint
+        """The tenant's S3 endpoint inside the cluster (a plain value: known before it runs)."""
         self.endpoint = pulumi.Output.from_input(endpoint)
         self.buckets = pulumi.Output.from_input({z.zone: z.bucket for z in args.zones})
         self.register_outputs({"endpoint": self.endpoint, "buckets": self.buckets})
