@@ -51,6 +51,8 @@ class WaiverFacts(TypedDict):
 class FactoryFacts(TypedDict):
     factory: str
     jurisdiction: str | None
+    ownSitesOnly: bool
+    """Nothing may run in a cloud, even inside the jurisdiction."""
     allowedRegistries: list[str]
     tags: dict[str, str]
     breakEvenUtilisation: float

@@ -29,6 +29,7 @@ Resource = Mapping[str, Any]
 # (tests/test_policy_engine.py checks they agree).
 DEFAULT_SETTINGS: dict[str, Any] = {
     "jurisdiction": None,
+    "ownSitesOnly": False,
     "allowedRegistries": [],
     "breakEvenUtilisation": 0.6,
     "plannedUtilisation": None,

@@ -37,6 +37,7 @@ def factory_facts(spec: Blueprint) -> FactoryFacts:
     return FactoryFacts(
         factory=spec.name,
         jurisdiction=spec.sovereignty.jurisdiction if spec.sovereignty else None,
+        ownSitesOnly=spec.sovereignty.own_sites_only if spec.sovereignty else False,
         allowedRegistries=list(spec.sovereignty.allowed_registries) if spec.sovereignty else [],
         tags={"owner": spec.tags.owner, "costCentre": spec.tags.cost_centre,
               "dataClassification": spec.tags.data_classification},

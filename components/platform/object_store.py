@@ -206,8 +206,11 @@ def bucket_script(zones: Sequence[BucketZone], users: Sequence[BucketUser] = ())
     lines = [
         "set -eu",
         "mkdir -p /tmp/.mc/certs/CAs",
-        "# the operator's certificates are signed by the cluster's CA",
-        "cp /var/run/secrets/kubernetes.io/serviceaccount/ca.crt /tmp/.mc/certs/CAs/cluster.crt",
+        "# the operator's certificates are signed by the cluster's CA (kube-root-ca.crt)",
+        "cp /cluster-ca/ca.crt /tmp/.mc/certs/CAs/cluster.crt",
+        "# credentials are files of the mounted secret, never in the pod's environment",
+        f"MC_HOST_{ALIAS}=\"$(cat /secrets/MC_HOST_{ALIAS})\"",
+        f"export MC_HOST_{ALIAS}",
         f"until {mc} ready {ALIAS}; do sleep 10; done",
     ]
     for z in zones:
@@ -221,11 +224,12 @@ def bucket_script(zones: Sequence[BucketZone], users: Sequence[BucketUser] = ())
     for u in users:
         access, secret = user_env(u.name)
         policy = f"{u.name}-rw"
+        user = f'"$(cat /secrets/{access})"'
         lines.append(f"{mc} admin policy create {ALIAS} {policy} /config/{policy}.policy.json")
-        lines.append(f'{mc} admin user add {ALIAS} "${access}" "${secret}"')
+        lines.append(f'{mc} admin user add {ALIAS} {user} "$(cat /secrets/{secret})"')
         # attach fails when it is attached already: then the user must hold it
-        lines.append(f'{mc} admin policy attach {ALIAS} {policy} --user "${access}" || '
-                     f'{mc} admin policy entities {ALIAS} --user "${access}" | grep -q {policy}')
+        lines.append(f"{mc} admin policy attach {ALIAS} {policy} --user {user} || "
+                     f"{mc} admin policy entities {ALIAS} --user {user} | grep -q {policy}")
     return "\n".join(lines) + "\n"
 
 
@@ -408,26 +412,35 @@ class SiteObjectStore(FactoryComponent):
                     "metadata": {"labels": labels},
                     "spec": {
                         "restartPolicy": "OnFailure",
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000,
-                                            "runAsGroup": 1000,
+                        # it talks to the tenant only, never to the Kubernetes API
+                        "automountServiceAccountToken": False,
+                        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001,
+                                            "runAsGroup": 10001,
                                             "seccompProfile": {"type": "RuntimeDefault"}},
                         "containers": [{
                             "name": "mc",
                             "image": args.images.mc,
                             "command": ["/bin/sh", "/config/setup.sh"],
-                            "env": [{"name": key, "valueFrom": {
-                                "secretKeyRef": {"name": mc_secret, "key": key}}}
-                                for key in [f"MC_HOST_{ALIAS}", *(
-                                    e for u in args.users for e in user_env(u.name))]],
+                            "env": [{"name": "HOME", "value": "/tmp"}],
+                            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                          "limits": {"cpu": "500m", "memory": "256Mi"}},
                             "securityContext": {"allowPrivilegeEscalation": False,
                                                 "readOnlyRootFilesystem": True,
                                                 "capabilities": {"drop": ["ALL"]}},
                             "volumeMounts": [{"name": "config", "mountPath": "/config",
                                               "readOnly": True},
+                                             {"name": "secrets", "mountPath": "/secrets",
+                                              "readOnly": True},
+                                             {"name": "cluster-ca", "mountPath": "/cluster-ca",
+                                              "readOnly": True},
                                              {"name": "tmp", "mountPath": "/tmp"}],
                         }],
                         "volumes": [{"name": "config",
                                      "configMap": {"name": f"{args.tenant}-buckets"}},
+                                    {"name": "secrets", "secret": {"secretName": mc_secret}},
+                                    # every namespace holds the cluster's CA in this ConfigMap
+                                    {"name": "cluster-ca",
+                                     "configMap": {"name": "kube-root-ca.crt"}},
                                     {"name": "tmp", "emptyDir": {}}],
                     },
                 },
