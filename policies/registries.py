@@ -138,6 +138,12 @@ def registry_cause(view: PlanView, registry: str) -> Cause | None:
     cloud, region = registry_place(registry)
     if cloud in ("aws", "gcp"):
         return view.region_cause(cloud, region) or _moved_registry_cause(view, registry)
+    if cloud == "own":
+        host = registry.lower().split("/", 1)[0]
+        for r in view.of_type(SITE_REGISTRY):  # a site's Harbor: the site's country
+            if str(r["inputs"].get("hostname", "")).lower() == host:
+                return view.country_cause(str(r["inputs"].get("environment")))
+        return None
     if cloud == "public":
         host = registry.lower().split("/", 1)[0]
         return Cause(setting="sovereignty.mirror", value=host,

@@ -75,7 +75,7 @@ def offline_config(spec: Blueprint) -> dict[str, str]:
     """Placeholder values for every stack secret the blueprint names (mark them all secret)."""
     return {key: OFFLINE_SECRET for name, env in spec.environments.items()
             if isinstance(env, OnPremSite)
-            for key in secret_config_keys(env) + lakehouse_secret_keys(spec, name)}
+            for key in secret_config_keys(env) + site_service_secret_keys(spec, name)}
 
 
 def stack_secret(key: str) -> pulumi.Output[str]:
@@ -161,19 +161,21 @@ def build_environment(spec: Blueprint, env_name: str, env: OnPremSite,
             pools[pool_name] = GpuPool(pool_name, GpuPoolArgs(
                 facts=facts.pool_facts(spec, pool_name, pool), hostnames=names,
             ), pulumi.ResourceOptions(parent=site))
-    store = build_lakehouse(spec, env_name, env, site)
+    store = build_object_storage(spec, env_name, env, site)
     build_registry(spec, env_name, env, site, store)
     return EnvironmentBuild(environment=env_name, kind="onprem", component=site,
                             kubernetes=provider, pools=pools)
 
 
-def lakehouse_secret_keys(spec: Blueprint, env_name: str) -> list[str]:
-    """The stack secrets a site's lakehouse and registry need: the tenant's root credentials,
-    KES's login; Harbor's admin password, encryption key, bucket user and database."""
+def site_service_secret_keys(spec: Blueprint, env_name: str) -> list[str]:
+    """The stack secrets a site's object storage and registry need: the tenant's root
+    credentials, KES's login; Harbor's admin password, encryption key, bucket user and
+    database password."""
     keys: set[str] = set()
-    lake = spec.lakehouse
-    if lake is not None and lake.environment == env_name and lake.site is not None:
-        keys |= {lake.site.root_credentials, lake.site.kms.credentials}
+    env = spec.environments[env_name]
+    storage = env.object_storage if isinstance(env, OnPremSite) else None
+    if storage is not None:
+        keys |= {storage.root_credentials, storage.kms.credentials}
     reg = spec.registry
     if reg is not None and reg.environment == env_name and reg.site is not None:
         keys |= {reg.site.admin_password, reg.site.secret_key, reg.site.storage_credentials,
@@ -189,13 +191,14 @@ def registry_bucket(spec: Blueprint, env_name: str) -> str | None:
     return bucket_name(spec.name, "registry", env_name)
 
 
-def build_lakehouse(spec: Blueprint, env_name: str, env: OnPremSite,
-                    site: pulumi.ComponentResource) -> SiteObjectStore | None:
-    """The site's lakehouse (a MinIO tenant on its storage hosts), when it is here."""
-    lake = spec.lakehouse
-    if lake is None or lake.environment != env_name or lake.site is None:
+def build_object_storage(spec: Blueprint, env_name: str, env: OnPremSite,
+                         site: pulumi.ComponentResource) -> SiteObjectStore | None:
+    """The site's object storage (a MinIO tenant on its storage hosts) with the buckets of
+    the lakehouse and the registry that are on this site."""
+    s = env.object_storage
+    if s is None:
         return None
-    s = lake.site
+    lake = spec.lakehouse
     names = s.hosts if s.hosts is not None else [h.hostname for h in env.hosts_of("storage")]
     hosts = [h for h in env.hosts if h.hostname in set(names)]
     drives = hosts[0].drives
@@ -206,7 +209,8 @@ def build_lakehouse(spec: Blueprint, env_name: str, env: OnPremSite,
     zones = [BucketZone(zone=z, bucket=bucket_name(spec.name, z, env_name),
                         retention_days=r.retention_days,
                         noncurrent_retention_days=r.noncurrent_retention_days)
-             for z, r in lake.zones.items()]
+             for z, r in (lake.zones.items() if lake is not None
+                          and lake.environment == env_name else ())]
     users = []
     registry = registry_bucket(spec, env_name)
     if registry is not None and spec.registry is not None and spec.registry.site is not None:
@@ -214,9 +218,9 @@ def build_lakehouse(spec: Blueprint, env_name: str, env: OnPremSite,
         zones.append(BucketZone(zone="registry", bucket=registry, noncurrent_retention_days=7))
         users.append(BucketUser(name="harbor", bucket=registry, credentials=stack_secret(
             spec.registry.site.storage_credentials)))
-    with blame("lakehouse", lake):
-        return SiteObjectStore(child(env_name, "lakehouse"), SiteObjectStoreArgs(
-            tenant=fit(child(spec.name, "lake"), 40), namespace=s.namespace,
+    with blame(f"environments.{env_name}.object_storage", s):
+        return SiteObjectStore(child(env_name, "object-storage"), SiteObjectStoreArgs(
+            tenant=fit(child(spec.name, env_name), 40), namespace=s.namespace,
             servers=tuple(h.hostname for h in hosts), volumes_per_server=drives.count,
             volume_size=f"{round(drives.size_tb * 1000)}G", storage_class=s.storage_class,
             parity=s.parity, root_credentials=stack_secret(s.root_credentials),
@@ -240,9 +244,9 @@ def build_registry(spec: Blueprint, env_name: str, env: OnPremSite,
     bucket = registry_bucket(spec, env_name)
     if reg is None or reg.site is None or bucket is None:
         return None
-    if store is None:  # the spec requires the lakehouse on the same site
+    if store is None:  # the spec requires the site's object storage
         raise BlueprintFieldError("registry.site", "Harbor keeps its images in the site's "
-                                  "lakehouse tenant: put the lakehouse on this site")
+                                  "object storage: give the site its object_storage")
     s = reg.site
     with blame("registry", reg):
         return SiteRegistry(child(env_name, "registry"), SiteRegistryArgs(

@@ -130,9 +130,7 @@ def storage_args(spec: Blueprint, env_name: str,
     key, which the policy capacity-volume-class-exists then reports), a site's own."""
     env = spec.environments[env_name]
     if isinstance(env, OnPremSite):
-        lake = spec.lakehouse
-        drives = (lake.site.storage_class,) if lake is not None and lake.site is not None \
-            and lake.environment == env_name else ()
+        drives = (env.object_storage.storage_class,) if env.object_storage is not None else ()
         return ClusterStorageArgs(substrate="onprem", existing_class=env.cluster.storage_class,
                                   other_classes=tuple(c for c in drives
                                                       if c != env.cluster.storage_class))

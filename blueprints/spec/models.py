@@ -36,7 +36,6 @@ from blueprints.spec.site import (
     SiteCluster,
 )
 from blueprints.spec.site_services import (
-    SiteObjectStorage,
     SiteRegistry,
     site_lakehouse_problems,
     site_registry_problems,
@@ -103,9 +102,6 @@ class Lakehouse(Strict):
                              "Cloud Storage) or a site (a MinIO tenant, with `site`).")
     zones: dict[str, LakehouseZone] = Field(min_length=1, description="Zones by name.")
     replication: Replication | None = Field(None, description="Cross-region replication.")
-    site: SiteObjectStorage | None = Field(
-        None, description="On a site: the MinIO tenant's storage hosts, drives' class, "
-        "credentials and KMS (required there, refused in a cloud).")
 
 
 class Registry(Strict):
@@ -333,7 +329,7 @@ class Blueprint(Strict):
             problems.extend(_queueing_problems(self, self.queueing))
         problems.extend(_gcp_replication(self))
         problems.extend(site_lakehouse_problems(self.lakehouse, self.environments))
-        problems.extend(site_registry_problems(self.registry, self.lakehouse, self.environments))
+        problems.extend(site_registry_problems(self.registry, self.environments))
         reg = self.registry
         if reg is not None and reg.python_repository and getattr(
                 self.environments.get(reg.environment), "kind", None) == "aws":
@@ -346,8 +342,9 @@ class Blueprint(Strict):
     def platform_charts(self) -> list[str]:
         """The upstream charts the platform layer installs for this blueprint: monitoring
         always, the GPU operator with GPU pools, Kueue with queueing, Karpenter where an EKS
-        pool is elastic, the workload operators the blueprint names, and MinIO's operator
-        (with the images of its Tenant, pinned by MinIO's tenant chart) for a site lakehouse."""
+        pool is elastic, the workload operators the blueprint names, MinIO's operator (with the
+        images of its Tenant, pinned by MinIO's tenant chart) for a site's object storage, and
+        Harbor for a site registry."""
         charts = ["kube-prometheus-stack"]
         if self.pools:
             charts.append("gpu-operator")
@@ -356,7 +353,8 @@ class Blueprint(Strict):
         if self.karpenter_environments():
             charts += ["karpenter-crd", "karpenter"]
         charts += [WORKLOAD_OPERATORS[w].chart.name for w in self.platform.workloads]
-        if self.lakehouse is not None and self.lakehouse.site is not None:
+        if any(isinstance(e, OnPremSite) and e.object_storage is not None
+               for e in self.environments.values()):
             charts += ["operator", "tenant"]  # MinIO's: the operator, the Tenant's images
         if self.registry is not None and self.registry.site is not None:
             charts.append("harbor")

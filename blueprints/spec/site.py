@@ -24,6 +24,7 @@ from blueprints.spec.inventory import (
     raw_boot_cidr,
     raw_hosts,
 )
+from blueprints.spec.site_services import SiteObjectStorage, object_storage_problems
 
 
 class Equipment(Strict):
@@ -273,6 +274,10 @@ class OnPremSite(Strict):
     boot_network: BootNetwork | None = Field(
         None, description="Boot network, when hosts get fixed addresses (boot_ip)."
     )
+    object_storage: SiteObjectStorage | None = Field(
+        None, description="The site's object storage: a MinIO tenant on its storage hosts, "
+        "encrypted through KES with the site's KMS (holds a lakehouse on the site and the "
+        "site registry's images).")
 
     @property
     def gpu_hosts(self) -> list[Host]:
@@ -307,5 +312,6 @@ class OnPremSite(Strict):
         fail(inventory_problems(
             [HostEntry(i, h.hostname, h.rack, h.boot_mac, h.bmc_address, h.boot_ip)
              for i, h in enumerate(site.hosts)],
-            list(site.racks), net is not None, net.cidr if net is not None else None))
+            list(site.racks), net is not None, net.cidr if net is not None else None)
+            + object_storage_problems(site))
         return site

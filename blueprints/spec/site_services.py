@@ -56,7 +56,8 @@ class SiteKms(Strict):
 
 
 class SiteObjectStorage(Strict):
-    """The lakehouse on a site: a MinIO tenant on the site's storage hosts."""
+    """A site's object storage: a MinIO tenant on its storage hosts. It holds the lakehouse
+    when the lakehouse is on the site, and the site registry's images."""
 
     hosts: list[str] | None = Field(
         None, min_length=1,
@@ -77,66 +78,70 @@ class SiteObjectStorage(Strict):
                            description="Namespace of the tenant.")
 
 
-def site_lakehouse_problems(lake: object, environments: Mapping[str, object],
-                            ) -> list[tuple[str, str]]:
-    """A lakehouse and the environment it names: `site` on a site (its storage hosts, one
-    pool of equal servers, parity the drives can carry), never in a cloud; no archive tier or
-    replication on a site (the tenant has neither)."""
-    from blueprints.spec.site import OnPremSite
-
-    if lake is None:
+def object_storage_problems(site: object) -> list[tuple[str, str]]:
+    """A site's object storage against its inventory (paths relative to the site): storage
+    hosts, one pool of equal servers, parity the drives can carry."""
+    storage: SiteObjectStorage | None = getattr(site, "object_storage", None)
+    if storage is None:
         return []
-    assert hasattr(lake, "environment") and hasattr(lake, "site") and hasattr(lake, "zones")
-    env = environments.get(lake.environment)
-    site: SiteObjectStorage | None = lake.site
-    if env is None:
-        return []
-    if not isinstance(env, OnPremSite):
-        return [("lakehouse.site", f"{lake.environment!r} is a cloud environment: its "
-                 "buckets are the cloud's own; remove `site` (it describes a MinIO tenant on a "
-                 "site's storage hosts)")] if site is not None else []
-    if site is None:
-        return [("lakehouse.site", f"required: {lake.environment!r} is a site, so the "
-                 "lakehouse is a MinIO tenant on its storage hosts; give site.storage_class, "
-                 "site.root_credentials and site.kms")]
+    all_hosts = list(getattr(site, "hosts", []))
+    by_name = {h.hostname: h for h in all_hosts}
     problems: list[tuple[str, str]] = []
-    if getattr(lake, "replication", None) is not None:
-        problems.append(("lakehouse.replication", "a site's tenant does not replicate to a "
-                         "region: remove replication (site-to-site replication is not built)"))
-    for zone, z in lake.zones.items():
-        if getattr(z, "archive_after_days", None) is not None:
-            problems.append((f"lakehouse.zones.{zone}.archive_after_days", "a site's tenant "
-                             "has no archive tier: remove archive_after_days"))
-    by_name = {h.hostname: h for h in env.hosts}
-    if site.hosts is None:
-        hosts = env.hosts_of("storage")
+    if storage.hosts is None:
+        hosts = [h for h in all_hosts if h.role == "storage"]
         if not hosts:
-            problems.append(("lakehouse.site.hosts", f"{lake.environment!r} has no host with "
-                             "role storage: add the storage hosts (role: storage, drives) to "
-                             "its inventory"))
+            problems.append(("object_storage.hosts", "the site has no host with role storage: "
+                             "add the storage hosts (role: storage, drives) to its inventory"))
     else:
         hosts = []
-        for i, name in enumerate(site.hosts):
+        for i, name in enumerate(storage.hosts):
             host = by_name.get(name)
             if host is None:
-                problems.append((f"lakehouse.site.hosts.{i}", f"{name!r} is not in the "
-                                 f"inventory of {lake.environment!r}"))
+                problems.append((f"object_storage.hosts.{i}", f"{name!r} is not in the "
+                                 "site's inventory"))
             elif host.role != "storage":
-                problems.append((f"lakehouse.site.hosts.{i}", f"{name!r} is a {host.role} "
+                problems.append((f"object_storage.hosts.{i}", f"{name!r} is a {host.role} "
                                  "host: the tenant runs on storage hosts (role: storage)"))
             else:
                 hosts.append(host)
     shapes = sorted({(h.drives.count, h.drives.size_tb) for h in hosts if h.drives})
     if len(shapes) > 1:
-        problems.append(("lakehouse.site.hosts", "the tenant's pool needs servers with the same "
-                         "drives, but its hosts have " + ", ".join(
+        problems.append(("object_storage.hosts", "the tenant's pool needs servers with the "
+                         "same drives, but its hosts have " + ", ".join(
                              f"{n} x {tb:g} TB" for n, tb in shapes) + ": list hosts of one "
                          "kind"))
     drives = sum(h.drives.count for h in hosts if h.drives)
-    if hosts and len(shapes) == 1 and site.parity * 2 > drives:
-        problems.append(("lakehouse.site.parity", f"parity {site.parity} needs at least "
-                         f"{site.parity * 2} drives, the pool has {drives}: lower parity or "
-                         "add storage hosts"))
+    if hosts and len(shapes) == 1 and storage.parity * 2 > drives:
+        problems.append(("object_storage.parity", f"parity {storage.parity} needs at least "
+                         f"{storage.parity * 2} drives, the pool has {drives}: lower parity "
+                         "or add storage hosts"))
+    return problems
+
+
+def site_lakehouse_problems(lake: object, environments: Mapping[str, object],
+                            ) -> list[tuple[str, str]]:
+    """A lakehouse on a site: the site's object storage holds it; no archive tier or
+    replication there (the tenant has neither)."""
+    from blueprints.spec.site import OnPremSite
+
+    if lake is None:
+        return []
+    name = getattr(lake, "environment", "")
+    env = environments.get(name)
+    if not isinstance(env, OnPremSite):
+        return []
+    problems: list[tuple[str, str]] = []
+    if env.object_storage is None:
+        problems.append(("lakehouse.environment", f"{name!r} is a site without object "
+                         f"storage: give environments.{name}.object_storage (the MinIO "
+                         "tenant on its storage hosts) to hold the lakehouse there"))
+    if getattr(lake, "replication", None) is not None:
+        problems.append(("lakehouse.replication", "a site's tenant does not replicate to a "
+                         "region: remove replication (site-to-site replication is not built)"))
+    for zone, z in getattr(lake, "zones", {}).items():
+        if getattr(z, "archive_after_days", None) is not None:
+            problems.append((f"lakehouse.zones.{zone}.archive_after_days", "a site's tenant "
+                             "has no archive tier: remove archive_after_days"))
     return problems
 
 
@@ -231,10 +236,10 @@ class SiteRegistry(Strict):
         return self
 
 
-def site_registry_problems(reg: object, lake: object, environments: Mapping[str, object],
+def site_registry_problems(reg: object, environments: Mapping[str, object],
                            ) -> list[tuple[str, str]]:
-    """A registry and its environment: `site` on a site (its registry hosts, the lakehouse
-    tenant on the same site for its storage), never in a cloud."""
+    """A registry and its environment: `site` on a site (its registry hosts, the site's
+    object storage for its images), never in a cloud."""
     from blueprints.spec.site import OnPremSite
 
     if reg is None:
@@ -255,9 +260,10 @@ def site_registry_problems(reg: object, lake: object, environments: Mapping[str,
     if getattr(reg, "python_repository", False):
         problems.append(("registry.python_repository", "Harbor holds OCI artifacts: a Python "
                          "repository needs a GCP registry (Artifact Registry)"))
-    if getattr(lake, "environment", None) != name or getattr(lake, "site", None) is None:
+    if env.object_storage is None:
         problems.append(("registry.site", f"Harbor on {name!r} keeps its images in the site's "
-                         f"lakehouse tenant: put the lakehouse on {name!r} too"))
+                         f"object storage: give environments.{name}.object_storage (the "
+                         "MinIO tenant on its storage hosts)"))
     by_name = {h.hostname: h for h in env.hosts}
     if site.hosts is None:
         if not env.hosts_of("registry"):

@@ -125,7 +125,8 @@ class SiteObjectStoreArgs:
     kms: TenantKms
     """Encryption at rest."""
     zones: Sequence[BucketZone]
-    """One bucket per zone."""
+    """One bucket per zone (the lakehouse's on this site, the registry's); none: an empty
+    tenant."""
     images: TenantImages
     """What the tenant's pods run."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -152,8 +153,6 @@ def validate(args: SiteObjectStoreArgs) -> None:
     if args.parity * 2 > drives:
         raise ComponentArgsError(f"`parity` ({args.parity}) needs {args.parity * 2} drives, the "
                                  f"pool has {drives}: lower parity or add drives")
-    if not args.zones:
-        raise ComponentArgsError("`zones` is empty: the lakehouse needs at least one zone")
     buckets = {z.bucket for z in args.zones}
     for u in args.users:
         if u.bucket not in buckets:
@@ -378,6 +377,13 @@ class SiteObjectStore(FactoryComponent):
             spec=tenant_spec(args, config_secret, kes_secret),
             opts=self.data_opts(depends_on=[self.operator, env, kes]))
         endpoint = f"https://minio.{ns}.svc.cluster.local"
+        self.endpoint_url = endpoint
+        """The tenant's S3 endpoint inside the cluster (a plain value: known before it runs)."""
+        self.endpoint = pulumi.Output.from_input(endpoint)
+        self.buckets = pulumi.Output.from_input({z.zone: z.bucket for z in args.zones})
+        if not args.zones:
+            self.register_outputs({"endpoint": self.endpoint, "buckets": self.buckets})
+            return
         mc_host = k8s.core.v1.Secret(
             child(name, "bucket-setup"),
             metadata={"name": mc_secret, "namespace": ns, "labels": labels},
@@ -446,8 +452,4 @@ class SiteObjectStore(FactoryComponent):
                 },
             },
             opts=self.child_opts(depends_on=[self.tenant, config, mc_host]))
-        self.endpoint_url = endpoint
-        """The tenant's S3 endpoint inside the cluster (a plain value: known before it runs)."""
-        self.endpoint = pulumi.Output.from_input(endpoint)
-        self.buckets = pulumi.Output.from_input({z.zone: z.bucket for z in args.zones})
         self.register_outputs({"endpoint": self.endpoint, "buckets": self.buckets})

@@ -5,15 +5,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from blueprints.facts import POOL_TYPES
 from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView, Resource
 
 
+PIECES = {"aifactory:aws:Lakehouse": "the lakehouse", "aifactory:gcp:Lakehouse": "the lakehouse",
+          "aifactory:aws:Registry": "the registry",
+          "aifactory:gcp:ArtifactRegistry": "the registry",
+          "aifactory:aws:EksCluster": "a cluster", "aifactory:gcp:GkeCluster": "a cluster"}
+"""The blueprint's building blocks a cloud environment may hold, by component type."""
+
+
 def _pieces(view: PlanView, env: Resource) -> list[str]:
-    """The building blocks (components) that lie in an environment, by type."""
-    return sorted({r["type"].rsplit(":", 1)[-1] for r in view.resources
-                   if not r.get("custom", True) and r is not env
-                   and view.environment(r) is env})
+    """What of the blueprint lies in an environment: the lakehouse, the registry, its pools,
+    its cluster."""
+    found: list[str] = []
+    for r in view.resources:
+        if r.get("custom", True) or view.environment(r) is not env:
+            continue
+        if r["type"] in POOL_TYPES:
+            found.append(f"pool {r['inputs'].get('pool', r['name'])}")
+        elif r["type"] in PIECES:
+            found.append(PIECES[r["type"]])
+    return list(dict.fromkeys(found))
 
 
 def check(view: PlanView) -> Iterator[Finding]:
