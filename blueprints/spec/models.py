@@ -600,10 +600,10 @@ def _pool_fits_environment(
                              "runs on its hosts"))
         problems.extend(_pool_fits_hosts(where, pool, env))
         chosen = set(pool.hosts) if pool.hosts is not None else known
-        gpus = sorted({catalog.server(h.server_model).gpu for h in env.hosts
+        gpus = sorted({catalog.server(h.server_model).gpu for h in env.gpu_hosts
                        if h.hostname in chosen})
         if pool.accelerator is not None:
-            for host in env.hosts:
+            for host in env.gpu_hosts:  # another role is refused above
                 gpu = catalog.server(host.server_model).gpu
                 if host.hostname in chosen and gpu != pool.accelerator:
                     problems.append((f"{where}.accelerator", f"{pool.accelerator!r} does not "
