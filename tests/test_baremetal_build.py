@@ -88,7 +88,8 @@ def test_site_only_plan_shows_the_power_envelope() -> None:
                  for i in range(1, 5)]
     assert site == [{
         "site": "dc1", "country": "DE", "hosts": 16, "gpus": 128,
-        "hostRoles": {"gpu": 16}, "storageTb": 0.0, "itKw": 183.2, "hostsKw": 163.2, "otherKw": 20.0, "pue": 1.3, "facilityKw": 238.16,
+        "hostRoles": {"gpu": 16}, "storageTb": 0.0,
+        "itKw": 183.2, "hostsKw": 163.2, "otherKw": 20.0, "pue": 1.3, "facilityKw": 238.16,
         "budgetKw": 300, "headroomKw": 61.84, "headroomPct": 20.6,
         "feeds": {"aKw": 250, "bKw": 250},
         "racks": [*dgx_racks, {"rack": "net1", "itKw": 20.0, "hostsKw": 0.0, "otherKw": 20.0,

@@ -275,6 +275,18 @@ def env_config(root_credentials: str, parity: int) -> str:
             "export MINIO_KMS_AUTO_ENCRYPTION=\"on\"\n")
 
 
+def secret_text(value: pulumi.Input[str]) -> pulumi.Output[str]:
+    """`value` as a Pulumi secret (masked in every plan and state)."""
+    out: pulumi.Output[str] = pulumi.Output.secret(value)
+    return out
+
+
+def object_meta(name: str, namespace: str,
+                labels: Mapping[str, str]) -> k8s.meta.v1.ObjectMetaArgs:
+    """Metadata of a namespaced object of ours."""
+    return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=dict(labels))
+
+
 def _restricted_container() -> dict[str, Any]:
     return {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000,
             "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
@@ -329,6 +341,51 @@ def tenant_spec(args: SiteObjectStoreArgs, config_secret: str, kes_secret: str,
     }
 
 
+def bucket_job_spec(args: SiteObjectStoreArgs, mc_secret: str,
+                    labels: Mapping[str, str]) -> k8s.batch.v1.JobSpecArgs:
+    """The bucket job: mc with the setup script, its credentials as files, no token."""
+    spec: dict[str, Any] = {
+                    "backoffLimit": 10,
+                    "template": {
+                        "metadata": {"labels": dict(labels)},
+                        "spec": {
+                            "restartPolicy": "OnFailure",
+                            # it talks to the tenant only, never to the Kubernetes API
+                            "automountServiceAccountToken": False,
+                            "securityContext": {"runAsNonRoot": True, "runAsUser": 10001,
+                                                "runAsGroup": 10001,
+                                                "seccompProfile": {"type": "RuntimeDefault"}},
+                            "containers": [{
+                                "name": "mc",
+                                "image": args.images.mc,
+                                "command": ["/bin/sh", "/config/setup.sh"],
+                                "env": [{"name": "HOME", "value": "/tmp"}],
+                                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                              "limits": {"cpu": "500m", "memory": "256Mi"}},
+                                "securityContext": {"allowPrivilegeEscalation": False,
+                                                    "readOnlyRootFilesystem": True,
+                                                    "capabilities": {"drop": ["ALL"]}},
+                                "volumeMounts": [{"name": "config", "mountPath": "/config",
+                                                  "readOnly": True},
+                                                 {"name": "secrets", "mountPath": "/secrets",
+                                                  "readOnly": True},
+                                                 {"name": "cluster-ca", "mountPath": "/cluster-ca",
+                                                  "readOnly": True},
+                                                 {"name": "tmp", "mountPath": "/tmp"}],
+                            }],
+                            "volumes": [{"name": "config",
+                                         "configMap": {"name": f"{args.tenant}-buckets"}},
+                                        {"name": "secrets", "secret": {"secretName": mc_secret}},
+                                        # every namespace holds the cluster's CA in this ConfigMap
+                                        {"name": "cluster-ca",
+                                         "configMap": {"name": "kube-root-ca.crt"}},
+                                        {"name": "tmp", "emptyDir": {}}],
+                        },
+                    },
+                }
+    return spec  # type: ignore[return-value]  # the SDK takes the dict form as well
+
+
 class SiteObjectStore(FactoryComponent):
     """The lakehouse on a site: MinIO operator, Tenant with KES, buckets per zone."""
 
@@ -355,19 +412,19 @@ class SiteObjectStore(FactoryComponent):
         config_secret = f"{args.tenant}-env-configuration"
         kes_secret = f"{args.tenant}-kes-configuration"
         mc_secret = f"{args.tenant}-bucket-setup"
-        root = pulumi.Output.secret(args.root_credentials)
+        root = secret_text(args.root_credentials)
         env = k8s.core.v1.Secret(
             child(name, "env-configuration"),
-            metadata={"name": config_secret, "namespace": ns, "labels": labels},
+            metadata=object_meta(config_secret, ns, labels),
             type="Opaque",
-            string_data={"config.env": pulumi.Output.secret(
+            string_data={"config.env": secret_text(
                 root.apply(lambda c: env_config(c, args.parity)))},
             opts=self.child_opts(depends_on=[tenant_ns]))
         kes = k8s.core.v1.Secret(
             child(name, "kes-configuration"),
-            metadata={"name": kes_secret, "namespace": ns, "labels": labels},
+            metadata=object_meta(kes_secret, ns, labels),
             type="Opaque",
-            string_data={"server-config.yaml": pulumi.Output.secret(
+            string_data={"server-config.yaml": secret_text(
                 pulumi.Output.from_input(args.kms.credentials).apply(
                     lambda c: kes_config(args.kms, c)))},
             opts=self.child_opts(depends_on=[tenant_ns]))
@@ -384,17 +441,19 @@ class SiteObjectStore(FactoryComponent):
         if not args.zones:
             self.register_outputs({"endpoint": self.endpoint, "buckets": self.buckets})
             return
+        mc_secrets: dict[str, pulumi.Output[str]] = {f"MC_HOST_{ALIAS}": secret_text(root.apply(
+            lambda c: f"https://{c.partition(':')[0]}:{c.partition(':')[2]}@"
+            f"minio.{ns}.svc.cluster.local"))}
+        for u in args.users:
+            access, secret = user_env(u.name)
+            creds = pulumi.Output.from_input(u.credentials)
+            mc_secrets[access] = secret_text(creds.apply(lambda c: c.partition(":")[0]))
+            mc_secrets[secret] = secret_text(creds.apply(lambda c: c.partition(":")[2]))
         mc_host = k8s.core.v1.Secret(
             child(name, "bucket-setup"),
-            metadata={"name": mc_secret, "namespace": ns, "labels": labels},
+            metadata=object_meta(mc_secret, ns, labels),
             type="Opaque",
-            string_data={f"MC_HOST_{ALIAS}": pulumi.Output.secret(root.apply(
-                lambda c: f"https://{c.partition(':')[0]}:{c.partition(':')[2]}@"
-                f"minio.{ns}.svc.cluster.local")), **{
-                    env_name: pulumi.Output.secret(pulumi.Output.from_input(u.credentials).apply(
-                        lambda c, i=i: c.partition(":")[i]))
-                    for u in args.users
-                    for env_name, i in zip(user_env(u.name), (0, 2), strict=True)}},
+            string_data=mc_secrets,
             opts=self.child_opts(depends_on=[tenant_ns]))
         script = bucket_script(args.zones, args.users)
         files = {"setup.sh": script, **{
@@ -404,52 +463,13 @@ class SiteObjectStore(FactoryComponent):
                                                    sort_keys=True) for u in args.users}}
         config = k8s.core.v1.ConfigMap(
             child(name, "buckets"),
-            metadata={"name": f"{args.tenant}-buckets", "namespace": ns, "labels": labels},
+            metadata=object_meta(f"{args.tenant}-buckets", ns, labels),
             data=files, opts=self.child_opts(depends_on=[tenant_ns]))
         # a new name when the rules change: a Job's pod template is immutable
         digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:8]
         k8s.batch.v1.Job(
             child(name, "bucket-job"),
-            metadata={"name": f"{args.tenant}-buckets-{digest}", "namespace": ns,
-                      "labels": labels},
-            spec={
-                "backoffLimit": 10,
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "restartPolicy": "OnFailure",
-                        # it talks to the tenant only, never to the Kubernetes API
-                        "automountServiceAccountToken": False,
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001,
-                                            "runAsGroup": 10001,
-                                            "seccompProfile": {"type": "RuntimeDefault"}},
-                        "containers": [{
-                            "name": "mc",
-                            "image": args.images.mc,
-                            "command": ["/bin/sh", "/config/setup.sh"],
-                            "env": [{"name": "HOME", "value": "/tmp"}],
-                            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                                          "limits": {"cpu": "500m", "memory": "256Mi"}},
-                            "securityContext": {"allowPrivilegeEscalation": False,
-                                                "readOnlyRootFilesystem": True,
-                                                "capabilities": {"drop": ["ALL"]}},
-                            "volumeMounts": [{"name": "config", "mountPath": "/config",
-                                              "readOnly": True},
-                                             {"name": "secrets", "mountPath": "/secrets",
-                                              "readOnly": True},
-                                             {"name": "cluster-ca", "mountPath": "/cluster-ca",
-                                              "readOnly": True},
-                                             {"name": "tmp", "mountPath": "/tmp"}],
-                        }],
-                        "volumes": [{"name": "config",
-                                     "configMap": {"name": f"{args.tenant}-buckets"}},
-                                    {"name": "secrets", "secret": {"secretName": mc_secret}},
-                                    # every namespace holds the cluster's CA in this ConfigMap
-                                    {"name": "cluster-ca",
-                                     "configMap": {"name": "kube-root-ca.crt"}},
-                                    {"name": "tmp", "emptyDir": {}}],
-                    },
-                },
-            },
+            metadata=object_meta(f"{args.tenant}-buckets-{digest}", ns, labels),
+            spec=bucket_job_spec(args, mc_secret, labels),
             opts=self.child_opts(depends_on=[self.tenant, config, mc_host]))
         self.register_outputs({"endpoint": self.endpoint, "buckets": self.buckets})

@@ -36,6 +36,7 @@ from components.base import FactoryComponent
 from components.naming import child
 from components.platform.common import chart, namespace
 from components.platform.mirror import ImageMirror
+from components.platform.object_store import object_meta, secret_text
 
 ROLE_LABEL = "aifactory.io/role"
 PROVIDER_TYPES = {"docker.io": "docker-hub", "quay.io": "quay", "ghcr.io": "github"}
@@ -198,29 +199,33 @@ class SiteRegistry(FactoryComponent):
             opts)
         labels = dict(args.labels)
         ns = namespace(child(name, "ns"), args.namespace, labels, "baseline", self.child_opts())
-        meta = {"namespace": args.namespace, "labels": labels}
+        ns_name = args.namespace
         admin = k8s.core.v1.Secret(
-            child(name, "admin"), metadata={"name": "harbor-admin", **meta}, type="Opaque",
-            string_data={"HARBOR_ADMIN_PASSWORD": pulumi.Output.secret(args.admin_password)},
+            child(name, "admin"), metadata=object_meta("harbor-admin", ns_name, labels),
+            type="Opaque",
+            string_data={"HARBOR_ADMIN_PASSWORD": secret_text(args.admin_password)},
             opts=self.child_opts(depends_on=[ns]))
         key = k8s.core.v1.Secret(
-            child(name, "secret-key"), metadata={"name": "harbor-secret-key", **meta},
-            type="Opaque", string_data={"secretKey": pulumi.Output.secret(args.secret_key)},
+            child(name, "secret-key"),
+            metadata=object_meta("harbor-secret-key", ns_name, labels),
+            type="Opaque", string_data={"secretKey": secret_text(args.secret_key)},
             opts=self.child_opts(depends_on=[ns]))
-        creds = pulumi.Output.secret(args.storage.credentials)
+        creds = secret_text(args.storage.credentials)
         s3 = k8s.core.v1.Secret(
-            child(name, "storage"), metadata={"name": "harbor-storage", **meta}, type="Opaque",
+            child(name, "storage"), metadata=object_meta("harbor-storage", ns_name, labels),
+            type="Opaque",
             string_data={
-                "REGISTRY_STORAGE_S3_ACCESSKEY": pulumi.Output.secret(
+                "REGISTRY_STORAGE_S3_ACCESSKEY": secret_text(
                     creds.apply(lambda c: c.partition(":")[0])),
-                "REGISTRY_STORAGE_S3_SECRETKEY": pulumi.Output.secret(
+                "REGISTRY_STORAGE_S3_SECRETKEY": secret_text(
                     creds.apply(lambda c: c.partition(":")[2]))},
             opts=self.child_opts(depends_on=[ns]))
         database = k8s.core.v1.Secret(
-            child(name, "database"), metadata={"name": "harbor-database-login", **meta},
+            child(name, "database"),
+            metadata=object_meta("harbor-database-login", ns_name, labels),
             type="Opaque",
             # the chart's external database secret: the key it reads is `password`
-            string_data={"password": pulumi.Output.secret(args.database.password)},
+            string_data={"password": secret_text(args.database.password)},
             opts=self.child_opts(depends_on=[ns]))
         values = harbor_values(args, "harbor-admin", "harbor-secret-key", "harbor-storage",
                                "harbor-database-login")
@@ -230,7 +235,7 @@ class SiteRegistry(FactoryComponent):
                            args.mirror)
         api = harbor.Provider(child(name, "api"), url=f"https://{args.hostname}",
                               username="admin",
-                              password=pulumi.Output.secret(args.admin_password),
+                              password=secret_text(args.admin_password),
                               opts=pulumi.ResourceOptions(parent=self,
                                                           depends_on=[self.chart]))
 

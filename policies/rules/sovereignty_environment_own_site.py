@@ -9,7 +9,6 @@ from blueprints.facts import POOL_TYPES
 from policies.model import Evidence, Finding, Rule
 from policies.view import PlanView, Resource
 
-
 PIECES = {"aifactory:aws:Lakehouse": "the lakehouse", "aifactory:gcp:Lakehouse": "the lakehouse",
           "aifactory:aws:Registry": "the registry",
           "aifactory:gcp:ArtifactRegistry": "the registry",
