@@ -172,7 +172,8 @@ def test_the_examples_site_inventory_carries_roles_and_drives() -> None:
 def store_args(**overrides: Any) -> SiteObjectStoreArgs:
     base: dict[str, Any] = dict(
         tenant="acme-dc1", namespace="lakehouse", servers=("st-01", "st-02", "st-03", "st-04"),
-        volumes_per_server=24, volume_size="15360G", storage_class="directpv-min-io",
+        environment="dc1", volumes_per_server=24, drive_tb=15.36,
+        storage_class="directpv-min-io",
         parity=4, root_credentials="root:s3cr3t-root",
         kms=TenantKms(kind="vault", endpoint="https://vault.dc1:8200", key_name="acme-lake",
                       credentials="role-id:secret-id", prefix="acme"),
@@ -190,6 +191,8 @@ def store_args(**overrides: Any) -> SiteObjectStoreArgs:
 
 def test_object_store_registers_the_tenant_with_kes_and_its_buckets(run) -> None:  # type: ignore[no-untyped-def]
     rec: Recorded = run(lambda: SiteObjectStore("dc1-object-storage", store_args()))
+    store = rec.one("aifactory:platform:SiteObjectStore")
+    assert (store.inputs["erasureSetDrives"], store.inputs["usableTb"]) == (16, 1105.92)
     tenant = rec.one("kubernetes:minio.min.io/v2:Tenant")
     assert tenant.protect  # it holds the data
     spec = tenant.inputs["spec"]
@@ -347,8 +350,9 @@ def test_the_example_plans_with_its_storage_next_to_its_gpus(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
+    # 96 drives in erasure sets of 16 at EC:4 keep 12/16 of 1474.56 TB raw
     assert ("Site dc1 (DE): 17 hosts, 64 GPUs, 1474.56 TB raw storage on 4 storage hosts "
-            "(and 3 management, 2 registry hosts)") in out
+            "(1105.92 TB usable in its object storage); 3 management, 2 registry hosts") in out
     assert ("IT load 127.8 kW hosts + 9.0 kW other equipment = 136.8 kW x PUE 1.25 = facility "
             "load 171.0 kW of 220.0 kW budget") in out
 

@@ -6,14 +6,17 @@ from typing import Any
 
 
 def _storage(site: dict[str, Any]) -> str:
-    """', 480.0 TB raw storage on 4 storage hosts' (empty for a site without storage hosts)."""
+    """', 1474.56 TB raw storage on 4 storage hosts (1105.92 TB usable in its object
+    storage); 3 management, 2 registry hosts' (empty for a site without storage hosts)."""
     roles = site.get("hostRoles") or {}
     if not site.get("storageTb"):
         return ""
     others = ", ".join(f"{n} {role}" for role, n in roles.items()
                        if role not in ("gpu", "storage"))
+    usable = site.get("objectStorageUsableTb")
     return (f", {site['storageTb']:g} TB raw storage on {roles.get('storage', 0)} storage hosts"
-            + (f" (and {others} hosts)" if others else ""))
+            + (f" ({usable:g} TB usable in its object storage)" if usable is not None else "")
+            + (f"; {others} hosts" if others else ""))
 
 
 def _table(headers: list[str], rows: list[list[Any]], markdown: bool,

@@ -221,8 +221,9 @@ def build_object_storage(spec: Blueprint, env_name: str, env: OnPremSite,
     with blame(f"environments.{env_name}.object_storage", s):
         return SiteObjectStore(child(env_name, "object-storage"), SiteObjectStoreArgs(
             tenant=fit(child(spec.name, env_name), 40), namespace=s.namespace,
-            servers=tuple(h.hostname for h in hosts), volumes_per_server=drives.count,
-            volume_size=f"{round(drives.size_tb * 1000)}G", storage_class=s.storage_class,
+            environment=env_name, servers=tuple(h.hostname for h in hosts),
+            volumes_per_server=drives.count, drive_tb=drives.size_tb,
+            storage_class=s.storage_class,
             parity=s.parity, root_credentials=stack_secret(s.root_credentials),
             kms=TenantKms(kind=kms.kind, endpoint=kms.endpoint, key_name=kms.key_name,
                           credentials=stack_secret(kms.credentials),

@@ -145,12 +145,6 @@ def site_lakehouse_problems(lake: object, environments: Mapping[str, object],
     return problems
 
 
-def erasure_set_size(drives: int) -> int:
-    """The erasure set size MinIO picks for a pool of `drives` drives: the largest of 16..2
-    that divides them (one set of all of them below 2)."""
-    return next((n for n in range(16, 1, -1) if drives % n == 0), max(drives, 1))
-
-
 class SiteDatabase(Strict):
     """A PostgreSQL database the site runs, for a service of the factory."""
 

@@ -114,8 +114,10 @@ class SiteObjectStoreArgs:
     """Hostnames of the storage hosts, one MinIO server each."""
     volumes_per_server: int
     """Data drives of each server."""
-    volume_size: str
-    """Size of one drive's volume (a Kubernetes quantity, e.g. 15360G)."""
+    environment: str
+    """The site it runs on."""
+    drive_tb: float
+    """Raw capacity of one drive, TB: its volume claims the whole drive."""
     storage_class: str
     """StorageClass of the hosts' local drives."""
     parity: int
@@ -137,6 +139,17 @@ class SiteObjectStoreArgs:
     """In-jurisdiction mirror of the operator's chart and images (None: upstream)."""
     users: Sequence[BucketUser] = ()
     """Service users (Harbor's), each allowed its own bucket, which must be one of `zones`."""
+
+
+def volume_size(drive_tb: float) -> str:
+    """The claim of one drive's volume: its capacity in decimal gigabytes (15.36 TB: 15360G)."""
+    return f"{round(drive_tb * 1000)}G"
+
+
+def erasure_set_size(drives: int) -> int:
+    """The erasure set size MinIO picks for a pool of `drives` drives: the largest of 16..2
+    that divides them (all of them in one set below that)."""
+    return next((n for n in range(16, 1, -1) if drives % n == 0), max(drives, 1))
 
 
 def validate(args: SiteObjectStoreArgs) -> None:
@@ -314,7 +327,7 @@ def tenant_spec(args: SiteObjectStoreArgs, config_secret: str, kes_secret: str,
                 "metadata": {"name": "data"},
                 "spec": {"accessModes": ["ReadWriteOnce"],
                          "storageClassName": args.storage_class,
-                         "resources": {"requests": {"storage": args.volume_size}}}},
+                         "resources": {"requests": {"storage": volume_size(args.drive_tb)}}}},
             "nodeSelector": dict(args.node_labels),
             "affinity": affinity,
             "securityContext": pod_security,
@@ -392,10 +405,15 @@ class SiteObjectStore(FactoryComponent):
     def __init__(self, name: str, args: SiteObjectStoreArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         validate(args)
+        drives = len(args.servers) * args.volumes_per_server
+        erasure_set = erasure_set_size(drives)
+        usable_tb = round(drives * args.drive_tb * (erasure_set - args.parity) / erasure_set, 2)
         super().__init__("aifactory:platform:SiteObjectStore", name, {
             "tenant": args.tenant, "namespace": args.namespace, "servers": list(args.servers),
-            "volumesPerServer": args.volumes_per_server, "volumeSize": args.volume_size,
+            "volumesPerServer": args.volumes_per_server, "driveTb": args.drive_tb,
             "storageClass": args.storage_class, "parity": args.parity,
+            "environment": args.environment, "erasureSetDrives": erasure_set,
+            "usableTb": usable_tb,
             "kms": {"kind": args.kms.kind, "endpoint": args.kms.endpoint,
                     "keyName": args.kms.key_name},
             "buckets": {z.zone: z.bucket for z in args.zones}}, opts)
