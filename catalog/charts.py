@@ -42,6 +42,9 @@ class ChartRef:
     data_name: str | None = None
     """The name its chart data is filed under in ../shared/charts when that is not the chart's
     own (MinIO's `operator` and `tenant` are minio-operator-7.1.1 and minio-tenant-7.1.1)."""
+    installed: bool = True
+    """False for a chart that only pins the images of objects we build ourselves (MinIO's
+    tenant chart): nothing installs it, so a mirror does not copy it."""
 
     @property
     def name(self) -> str:
@@ -150,6 +153,7 @@ MINIO_TENANT = ChartRef(
     "DefaultKESImage (pkg/apis/minio.min.io/v2/constants.go, also the chart's commented "
     "example), mc at the release its docs name (docs/tenant_crd.adoc :mc-image:)",
     data_name="minio-tenant",
+    installed=False,
 )
 
 HARBOR = ChartRef(
@@ -158,6 +162,11 @@ HARBOR = ChartRef(
     repository="https://helm.goharbor.io",
     source="goharbor/harbor-helm v1.19.1 (Harbor v2.15.1)",
 )
+
+TRIVY_DATABASES = {"vulnerability_db": "ghcr.io/aquasecurity/trivy-db:2",
+                   "java_vulnerability_db": "ghcr.io/aquasecurity/trivy-java-db:1"}
+"""The OCI artifacts Harbor's Trivy reads (at the schema versions Trivy pulls), by the
+registry.site field naming their copy inside the site."""
 
 # Value keys from each chart's values.yaml, with the tag each pulls by default. In v26.7.0 the
 # GPU operator's validator runs the operator's own image (nvcr.io/nvidia/gpu-operator) and the

@@ -486,3 +486,18 @@ def test_the_site_registry_is_the_factorys_own_inside_the_jurisdiction(
     site = next(r for r in plan["resources"] if r["type"] == "aifactory:baremetal:Site")
     site["inputs"]["country"] = "US"
     assert allowed_registries(PlanView(plan["resources"])) == []
+
+
+def test_mirror_script_copies_the_trivy_databases_and_not_the_tenant_chart(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["mirror", "lock", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-3:] == [
+        "# 4. Trivy's vulnerability databases, for the site registry's offline scans (refresh "
+        "them as often as the scans should be current)",
+        "oras copy ghcr.io/aquasecurity/trivy-db:2 "
+        "registry.dc1.acme.internal/mirror/aquasecurity/trivy-db:2",
+        "oras copy ghcr.io/aquasecurity/trivy-java-db:1 "
+        "registry.dc1.acme.internal/mirror/aquasecurity/trivy-java-db:1"]
+    assert "helm pull operator --repo https://operator.min.io --version 7.1.1" in out
+    assert not [line for line in out if line.startswith("helm pull tenant")]
