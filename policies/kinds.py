@@ -23,6 +23,8 @@ DATA_BEARING = frozenset({
     "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey",
     "gcp:sql/databaseInstance:DatabaseInstance", "gcp:bigquery/dataset:Dataset",
     "gcp:filestore/instance:Instance",
+    # a site's own: its MinIO tenant (the lakehouse, the registry's blobs), Harbor's projects
+    "kubernetes:minio.min.io/v2:Tenant", "harbor:index/project:Project",
 })
 
 AWS_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")

@@ -501,3 +501,48 @@ def test_mirror_script_copies_the_trivy_databases_and_not_the_tenant_chart(
         "registry.dc1.acme.internal/mirror/aquasecurity/trivy-java-db:1"]
     assert "helm pull operator --repo https://operator.min.io --version 7.1.1" in out
     assert not [line for line in out if line.startswith("helm pull tenant")]
+
+
+def _evaluate(plan: dict[str, Any], rule: str) -> list[str]:
+    from datetime import date
+
+    from policies import BY_NAME, evaluate
+
+    return [v.message for v in evaluate(plan, [BY_NAME[rule]],
+                                        today=date(2026, 12, 1)).violations]
+
+
+def test_harbor_projects_pass_immutable_and_scanned(onprem_plan: dict[str, Any]) -> None:
+    assert _evaluate(onprem_plan, "security-registry-immutable-scanned") == []
+    assert _evaluate(onprem_plan, "security-data-protected") == []
+
+
+def test_a_harbor_project_without_its_rule_or_scanning_fails(
+        onprem_plan: dict[str, Any]) -> None:
+    plan = json.loads(json.dumps(onprem_plan))
+    resources = plan["resources"]
+    plan["resources"] = [r for r in resources
+                         if r["name"] != "dc1-registry-training-immutable"]
+    serving = next(r for r in plan["resources"] if r["name"] == "dc1-registry-serving")
+    serving["inputs"]["vulnerabilityScanning"] = False
+    # a proxy cache follows its upstream's tags: it needs no immutable rule, but it scans
+    proxy = next(r for r in plan["resources"] if r["name"] == "dc1-registry-proxy-quay-io")
+    proxy["inputs"]["vulnerabilityScanning"] = False
+    assert _evaluate(plan, "security-registry-immutable-scanned") == [
+        "Harbor project proxy-quay-io does not scan images on push (vulnerabilityScanning "
+        "false)",
+        "Harbor project serving does not scan images on push (vulnerabilityScanning false)",
+        "Harbor project training lets tags move: no enabled immutable tag rule covers every "
+        "repository and tag (** / **)"]
+
+
+def test_an_unprotected_tenant_or_project_fails(onprem_plan: dict[str, Any]) -> None:
+    plan = json.loads(json.dumps(onprem_plan))
+    for r in plan["resources"]:
+        if r["name"] in ("dc1-object-storage-tenant", "dc1-registry-mirror"):
+            r["protect"] = False
+    assert _evaluate(plan, "security-data-protected") == [
+        "Tenant dc1-object-storage-tenant holds data but is not protected: `pulumi destroy` "
+        "or a replacement would delete it",
+        "Project dc1-registry-mirror holds data but is not protected: `pulumi destroy` or a "
+        "replacement would delete it"]

@@ -263,6 +263,7 @@ class SiteRegistry(FactoryComponent):
             harbor.Project(child(name, project), name=project, public=False,
                            registry_id=reg.registry_id,
                            vulnerability_scanning=True, force_destroy=False,
-                           opts=api_opts(protect=True))
+                           # explicit: the registry id is known only once the registry exists
+                           opts=api_opts(protect=True, depends_on=[reg]))
         self.url = pulumi.Output.from_input(f"https://{args.hostname}")
         self.register_outputs({"url": self.url})
