@@ -546,3 +546,13 @@ def test_an_unprotected_tenant_or_project_fails(onprem_plan: dict[str, Any]) -> 
         "or a replacement would delete it",
         "Project dc1-registry-mirror holds data but is not protected: `pulumi destroy` or a "
         "replacement would delete it"]
+
+
+def test_a_tenant_without_kes_is_not_encrypted_at_rest(onprem_plan: dict[str, Any]) -> None:
+    assert _evaluate(onprem_plan, "security-storage-encryption-at-rest") == []
+    plan = json.loads(json.dumps(onprem_plan))
+    tenant = next(r for r in plan["resources"] if r["name"] == "dc1-object-storage-tenant")
+    del tenant["inputs"]["spec"]["kes"]
+    assert _evaluate(plan, "security-storage-encryption-at-rest") == [
+        "Tenant dc1-object-storage-tenant has no KES (spec.kes): its objects are not encrypted "
+        "with the site's KMS"]
