@@ -556,3 +556,20 @@ def test_a_tenant_without_kes_is_not_encrypted_at_rest(onprem_plan: dict[str, An
     assert _evaluate(plan, "security-storage-encryption-at-rest") == [
         "Tenant dc1-object-storage-tenant has no KES (spec.kes): its objects are not encrypted "
         "with the site's KMS"]
+
+
+def test_storage_hosts_join_with_their_role_and_no_gpu_taint() -> None:
+    from blueprints.compose import firstboot
+
+    spec = load(EXAMPLE)
+    storage = yaml.safe_load(firstboot.render_user_data(spec, "dc1", "dc1-st01"))
+    gpu = yaml.safe_load(firstboot.render_user_data(spec, "dc1", "dc1-dgx01"))
+
+    def kubelet(doc: dict[str, Any]) -> str:
+        return next(f["content"] for f in doc["write_files"]
+                    if "KUBELET_EXTRA_ARGS" in f["content"])
+
+    assert "aifactory.io/role=storage" in kubelet(storage)
+    assert "aifactory.io/gpu=" not in kubelet(storage)
+    assert "--register-with-taints" not in kubelet(storage)
+    assert "--register-with-taints=nvidia.com/gpu=present:NoSchedule" in kubelet(gpu)

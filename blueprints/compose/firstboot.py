@@ -96,7 +96,10 @@ def host_context(spec: Blueprint, site_name: str, hostname: str) -> HostContext:
     if host is None:
         raise ValueError(f"{hostname!r} is not in the inventory of {site_name!r}")
     found = pool_of(spec, site_name, hostname)
-    taints = list(found[1].taints) if found is not None else [GPU_TAINT]
+    # a GPU host outside every pool keeps GPU work off until a pool takes it; storage,
+    # registry and management hosts carry no GPU taint (their services select them by role)
+    taints = list(found[1].taints) if found is not None else \
+        [GPU_TAINT] if host.role == "gpu" else []
     return HostContext(site=site_name, site_spec=site, host=host,
                        pool=found[0] if found else None,
                        labels=node_labels(spec, site_name, host), taints=taints)
