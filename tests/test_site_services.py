@@ -176,7 +176,7 @@ def store_args(**overrides: Any) -> SiteObjectStoreArgs:
         storage_class="directpv-min-io",
         parity=4, root_credentials="root:s3cr3t-root",
         kms=TenantKms(kind="vault", endpoint="https://vault.dc1:8200", key_name="acme-lake",
-                      credentials="role-id:secret-id", prefix="acme"),
+                      credentials="role-id:secret-id", prefix="acme", tls_secret="vault-ca"),
         zones=(BucketZone("raw", "acme-raw-dc1", retention_days=1095),
                BucketZone("curated", "acme-curated-dc1"),
                BucketZone("registry", "acme-registry-dc1", noncurrent_retention_days=7)),
@@ -210,6 +210,7 @@ def test_object_store_registers_the_tenant_with_kes_and_its_buckets(run) -> None
                                {"name": "acme-registry-dc1", "objectLock": False}]
     assert spec["kes"]["keyName"] == "acme-lake"
     assert spec["kes"]["kesSecret"] == {"name": "acme-dc1-kes-configuration"}
+    assert spec["kes"]["clientCertSecret"] == {"name": "vault-ca", "type": "Opaque"}
     assert spec["configuration"] == {"name": "acme-dc1-env-configuration"}
     chart = rec.one("kubernetes:helm.sh/v4:Chart")
     assert (chart.inputs["chart"], chart.inputs["version"]) == ("operator", "7.1.1")
@@ -573,3 +574,15 @@ def test_storage_hosts_join_with_their_role_and_no_gpu_taint() -> None:
     assert "aifactory.io/gpu=" not in kubelet(storage)
     assert "--register-with-taints" not in kubelet(storage)
     assert "--register-with-taints=nvidia.com/gpu=present:NoSchedule" in kubelet(gpu)
+
+
+def test_kes_configuration_logs_in_to_vault_and_trusts_its_ca() -> None:
+    from components.platform.object_store import kes_config
+
+    kms = store_args().kms
+    config = json.loads(kes_config(kms, "role-id:secret-id"))
+    assert config["keystore"] == {"vault": {
+        "endpoint": "https://vault.dc1:8200", "engine": "kv", "version": "v2", "prefix": "acme",
+        "approle": {"id": "role-id", "secret": "secret-id", "retry": "15s"},
+        "status": {"ping": "10s"}, "tls": {"ca": "/tmp/kes/ca.crt"}}}
+    assert config["policy"]["minio"]["identities"] == ["${MINIO_KES_IDENTITY}"]

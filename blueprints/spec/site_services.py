@@ -39,6 +39,11 @@ class SiteKms(Strict):
     credentials: str = Field(
         pattern=SECRET_KEY, description="Stack config key of the secret KES logs in with: "
         "vault 'role_id:secret_id' (AppRole), fortanix the API key.")
+    tls_secret: str | None = Field(
+        None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="Existing Secret in the tenant's namespace with ca.crt, the CA of the "
+        "KMS's certificate (the site's PKI), and public.crt/private.key when the KMS wants "
+        "mutual TLS; omit when the KMS's certificate chains to a public root.")
 
     @model_validator(mode="after")
     def _kind_fields(self) -> SiteKms:

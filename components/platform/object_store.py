@@ -42,6 +42,8 @@ OPERATOR_NAMESPACE = "minio-operator"
 ALIAS = "lake"
 """The mc alias of the tenant in the bucket job."""
 KES_PORT = 7373
+KES_DIR = "/tmp/kes"
+"""Where the operator mounts KES's configuration, certificates and its clientCertSecret."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,9 @@ class TenantKms:
     """vault: enterprise namespace."""
     group_id: str | None = None
     """fortanix: the DSM group."""
+    tls_secret: str | None = None
+    """Existing Secret with ca.crt (and public.crt/private.key for mTLS) KES reaches the KMS
+    with; the operator mounts it beside KES's configuration."""
 
 
 @dataclass(frozen=True)
@@ -258,15 +263,20 @@ def kes_config(kms: TenantKms, credentials: str) -> str:
             vault["prefix"] = kms.prefix
         if kms.vault_namespace:
             vault["namespace"] = kms.vault_namespace
+        if kms.tls_secret:
+            vault["tls"] = {"ca": f"{KES_DIR}/ca.crt"}
         keystore = {"vault": vault}
     else:
-        keystore = {"fortanix": {"sdkms": {"endpoint": kms.endpoint, "group_id": kms.group_id,
-                                           "credentials": {"key": credentials}}}}
+        sdkms: dict[str, Any] = {"endpoint": kms.endpoint, "group_id": kms.group_id,
+                                 "credentials": {"key": credentials}}
+        if kms.tls_secret:
+            sdkms["tls"] = {"ca": f"{KES_DIR}/ca.crt"}
+        keystore = {"fortanix": {"sdkms": sdkms}}
     config = {
         "version": "v1",
         "address": f":{KES_PORT}",
         "admin": {"identity": "_"},  # no admin identity (the operator's example)
-        "tls": {"key": "/tmp/kes/server.key", "cert": "/tmp/kes/server.crt"},
+        "tls": {"key": f"{KES_DIR}/server.key", "cert": f"{KES_DIR}/server.crt"},
         "policy": {"minio": {
             "allow": ["/v1/api", "/v1/key/create/*", "/v1/key/generate/*",
                       "/v1/key/decrypt/*", "/v1/key/bulk/decrypt/*"],
@@ -345,6 +355,8 @@ def tenant_spec(args: SiteObjectStoreArgs, config_secret: str, kes_secret: str,
             "replicas": 2,
             "kesSecret": {"name": kes_secret},
             "keyName": args.kms.key_name,
+            **({"clientCertSecret": {"name": args.kms.tls_secret, "type": "Opaque"}}
+               if args.kms.tls_secret else {}),
             "securityContext": {"runAsUser": 1000, "runAsGroup": 1000, "runAsNonRoot": True,
                                 "fsGroup": 1000},
             "containerSecurityContext": _restricted_container(),
