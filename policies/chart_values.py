@@ -231,6 +231,18 @@ def default_image(chart: ChartData, image: ChartImage, pinned_version: str) -> t
         tag = str(node.get("version") or "")
     elif image.style == "tagged":
         repo, tag = str(node.get("repository", "")), str(node.get("tag") or "")
+    elif image.style == "jetstack":
+        repo = str(node.get("repository") or "") or "/".join(
+            str(p) for p in (owner.values.get("imageRegistry"), owner.values.get("imageNamespace"),
+                             node.get("name")) if p)
+        tag = str(node.get("tag") or "")
+    elif image.style == "image-tag":
+        repo, tag = str(node.get(image.keys[0]) or ""), str(node.get(image.keys[1]) or "")
+        if repo and "." not in repo.split("/", 1)[0]:
+            repo = f"docker.io/{repo}"  # a Docker Hub name without its registry
+    elif image.style == "reference":
+        ref = str(node.get(image.keys[0]) or "")
+        repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
     else:
         repo = f"{node.get('registry', '')}/{node.get('repository', '')}".strip("/")
         tag = str(node.get("tag") or "")

@@ -96,6 +96,11 @@ def images_in(value: Any, path: str = "") -> Iterator[ImageRef]:
         for key, v in value.items():
             sub = f"{path}.{key}" if path else str(key)
             if key == "image" and isinstance(v, str) and v:
+                # KServe spells {image: repository, tag: tag} (its explainer: defaultVersion)
+                tag = value.get("tag") or value.get("defaultVersion")
+                if isinstance(tag, str) and tag and "@" not in v \
+                        and ":" not in v.rsplit("/", 1)[-1]:
+                    v = f"{v}:{tag}" if not _TAG_OR_DIGEST.match(tag) else f"{v}@{tag}"
                 yield ImageRef(v, sub, bool(DIGEST.search(v)))
             elif key == "image" and isinstance(v, Mapping):
                 c = _composed(v)

@@ -15,7 +15,8 @@ and its peak RSS.
 
 Prints a table; the target is plan/floor <= 1.25 at every size and linear growth. The
 generated factories run jobs (see blueprint_yaml): Karpenter pools, sharing, teams with quotas,
-MultiKueue workers and workload operators; sizes grow by environments past 60 pools.
+MultiKueue workers and workload operators, and the model lifecycle (MLflow on RDS, served models
+with canaries, notebooks, alert routing, Grafana); sizes grow by environments past 60 pools.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
                           "max_shared_clients_per_gpu: 2}"]
     lines += ["lakehouse:", "  environment: env0", "  zones:"]
     lines += [f"    z{z}: {{retention_days: 365}}" for z in range(zones)]
+    lines += ["    models: {}"]
     lines += ["registry: {environment: env0, repositories: [training, serving]}",
               "platform: {workloads: [jobset, ray]}",
               "queueing:", "  environment: env0", "  teams:",
@@ -78,6 +80,25 @@ def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
               "      quotas: {p0-0: {nominal: 2, borrowing_limit: 2}}",
               "    applied:", "      namespace: team-applied",
               "      quotas: {p0-1: {nominal: 2, lending_limit: 1}}"]
+    # the model lifecycle: MLflow on RDS, models served with a canary, notebooks, alerts
+    lines += ["model_registry:", "  environment: env0",
+              "  database: {password_secret: db-password}",
+              "  basic_auth_secret: mlflow-admin",
+              "serving:", "  environment: env0", "  models:"]
+    for m in range(min(pools_per_env, 8)):
+        lines += [f"    m{m}:", f"      pool: p0-{m}", "      revision: v2",
+                  f"      source: {{mlflow: m{m}/2}}",
+                  "      last_good: {revision: v1, source: {mlflow: " + f"m{m}/1" + "}}",
+                  "      canary_percent: 10", "      max_replicas: 2",
+                  f"      weights_gb: {60 if m % 2 else 16}", "      team: applied"]
+    lines += ["notebooks:", "  environment: env0",
+              "  login: {issuer: 'https://login.example', client_id: hub, "
+              "client_secret: hub-secret}",
+              "alerts:", "  receivers:",
+              "    oncall: {kind: pagerduty, secret: pagerduty-key}",
+              "    applied: {kind: slack, secret: slack-hook, channel: '#applied'}",
+              "  routes:", "    - {team: applied, receiver: applied}", "    - {receiver: oncall}",
+              "monitoring: {grafana: {admin_password_secret: grafana-admin}}"]
     return "\n".join(lines) + "\n"
 
 
@@ -217,6 +238,12 @@ def child_program(path: str) -> dict[str, float]:
             return {}, None
 
     pulumi.runtime.set_mocks(Bare(), project="bench", stack="program", preview=False)
+    from pulumi.runtime import config as pulumi_config
+
+    from blueprints.compose.lifecycle import offline_config
+
+    secrets = offline_config(spec)  # the stack secrets, as `pulumi config set --secret` holds
+    pulumi_config.set_all_config(secrets, list(secrets))
     _sync_await(run_pulumi_func(lambda: _discard(compose(spec))))
     return {"seconds": time.perf_counter() - start, "resources": 0}
 

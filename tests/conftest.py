@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import textwrap
 from collections.abc import Callable
@@ -50,6 +51,31 @@ class Recorded:
     def types(self) -> set[str]:
         """Every type token registered."""
         return {r.type for r in self.all}
+
+
+@pytest.fixture(autouse=True)
+def example_stack_secrets() -> Any:
+    """The stack secrets the examples name, set (masked placeholders) as `pulumi config set
+    --secret` sets them on a stack: tests that build an example's args outside `record`
+    (platform_args, ...) read them like the program does."""
+    from pulumi.runtime import config as pulumi_config
+
+    config = _example_secrets()
+    saved = (dict(pulumi_config.CONFIG.get()), set(pulumi_config._SECRET_KEYS.get()))
+    pulumi_config.set_all_config({**saved[0], **config}, [*saved[1], *config])
+    yield
+    pulumi_config.set_all_config(saved[0], list(saved[1]))
+
+
+@functools.cache
+def _example_secrets() -> dict[str, str]:
+    from blueprints.compose.lifecycle import offline_config
+    from blueprints.spec import load
+
+    config: dict[str, str] = {}
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        config.update(offline_config(load(path)))
+    return config
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def test_kubernetes_provider_for_the_cluster_has_a_secret_kubeconfig(plan) -> No
 def test_data_bearing_resources_are_protected(plan) -> None:
     # log groups hold the audit and flow-log evidence a compliance review asks for
     data = {"aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:ecr/repository:Repository",
-            "aws:cloudwatch/logGroup:LogGroup"}
+            "aws:cloudwatch/logGroup:LogGroup", "aws:rds/instance:Instance"}
     aws = [r for r in plan["resources"] if r["type"].startswith("aws:")]
     assert {r["type"] for r in aws if r["protect"]} == data
     assert all(r["protect"] for r in aws if r["type"] in data)
@@ -155,15 +155,15 @@ def test_the_builder_still_refuses_a_partition_that_skipped_the_spec() -> None:
 
 def test_lakehouse_replication_from_the_blueprint() -> None:
     text = EXAMPLE.read_text().replace(
-        "    features: {noncurrent_retention_days: 14}\n",
-        "    features: {noncurrent_retention_days: 14}\n  replication: {region: eu-west-1}\n")
+        "\nregistry:\n", "  replication: {region: eu-west-1}\n\nregistry:\n")
     registrations = run_program(spec_from_yaml(text))
     providers = {r.name: r for r in registrations if r.type == "pulumi:providers:aws"}
     assert providers["aws-prod-lakehouse-replica-provider"].inputs["region"] == "eu-west-1"
     replica = providers["aws-prod-lakehouse-replica-provider"].urn
     replicated = [r for r in registrations if r.provider == replica]
     assert {r.type for r in replicated} >= {"aws:s3/bucket:Bucket", "aws:kms/key:Key"}
-    assert len([r for r in replicated if r.type == "aws:s3/bucket:Bucket"]) == 3
+    # raw, curated, features and models
+    assert len([r for r in replicated if r.type == "aws:s3/bucket:Bucket"]) == 4
     configs = [r for r in registrations
                if r.type == "aws:s3/bucketReplicationConfig:BucketReplicationConfig"]
-    assert len(configs) == 3
+    assert len(configs) == 4

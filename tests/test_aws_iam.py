@@ -123,5 +123,6 @@ def test_no_policy_in_the_aws_example_allows_everything(example_spec) -> None:
     assert len(node_role_ids) == 3
     inline_roles = {r.inputs["role"] for r in registrations
                     if r.type == "aws:iam/rolePolicy:RolePolicy"}
-    # cluster secrets key, training jobs, Karpenter's controller, the EBS CSI driver's key use
-    assert len(inline_roles) == 5 and not inline_roles & node_role_ids
+    # cluster secrets key, training jobs, Karpenter's controller, the EBS CSI driver's key use,
+    # model serving (read) and MLflow (read/write) on the models zone
+    assert len(inline_roles) == 7 and not inline_roles & node_role_ids

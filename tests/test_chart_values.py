@@ -29,16 +29,17 @@ def rendered(tmp_path: Path, stem: str) -> Path:
 
 
 @needs_charts
-@pytest.mark.parametrize("stem", ["cloud-aws", "cloud-gcp", "hybrid", "sovereign-eu"])
+@pytest.mark.parametrize("stem", ["cloud-aws", "cloud-gcp", "hybrid", "sovereign-eu", "pilot"])
 def test_every_example_passes_only_values_its_charts_declare(tmp_path: Path, stem: str) -> None:
     report = check_releases(rendered(tmp_path, stem))
     assert report.problems == []
     assert report.missing == []
     assert set(report.sources.values()) == {"../shared/charts"}
     # the platform's three charts per cluster kind, Karpenter's two where EKS pools are elastic,
-    # and cloud-aws's JobSet and KubeRay operators
-    assert report.releases == {"cloud-aws": 7, "cloud-gcp": 3, "hybrid": 8,
-                               "sovereign-eu": 8}[stem]
+    # cloud-aws's JobSet and KubeRay operators, and its serving (cert-manager, KEDA, the
+    # KServe CRDs and controller, Envoy Gateway), MLflow and JupyterHub
+    assert report.releases == {"cloud-aws": 14, "cloud-gcp": 3, "hybrid": 8,
+                               "sovereign-eu": 8, "pilot": 10}[stem]
 
 
 @needs_charts

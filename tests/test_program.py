@@ -27,8 +27,22 @@ def cli_config(config: dict[str, Any]) -> dict[str, str]:
 
 
 def run_program(stack: str, config: dict[str, Any]) -> list[Registration]:
+    secrets = stack_secrets(config)
     return record(lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
-                  stack=stack, config=cli_config(config))
+                  stack=stack, config={**cli_config(config), **secrets},
+                  secret_keys=list(secrets))
+
+
+def stack_secrets(config: dict[str, Any]) -> dict[str, str]:
+    """The stack secrets the stack's blueprint names, as `pulumi config set --secret` holds
+    them (placeholders), when the blueprint loads."""
+    from blueprints.compose.lifecycle import offline_config
+    from blueprints.spec import BlueprintError, load
+
+    try:
+        return offline_config(load(ROOT / config["aifactory:blueprint"]))
+    except (BlueprintError, KeyError):
+        return {}
 
 
 def stack_config(stack: str) -> dict[str, Any]:

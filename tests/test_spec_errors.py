@@ -86,7 +86,15 @@ def test_unknown_key_lists_allowed_keys(tmp_path: Path) -> None:
     text = GOOD.replace("name: acme", "name: acme\ncolour: blue")
     assert problems(tmp_path, text) == [
         "bp.yaml:2: colour: unknown key 'colour' (allowed: name, description, tags, "
-        "environments, pools, lakehouse, registry, queueing, platform, sovereignty, policy)"
+        "environments, pools, lakehouse, registry, queueing, platform, model_registry, serving, "
+        "notebooks, alerts, monitoring, sovereignty, policy)"
+    ]
+
+
+def test_model_registry_is_no_longer_mistaken_for_the_registry(tmp_path: Path) -> None:
+    text = GOOD + "model_registry: {environment: prod}\n"
+    assert problems(tmp_path, text) == [
+        "bp.yaml:15: model_registry.database: required key 'database' is missing: add it",
     ]
 
 

@@ -43,7 +43,7 @@ def lock_plan(source: str) -> dict[str, Any]:
     names = spec.platform_charts()
     images: dict[str, str] = {}
     for name in names:
-        for image in CHART_IMAGES[name]:
+        for image in CHART_IMAGES.get(name, ()):
             images.setdefault(image.upstream, image.default_tag)
     found_overrides = raw_mirror.get("tag_overrides")
     overrides: dict[str, Any] = found_overrides if isinstance(found_overrides, dict) else {}
@@ -61,8 +61,8 @@ def lock_plan(source: str) -> dict[str, Any]:
                 databases.append((upstream, f"{target}:{upstream.rpartition(':')[2]}"))
     return {
         "factory": spec.name, "registry": registry, "charts": charts_path.rstrip("/"),
-        "chartRefs": [CHARTS[n] for n in names if CHARTS[n].installed], "images": refs,
-        "databases": databases,
+        "chartRefs": [CHARTS[n] for n in names if n in CHARTS and CHARTS[n].installed],
+        "images": refs, "databases": databases,
         "lock": {ref: str(held.get(ref) or "sha256:<digest>") for ref in refs},
         "overrides": sorted(r for r in overrides if r in images),
     }

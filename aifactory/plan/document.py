@@ -56,6 +56,7 @@ CONTROL_PLANE_SOURCE = ("Amazon EKS pricing: $0.10 per cluster-hour (standard su
 NOT_COSTED = ("NAT gateways and Cloud NAT", "block storage of the nodes (EBS, PD/Hyperdisk)",
               "object storage of the lakehouse (S3, GCS)", "network egress and load balancers",
               "KMS keys and requests", "logs and metrics ingestion", "registry storage",
+              "databases (RDS, Cloud SQL)",
               "owned sites (capital and energy)")
 
 
@@ -63,11 +64,14 @@ def run_program(spec: Blueprint, stack: str = "offline") -> list[Registration]:
     """Run the real program for `spec` under recording mocks."""
     from blueprints.compose import compose  # deferred: loads the Pulumi SDKs
 
-    config: dict[str, str] | None = None
-    if any(env.kind == "onprem" for env in spec.environments.values()):
-        from blueprints.compose.onprem import offline_config  # masked stand-ins for stack secrets
+    # masked stand-ins for the stack secrets the blueprint names
+    from blueprints.compose.lifecycle import offline_config as lifecycle_config
 
-        config = offline_config(spec)
+    config: dict[str, str] | None = lifecycle_config(spec) or None
+    if any(env.kind == "onprem" for env in spec.environments.values()):
+        from blueprints.compose.onprem import offline_config
+
+        config = {**(config or {}), **offline_config(spec)}
     return record(lambda: compose(spec), project="ai-factory", stack=stack, config=config,
                   secret_keys=list(config or {}))
 
@@ -212,7 +216,24 @@ def summarise(resources: list[dict[str, Any]], settings: dict[str, Any]) -> dict
             p.cloud != "onprem" for p in pools) else None,
         "cost": cost,
         "sites": sites,
+        "servedModels": served_models(resources, index),
     }
+
+
+def served_models(resources: list[dict[str, Any]],
+                  index: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each served model: its cluster, pool, revisions with their traffic share, and the GPUs
+    its replicas may take at their maximum (from the ServedModel components' inputs)."""
+    out = []
+    for r in resources:
+        if r["type"] != "aifactory:platform:ServedModel":
+            continue
+        i = r["inputs"]
+        block = building_block(r, index).split("/", 1)[0]
+        out.append({"model": i.get("model"), "environment": block, "pool": i.get("pool"),
+                    "revisions": i.get("revisions") or {},
+                    "gpusPerReplica": i.get("gpusPerReplica"), "maxGpus": i.get("maxGpus")})
+    return sorted(out, key=lambda m: (m["environment"], str(m["model"])))
 
 
 def make_plan(spec: Blueprint, registrations: list[Registration], blueprint: str,

@@ -95,6 +95,16 @@ def render(plan: dict[str, Any], markdown: bool = False) -> str:
             "servers, cooling and PUE are the provider's).",
             "",
         ]
+    if s.get("servedModels"):
+        out += [
+            h("Served models (KServe; revisions with their share of traffic)"),
+            *_table(["model", "environment", "pool", "revisions", "GPUs/replica", "max GPUs"],
+                    [[m["model"], m["environment"], m["pool"],
+                      ", ".join(f"{r} {w}%" for r, w in m["revisions"].items()),
+                      m["gpusPerReplica"], m["maxGpus"]] for m in s["servedModels"]],
+                    markdown, left=frozenset({0, 1, 2, 3})),
+            "",
+        ]
     cost = s.get("cost")
     if cost and any(p["cloud"] != "onprem" for p in s["pools"]):
         per = cost["usdPerHour"]

@@ -38,6 +38,7 @@ from components.gcp.workload_access import WorkloadAccess, WorkloadAccessArgs
 
 GKE_KEY, DISK_KEY, LAKEHOUSE_KEY, REGISTRY_KEY = "gke", "disks", "lakehouse", "registry"
 LOGS_KEY = "logs"
+DATABASE_KEY = "databases"
 AUDITED_SERVICES = ("container.googleapis.com", "cloudkms.googleapis.com")
 """Services every GCP environment uses, whose Data Access audit logs are turned on."""
 # The same job identity as on AWS (blueprints.compose.aws), so the platform layer makes one
@@ -102,6 +103,8 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
         key_users[LAKEHOUSE_KEY] = [service_agents.storage(number)]
     if has_registry:
         key_users[REGISTRY_KEY] = [service_agents.artifact_registry(number)]
+    if spec.model_registry is not None and spec.model_registry.environment == env_name:
+        key_users[DATABASE_KEY] = [service_agents.cloud_sql(number)]  # MLflow's Cloud SQL
     keys = KmsKeys(naming.child(env_name, "kms"), KmsKeysArgs(
         project=env.project, location=env.region,
         ring_name=naming.fit(naming.child(spec.name, env_name), 63),
@@ -139,6 +142,7 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
         release_channel=env.release_channel, endpoint_public_access=env.endpoint_public_access,
         authorized_networks=list(env.master_authorized_networks),
         dns_endpoint=env.control_plane_dns_endpoint,
+        gateway_api=spec.serving is not None and spec.serving.environment == env_name,
         labels=labels,
         key_grants=keys.grants_for(GKE_KEY) + keys.grants_for(DISK_KEY),
     ), inside)

@@ -16,6 +16,9 @@ import pulumi_kubernetes as k8s
 from blueprints.compose import EnvironmentBuild, facts, firstboot
 from blueprints.compose.blame import POOL_ALIASES, blame
 from blueprints.compose.platform import mirror_of
+from blueprints.compose.secrets import CONFIG_NAMESPACE as CONFIG_NAMESPACE
+from blueprints.compose.secrets import OFFLINE_SECRET as OFFLINE_SECRET
+from blueprints.compose.secrets import full_key, stack_secret
 from blueprints.compose.tagging import k8s_labels
 from blueprints.errors import BlueprintFieldError
 from blueprints.spec.models import Blueprint, OnPremSite
@@ -54,15 +57,6 @@ from components.platform.site_registry import (
     SiteRegistryArgs,
 )
 
-CONFIG_NAMESPACE = "aifactory"
-OFFLINE_SECRET = "offline-placeholder"
-"""What the offline plan stands in for each stack secret; recorded only as "[secret]"."""
-
-
-def full_key(key: str) -> str:
-    """The full stack config key of a blueprint's secret reference."""
-    return key if ":" in key else f"{CONFIG_NAMESPACE}:{key}"
-
 
 def secret_config_keys(site: OnPremSite) -> list[str]:
     """Every stack secret a site needs: kubeconfig, join token, BMC credentials."""
@@ -76,12 +70,6 @@ def offline_config(spec: Blueprint) -> dict[str, str]:
     return {key: OFFLINE_SECRET for name, env in spec.environments.items()
             if isinstance(env, OnPremSite)
             for key in secret_config_keys(env) + site_service_secret_keys(spec, name)}
-
-
-def stack_secret(key: str) -> pulumi.Output[str]:
-    """A stack secret by the blueprint's reference; a clear error when it is not set."""
-    namespace, _, name = full_key(key).partition(":")
-    return pulumi.Config(namespace).require_secret(name)
 
 
 def _hook_args(spec: Blueprint, env_name: str, env: OnPremSite, host: HostSpec,

@@ -17,6 +17,7 @@ import pulumi
 import catalog
 from blueprints.compose.blame import blame
 from blueprints.compose.facts import pool_facts
+from blueprints.compose.lifecycle import build_lifecycle, monitoring_args, pool_teams
 from blueprints.compose.sharing import operator_sharing
 from blueprints.compose.tagging import k8s_labels
 from blueprints.errors import BlueprintFieldError, ComponentArgsError
@@ -182,6 +183,8 @@ def platform_args(spec: Blueprint, env_name: str, *,
         storage=storage_args(spec, env_name, storage_key),
         workloads=tuple(spec.platform.workloads) if runs_jobs else (),
         priorities=priorities,
+        monitoring=monitoring_args(spec),
+        pool_teams=pool_teams(spec, list(capacities)),
     )
 
 
@@ -240,4 +243,5 @@ def build_platform(spec: Blueprint, built: Built) -> dict[str, ClusterPlatform]:
         if platform.multikueue_kubeconfig is not None:
             kubeconfigs[env_name] = platform.multikueue_kubeconfig
         platforms[env_name] = platform
+    build_lifecycle(spec, built, platforms)
     return platforms

@@ -21,6 +21,14 @@ from pydantic import (
 import catalog
 from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_cidr, fail
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
+from blueprints.spec.lifecycle import (
+    Alerts,
+    ModelRegistry,
+    Monitoring,
+    Notebooks,
+    Serving,
+    lifecycle_problems,
+)
 from blueprints.spec.policy import ImageMirror, PolicySettings, Sovereignty, Tags, Waiver
 from blueprints.spec.pools import GPU_TAINT, GpuPool, GpuSharing, Taint
 from blueprints.spec.site import (
@@ -42,7 +50,7 @@ from blueprints.spec.site_services import (
 )
 from catalog import cloud as cloud_catalog
 from catalog import mig
-from catalog.charts import CHARTS, default_tags, upstream_images
+from catalog.charts import CHARTS, VLLM_RUNTIME, default_tags, upstream_images
 from catalog.workloads import WORKLOAD_OPERATORS
 
 __all__ = [
@@ -255,6 +263,13 @@ class Blueprint(Strict):
     platform: Platform = Field(
         default_factory=lambda: Platform(), description="Workload operators and other extras."
     )
+    model_registry: ModelRegistry | None = Field(
+        None, description="MLflow tracking and model registry.")
+    serving: Serving | None = Field(None, description="KServe model serving (vLLM).")
+    notebooks: Notebooks | None = Field(None, description="JupyterHub notebooks.")
+    alerts: Alerts | None = Field(None, description="Alert receivers and routes.")
+    monitoring: Monitoring = Field(
+        default_factory=lambda: Monitoring(), description="Monitoring settings (Grafana).")
     sovereignty: Sovereignty | None = Field(None, description="Declared jurisdiction.")
     policy: PolicySettings = Field(
         default_factory=lambda: PolicySettings(), description="Policy settings and waivers."
@@ -281,7 +296,7 @@ class Blueprint(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Blueprint:
-        problems: list[tuple[str, str]] = []
+        problems: list[tuple[ProblemPath, str]] = []
         for name, pool in self.pools.items():
             env = self.environments.get(pool.environment)
             where = f"pools.{name}"
@@ -328,6 +343,7 @@ class Blueprint(Strict):
         if self.queueing is not None:
             problems.extend(_queueing_problems(self, self.queueing))
         problems.extend(_gcp_replication(self))
+        problems.extend(lifecycle_problems(self))
         problems.extend(site_lakehouse_problems(self.lakehouse, self.environments))
         problems.extend(site_registry_problems(self.registry, self.environments))
         reg = self.registry
@@ -353,6 +369,15 @@ class Blueprint(Strict):
         if self.karpenter_environments():
             charts += ["karpenter-crd", "karpenter"]
         charts += [WORKLOAD_OPERATORS[w].chart.name for w in self.platform.workloads]
+        if self.serving is not None:
+            charts += ["cert-manager", "keda", "kserve-crd", "kserve-resources"]
+            if self.environments[self.serving.environment].kind != "gcp":
+                charts.append("gateway-helm")  # GKE's own gateway controller elsewhere
+            charts.append(VLLM_RUNTIME)  # the image of our ServingRuntime
+        if self.model_registry is not None:
+            charts.append("mlflow")
+        if self.notebooks is not None:
+            charts.append("jupyterhub")
         if any(isinstance(e, OnPremSite) and e.object_storage is not None
                for e in self.environments.values()):
             charts += ["operator", "tenant"]  # MinIO's: the operator, the Tenant's images

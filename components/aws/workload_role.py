@@ -30,6 +30,7 @@ SERVICE_ACCOUNT = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?:[a-z0-9]([a-z0-9.-
 
 OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject",
                   "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
 PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
                 "ecr:BatchGetImage"]
 
@@ -56,6 +57,10 @@ class WorkloadRoleArgs:
     """ECR repositories the workload may pull from."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags."""
+    read_only: bool = False
+    """Read the buckets only (model serving), no writes."""
+    description: str = "Training jobs: lakehouse read/write, image pulls"
+    """Role description."""
 
 
 def permissions_policy(args: WorkloadRoleArgs, key_arns: Sequence[str]) -> str:
@@ -66,12 +71,15 @@ def permissions_policy(args: WorkloadRoleArgs, key_arns: Sequence[str]) -> str:
         statements += [
             allow("ListLakehouseBuckets", ["s3:ListBucket", "s3:GetBucketLocation"],
                   list(args.bucket_arns)),
+            allow("ReadLakehouseObjects", READ_ACTIONS, [f"{a}/*" for a in args.bucket_arns])
+            if args.read_only else
             allow("ReadWriteLakehouseObjects", OBJECT_ACTIONS,
                   [f"{a}/*" for a in args.bucket_arns]),
         ]
         if key_arns:
             statements.append(allow(
-                "UseLakehouseKeysThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"],
+                "UseLakehouseKeysThroughS3",
+                ["kms:Decrypt"] if args.read_only else ["kms:Decrypt", "kms:GenerateDataKey"],
                 list(key_arns),
                 {"StringEquals": {"kms:ViaService": f"s3.{loc.region}.{loc.dns_suffix}"}}))
     if args.repository_arns:
@@ -107,7 +115,7 @@ class WorkloadRole(FactoryComponent):
         trust = pulumi.Output.all(args.oidc_issuer, args.oidc_provider_arn).apply(
             lambda v: trust_policy(v[0], v[1], args.service_accounts))
         role = iam.Role(naming.child(name, "role"), name=args.role_name,
-                        description="Training jobs: lakehouse read/write, image pulls",
+                        description=args.description,
                         assume_role_policy=trust, max_session_duration=3600,
                         tags={**args.tags, "Name": args.role_name}, opts=self.child_opts())
 

@@ -76,6 +76,8 @@ class GkeClusterArgs:
     """Enable the IAM-authorised DNS-based endpoint, reachable from outside the VPC."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels of the cluster (resource labels) and its nodes' VMs."""
+    gateway_api: bool = False
+    """Turn on GKE's Gateway API controller (standard channel): model serving's Gateway."""
     key_grants: Sequence[pulumi.Resource] = ()
     """Grants of both keys to the GKE and Compute Engine service agents: the cluster waits."""
 
@@ -142,6 +144,7 @@ class GkeCluster(FactoryComponent):
             workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
             database_encryption={"state": "ENCRYPTED", "key_name": args.secrets_key_id},
             release_channel={"channel": args.release_channel},
+            gateway_api_config={"channel": "CHANNEL_STANDARD"} if args.gateway_api else None,
             logging_config={"enable_components": [
                 "SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS",
             ]},

@@ -57,3 +57,8 @@ def logging(project_number: str) -> str:
 def service_account_email(account_id: str, project: str) -> str:
     """E-mail of a user-managed service account: deterministic, so no output is awaited."""
     return f"{account_id}@{project}.iam.gserviceaccount.com"
+
+
+def cloud_sql(project_number: str) -> str:
+    """Cloud SQL service agent: encrypts an instance's disks and backups with its key."""
+    return _agent(project_number, "gcp-sa-cloud-sql.iam.gserviceaccount.com")

@@ -72,6 +72,8 @@ class ClusterPlatformArgs:
     """Workload operators to install (catalog.workloads: jobset, leaderworkerset, ray)."""
     priorities: tuple[PriorityClass, ...] = DEFAULT_PRIORITIES
     """The factory's workload priority classes (teams' priority caps are read against them)."""
+    pool_teams: Mapping[str, str] = field(default_factory=dict)
+    """Owning team of each pool (its GPU alerts carry the team's label)."""
 
 
 class ClusterPlatform(FactoryComponent):
@@ -122,8 +124,11 @@ class ClusterPlatform(FactoryComponent):
             storage_class = storage_class or storage.class_name
             if storage.storage_class_resource is not None:
                 after_storage.append(storage.storage_class_resource)
+        own_pools = {p.pool for p in args.pools}
         monitoring_args = replace(args.monitoring, labels=labels, mirror=args.mirror,
-                                  storage_class=storage_class)
+                                  storage_class=storage_class,
+                                  pool_teams={p: t for p, t in args.pool_teams.items()
+                                              if p in own_pools})
         monitoring = Monitoring(child(name, "monitoring"), monitoring_args,
                                 pulumi.ResourceOptions(parent=self, depends_on=after_storage))
 
@@ -139,7 +144,8 @@ class ClusterPlatform(FactoryComponent):
             GpuTelemetry(child(name, "gpu-telemetry"), GpuTelemetryArgs(
                 pools=args.pools, monitoring_namespace=monitoring_args.namespace,
                 gpu_operator_namespace=operator_args.namespace, labels=labels,
-                depends_on=(monitoring.chart, operator.chart)),
+                depends_on=(monitoring.chart, operator.chart),
+                pool_teams=monitoring_args.pool_teams),
                 pulumi.ResourceOptions(parent=self))
 
         operators = [
@@ -176,6 +182,8 @@ class ClusterPlatform(FactoryComponent):
                                  pulumi.ResourceOptions(parent=self))
             self.multikueue_kubeconfig = worker.kubeconfig
 
+        self.monitoring = monitoring
+        self.team_namespaces = team_namespaces
         self.cluster_gpus = pulumi.Output.from_input(cluster_gpus)
         self.register_outputs({"cluster_gpus": self.cluster_gpus})
 

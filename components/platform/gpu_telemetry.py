@@ -54,6 +54,8 @@ class GpuTelemetryArgs:
     """How often Prometheus scrapes the exporters."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Resources that must exist first: the charts that install the monitoring CRDs."""
+    pool_teams: Mapping[str, str] = field(default_factory=dict)
+    """Owning team of a pool: every GPU series and alert of the pool carries `team`."""
 
 
 def dcgm_service_monitor_spec(args: GpuTelemetryArgs) -> dict[str, Any]:
@@ -75,6 +77,10 @@ def dcgm_service_monitor_spec(args: GpuTelemetryArgs) -> dict[str, Any]:
                 {"action": "replace",
                  "sourceLabels": [f"__meta_kubernetes_node_label_{_prom_label(POOL_LABEL)}"],
                  "targetLabel": "pool"},
+                *({"action": "replace",
+                   "sourceLabels": [f"__meta_kubernetes_node_label_{_prom_label(POOL_LABEL)}"],
+                   "regex": pool, "targetLabel": "team", "replacement": team}
+                  for pool, team in sorted(args.pool_teams.items())),
             ],
         }],
     }
@@ -118,6 +124,7 @@ def gpu_alert_groups(args: GpuTelemetryArgs) -> list[dict[str, Any]]:
     ]
     capacity: list[dict[str, Any]] = []
     for p in sorted(args.pools, key=lambda p: p.pool):
+        owner = {"team": args.pool_teams[p.pool]} if p.pool in args.pool_teams else {}
         selector = f'DCGM_FI_DEV_GPU_TEMP{{pool="{p.pool}"}}'
         if p.expected_gpus > 0:
             basis = ("its inventory" if p.owned else f"its minimum of {p.min_nodes} nodes")
@@ -126,12 +133,13 @@ def gpu_alert_groups(args: GpuTelemetryArgs) -> list[dict[str, Any]]:
                 "critical" if p.owned else "warning", f"Pool {p.pool} shows fewer GPUs than "
                 "it has",
                 f"Pool {p.pool} should show {p.expected_gpus} GPUs ({basis}, "
-                f"{p.gpus_per_node} per node) but shows {{{{ $value }}}}.", "15m", pool=p.pool))
+                f"{p.gpus_per_node} per node) but shows {{{{ $value }}}}.", "15m", pool=p.pool,
+                **owner))
         capacity.append(_rule(
             "GpuNodeGpusMissing", f"count by (node) ({selector}) < {p.gpus_per_node}",
             "warning", "GPU node shows fewer GPUs than its pool's nodes have",
             f"Node {{{{ $labels.node }}}} of pool {p.pool} shows {{{{ $value }}}} of "
-            f"{p.gpus_per_node} GPUs.", "10m", pool=p.pool))
+            f"{p.gpus_per_node} GPUs.", "10m", pool=p.pool, **owner))
     return [{"name": "aifactory-gpu-health", "rules": health},
             {"name": "aifactory-gpu-capacity", "rules": capacity}]
 

@@ -98,21 +98,29 @@ def image_block(image: ChartImage, mirror: ImageMirror) -> dict[str, str]:
     if image.style == "digest":
         return {"registry": mirror.registry, "repository": image.upstream, "tag": locked.tag,
                 "digest": locked.digest}
+    if image.style == "jetstack":  # a full repository overrides registry, namespace and name
+        return {"repository": path, "tag": locked.tag, "digest": locked.digest}
+    if image.style == "registry-tagged":
+        return {"registry": mirror.registry, "repository": image.upstream,
+                "tag": f"{locked.tag}@{locked.digest}"}
+    if image.style == "image-tag":
+        return {image.keys[0]: path, image.keys[1]: f"{locked.tag}@{locked.digest}"}
+    if image.style == "reference":
+        return {image.keys[0]: f"{path}:{locked.tag}@{locked.digest}"}
     return {"repository": path, "tag": f"{locked.tag}@{locked.digest}"}
 
 
-def image_reference(image: ChartImage, mirror: ImageMirror | None) -> str:
-    """The full reference an object of ours runs `image` by: the mirror's by digest, or the
-    upstream at the pinned chart's tag."""
+def mirrored_image(upstream: str, mirror: ImageMirror | None, tag: str) -> str:
+    """An image of our own objects: upstream by tag, or from the mirror by its locked digest."""
     if mirror is None:
-        return f"{image.upstream}:{image.default_tag}"
-    locked = mirror.images.get(image.upstream)
-    if locked is None:
-        raise ComponentArgsError(
-            f"`mirror.images` has no entry for {image.upstream}: mirror it into "
-            f"{mirror.registry}/{image.upstream} and add '{image.upstream}:{image.default_tag}: "
-            "sha256:<digest>' to sovereignty.mirror.images")
-    return f"{mirror.registry}/{image.upstream}@{locked.digest}"
+        return f"{upstream}:{tag}"
+    image = ChartImage((), upstream, "reference", tag, keys=("image", ""))
+    return image_block(image, mirror)["image"]
+
+
+def image_reference(image: ChartImage, mirror: ImageMirror | None) -> str:
+    """The reference an object of ours runs a chart-pinned image by (mirrored_image)."""
+    return mirrored_image(image.upstream, mirror, image.default_tag)
 
 
 def _copy(value: Any) -> Any:
@@ -127,10 +135,10 @@ def _copy(value: Any) -> Any:
 def mirrored_values(ref: ChartRef, values: Mapping[str, Any],
                     mirror: ImageMirror | None) -> dict[str, Any]:
     """`values` with every image of the chart rewritten to the mirror (unchanged without one)."""
-    out: dict[str, Any] = _copy(dict(values))
     if mirror is None:
-        return out
-    for image in CHART_IMAGES[ref.name]:
+        return dict(values)  # values may hold Outputs (a database's host), which never deepcopy
+    out: dict[str, Any] = _copy(dict(values))
+    for image in CHART_IMAGES.get(ref.name, ()):
         node = out
         for key in image.values_path:
             node = node.setdefault(key, {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from policies.kinds import AWS_BUCKET_PAB, AWS_BUCKETS
 from policies.model import Evidence, Finding, Rule
@@ -17,6 +18,28 @@ INTERNAL_LB_ANNOTATIONS = {
     "networking.gke.io/load-balancer-type": "Internal",
     "cloud.google.com/load-balancer-type": "Internal",
 }
+
+
+GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+GKE_INTERNAL_CLASSES = ("gke-l7-rilb", "gke-l7-cross-regional-internal-managed-mc",
+                        "gke-l7-rilb-mc")
+"""GKE GatewayClasses whose load balancer is internal; the other gke-l7-* are external."""
+
+
+def _gateway_exposure(i: dict[str, Any]) -> str | None:
+    """Why a Gateway API Gateway's load balancer may face the internet, or None."""
+    cls = str(dig(i, "spec", "gatewayClassName", default=""))
+    if cls.startswith("gke-l7-"):
+        return None if cls in GKE_INTERNAL_CLASSES else \
+            f"uses GatewayClass {cls}, an external GKE load balancer (use gke-l7-rilb)"
+    if dig(i, "spec", "addresses"):
+        return None  # the site's own announced addresses
+    annotations = dig(i, "spec", "infrastructure", "annotations", default={}) or {}
+    if any(str(annotations.get(k, "")).lower() == v.lower()
+           for k, v in INTERNAL_LB_ANNOTATIONS.items()):
+        return None
+    return "gets a LoadBalancer Service without an internal load-balancer annotation " \
+        "(spec.infrastructure.annotations)"
 
 
 def _open(cidrs: object) -> list[str]:
@@ -82,6 +105,16 @@ def _exposures(view: PlanView, r: Resource) -> Iterator[str]:
     elif t == "gcp:container/nodePool:NodePool" and \
             dig(i, "networkConfig", "enablePrivateNodes") is False:
         yield "gives nodes public IPs (networkConfig.enablePrivateNodes false)"
+    elif t in ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster") \
+            and truthy(i.get("publiclyAccessible", False)):
+        yield "has a public endpoint (publiclyAccessible)"
+    elif t == "gcp:sql/databaseInstance:DatabaseInstance" and truthy(
+            dig(i, "settings", "ipConfiguration", "ipv4Enabled", default=True)):
+        yield "has a public IP (settings.ipConfiguration.ipv4Enabled is not false)"
+    elif t == GATEWAY:
+        what = _gateway_exposure(i)
+        if what:
+            yield what
     elif t == "kubernetes:core/v1:Service" and dig(i, "spec", "type") == "LoadBalancer":
         annotations = dig(i, "metadata", "annotations", default={}) or {}
         if not any(str(annotations.get(k, "")).lower() == v.lower()
@@ -91,7 +124,7 @@ def _exposures(view: PlanView, r: Resource) -> Iterator[str]:
 
 def check(view: PlanView) -> Iterator[Finding]:
     for r in view.resources:
-        if not r["type"].startswith(("aws:", "gcp:", "kubernetes:core/v1:Service")):
+        if not r["type"].startswith(("aws:", "gcp:", "kubernetes:core/v1:Service", GATEWAY)):
             continue
         for what in _exposures(view, r):
             yield view.finding(r, f"{r['type'].rsplit(':', 1)[-1]} {r['name']} {what}")
@@ -105,12 +138,15 @@ EXPOSABLE = (*AWS_BUCKETS, "aws:ec2/securityGroup:SecurityGroup",
              "gcp:storage/bucket:Bucket", "gcp:compute/firewall:Firewall",
              "gcp:compute/address:Address", "gcp:compute/globalAddress:GlobalAddress",
              "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool",
-             "kubernetes:core/v1:Service")
+             "kubernetes:core/v1:Service", "aws:rds/instance:Instance", "aws:rds/cluster:Cluster",
+             "gcp:sql/databaseInstance:DatabaseInstance", GATEWAY)
 EXPOSURE_INPUTS = ("ingress", "type", "cidrBlocks", "ipv6CidrBlocks", "cidrIpv4", "cidrIpv6",
                    "mapPublicIpOnLaunch", "associatePublicIpAddress", "networkInterfaces",
                    "internal", "publicAccessPrevention", "direction", "sourceRanges",
                    "disabled", "addressType", "privateClusterConfig.enablePrivateNodes",
-                   "networkConfig.enablePrivateNodes", "spec.type")
+                   "networkConfig.enablePrivateNodes", "spec.type", "publiclyAccessible",
+                   "settings.ipConfiguration.ipv4Enabled", "spec.gatewayClassName",
+                   "spec.addresses", "spec.infrastructure.annotations")
 
 
 def evidence(view: PlanView) -> Iterator[Evidence]:
@@ -129,7 +165,8 @@ RULE = Rule(
     severity="critical",
     description="With a declared jurisdiction, nothing is reachable from the internet: "
     "buckets block public access, no security group or firewall admits 0.0.0.0/0, no node, "
-    "instance or address has a public IP, and load balancers are internal; cluster API "
+    "instance, address or database has a public IP, and load balancers (Services, Gateway "
+    "API Gateways) are internal; cluster API "
     "endpoints are judged by security-cluster-private-endpoint.",
     remediation="Add the public access block / public access prevention, narrow ingress to "
     "the VPC or corporate ranges, use private nodes and internal load balancers; reach the "

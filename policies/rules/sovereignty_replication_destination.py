@@ -33,6 +33,11 @@ def _replica_bucket(view: PlanView, r: Resource, ref: object) -> Resource | None
     return candidates[0] if len(candidates) == 1 else None
 
 
+RDS_BACKUP_REPLICATION = ("aws:rds/instanceAutomatedBackupsReplication:"
+                          "InstanceAutomatedBackupsReplication")
+CLOUD_SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+
+
 def check(view: PlanView) -> Iterator[Finding]:
     j = view.jurisdiction
     assert j is not None
@@ -68,6 +73,19 @@ def check(view: PlanView) -> Iterator[Finding]:
                 yield view.finding(b, f"bucket {b['name']} keeps a copy in {loc.lower()}, outside "
                                    f"{j.name} (allowed: {allowed_places(j, 'gcp')})",
                                    dataLocation=loc)
+    for r in view.of_type(RDS_BACKUP_REPLICATION):
+        # the replication resource lives in the region its backups are copied to
+        region = view.region(r)
+        if region is None or not region_allowed(j, "aws", region):
+            yield view.finding(r, f"automated backups replication {r['name']} copies database "
+                               f"backups to {region or 'an unknown region'}, outside {j.name} "
+                               f"(allowed: {places})", region=region)
+    for db in view.of_type(CLOUD_SQL):
+        loc = dig(db["inputs"], "settings", "backupConfiguration", "location")
+        if isinstance(loc, str) and not region_allowed(j, "gcp", loc):
+            yield view.finding(db, f"Cloud SQL instance {db['name']} keeps its backups in "
+                               f"{loc.lower()}, outside {j.name} (allowed: "
+                               f"{allowed_places(j, 'gcp')})", backupLocation=loc)
 
 
 def evidence(view: PlanView) -> Iterator[Evidence]:
@@ -75,6 +93,12 @@ def evidence(view: PlanView) -> Iterator[Evidence]:
         yield view.evidence(r, "rules")
     for b in view.of_type("gcp:storage/bucket:Bucket"):
         yield view.evidence(b, "location", "customPlacementConfig.dataLocations")
+    for r in view.of_type(RDS_BACKUP_REPLICATION):
+        yield view.evidence(r, "sourceDbInstanceArn", region=view.region(r))
+    for db in view.of_type("aws:rds/instance:Instance"):
+        yield view.evidence(db, "backupRetentionPeriod", region=view.region(db))
+    for db in view.of_type(CLOUD_SQL):
+        yield view.evidence(db, "region", "settings.backupConfiguration.location")
 
 
 RULE = Rule(
@@ -82,7 +106,8 @@ RULE = Rule(
     domain="sovereignty",
     severity="critical",
     description="With a declared jurisdiction, every copy of the data stays inside it: S3 "
-    "replication destinations and their keys, and the data locations of dual-region buckets.",
+    "replication destinations and their keys, the data locations of dual-region buckets, and "
+    "where database backups go (RDS automated backups replication, Cloud SQL backup location).",
     remediation="Replicate to a bucket of an environment in an allowed region (set "
     "lakehouse.replication.region to one) with a replica key in that region, and keep "
     "dual-region buckets to pairs of allowed regions.",

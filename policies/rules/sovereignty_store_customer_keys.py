@@ -101,6 +101,16 @@ def _missing(view: PlanView, r: Resource) -> str | None:
     if t in GCP_LOG_BUCKETS:
         return None if is_set(dig(i, "cmekSettings", "kmsKeyName")) else \
             "keeps logs without a customer-managed key (cmekSettings.kmsKeyName)"
+    if t in ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster"):
+        if not is_set(i.get("kmsKeyId")):
+            return "has no kmsKeyId: its storage and backups use the account's default key"
+        if i.get("performanceInsightsEnabled") and not is_set(
+                i.get("performanceInsightsKmsKeyId")):
+            return "keeps Performance Insights data without a customer-managed key " \
+                "(performanceInsightsKmsKeyId)"
+        return None
+    if t == "gcp:sql/databaseInstance:DatabaseInstance":
+        return None if is_set(i.get("encryptionKeyName")) else "has no encryptionKeyName"
     if t == "gcp:compute/disk:Disk":
         return None if is_set(dig(i, "diskEncryptionKey", "kmsKeySelfLink")) else \
             "has no diskEncryptionKey.kmsKeySelfLink"
@@ -123,8 +133,10 @@ STORES = (*AWS_BUCKETS, "aws:ecr/repository:Repository", "aws:eks/cluster:Cluste
           "aws:fsx/lustreFileSystem:LustreFileSystem", "aws:cloudwatch/logGroup:LogGroup",
           "gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository",
           "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool", *GCP_LOG_BUCKETS,
-          "gcp:compute/disk:Disk", KARPENTER_NODE_CLASS, STORAGE_CLASS)
-KEY_INPUTS = ("spec.blockDeviceMappings", "provisioner", "parameters",
+          "gcp:compute/disk:Disk", "aws:rds/instance:Instance", "aws:rds/cluster:Cluster",
+          "gcp:sql/databaseInstance:DatabaseInstance", KARPENTER_NODE_CLASS, STORAGE_CLASS)
+KEY_INPUTS = ("performanceInsightsKmsKeyId", "encryptionKeyName", "spec.blockDeviceMappings",
+              "provisioner", "parameters",
               "encryptionConfigurations", "encryptionConfig", "blockDeviceMappings",
               "launchTemplate", "kmsKeyId", "encryption.defaultKmsKeyName", "kmsKeyName",
               "databaseEncryption", "nodeConfig.bootDiskKmsKey", "cmekSettings.kmsKeyName",
