@@ -103,6 +103,8 @@ class SiteFacts(TypedDict):
     pue: float
     feeds: dict[str, float] | None
     racks: list[RackFacts]
+    fabric: str | None
+    """The compute fabric the site declares (infiniband, roce), None without one."""
 
 
 class HostFacts(TypedDict):
@@ -152,6 +154,12 @@ class PoolFacts(TypedDict):
     """Units of gpuResource each GPU exposes (MIG instances, time-shared replicas, or 1)."""
     autoscaling: str
     """What scales the pool, in words (Karpenter, GKE's autoscaler, or nothing)."""
+    fabric: str | None
+    """The multi-node fabric configured for the pool (efa, gpudirect-tcpx, ..., infiniband,
+    roce), None without one."""
+    fabricCapable: str | None
+    """The training fabric the pool's type or servers have (what the fabric rule reads), None
+    when they have none."""
 
 
 def as_inputs(facts: Any) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 ImageStyle = Literal["nvidia", "prometheus", "digest", "repository-digest", "tagged",
-                     "jetstack", "registry-tagged", "image-tag", "reference"]
+                     "repository-image-tag", "jetstack", "registry-tagged", "image-tag",
+                     "reference"]
 """How a chart spells an image in its values:
 
 - nvidia: `{repository, image, version}`; a `version` of `sha256:...` is used as a digest
@@ -23,6 +24,8 @@ ImageStyle = Literal["nvidia", "prometheus", "digest", "repository-digest", "tag
 - prometheus: kube-prometheus-stack's `{registry, repository, tag, sha}`, `sha` the bare hex.
 - digest: `{registry, repository, tag, digest}` (prometheus-node-exporter).
 - repository-digest: `{repository, tag, digest}`, the repository a full path (karpenter).
+- repository-image-tag: `{repository, image, tag}` (the network operator): the tag is written
+  as `<tag>@sha256:<hex>`.
 - tagged: `{repository, tag}` only (kueue, node-feature-discovery): the tag is written as
   `<tag>@sha256:<hex>`, which pulls by digest.
 - jetstack: cert-manager's `{repository, name, tag, digest}`, the repository by default built
@@ -141,6 +144,23 @@ KUBERAY_OPERATOR = ChartRef(
     version="1.7.0",
     repository="https://ray-project.github.io/kuberay-helm/",
     source="ray-project/kuberay v1.7.0 (helm-chart/kuberay-operator)",
+)
+
+EFA_DEVICE_PLUGIN = ChartRef(
+    chart="aws-efa-k8s-device-plugin",
+    version="v0.5.30",
+    repository="https://aws.github.io/eks-charts",
+    source="aws/eks-charts stable/aws-efa-k8s-device-plugin v0.5.30 (appVersion v0.5.20), as the "
+    "EKS EFA guide installs it (helm install aws-efa-k8s-device-plugin eks/aws-efa-k8s-device-"
+    "plugin)",
+)
+
+NETWORK_OPERATOR = ChartRef(
+    chart="network-operator",
+    version="26.4.1",
+    repository="https://helm.ngc.nvidia.com/nvidia",
+    source="Mellanox/network-operator v26.4.1 (deployment/network-operator); its mellanox.com "
+    "CRDs (NicClusterPolicy, IPoIBNetwork, MacvlanNetwork, HostDeviceNetwork) in ../shared/crds",
 )
 
 CERT_MANAGER = ChartRef(
@@ -303,6 +323,13 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
         ChartImage(("mc", "image"), "quay.io/minio/mc", "tagged",
                    "RELEASE.2024-10-02T08-27-28Z"),
     ),
+    EFA_DEVICE_PLUGIN.name: (ChartImage(
+        ("image",), "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin",
+        "tagged", "v0.5.20"),),
+    # the operator alone: its node-feature-discovery is off (the GPU operator's serves both)
+    NETWORK_OPERATOR.name: (ChartImage(
+        ("operator",), "nvcr.io/nvidia/cloud-native/network-operator", "repository-image-tag",
+        "v26.4.1"),),
     KUBE_PROMETHEUS_STACK.name: (
         ChartImage(("prometheusOperator", "image"),
                    "quay.io/prometheus-operator/prometheus-operator", "prometheus", "v0.86.0"),
@@ -354,16 +381,66 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
 }
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
-    KUBERAY_OPERATOR, CERT_MANAGER, KSERVE_CRD, KSERVE, ENVOY_GATEWAY, KEDA, MLFLOW, JUPYTERHUB,
-    MINIO_OPERATOR, MINIO_TENANT, HARBOR)}
+    KUBERAY_OPERATOR, CERT_MANAGER, KSERVE_CRD, KSERVE, ENVOY_GATEWAY, KEDA, MLFLOW,
+    JUPYTERHUB, EFA_DEVICE_PLUGIN, NETWORK_OPERATOR, MINIO_OPERATOR, MINIO_TENANT, HARBOR)}
+
+NETWORK_OPERATOR_MELLANOX = "nvcr.io/nvidia/mellanox"
+"""Where the network operator's operands (named in our NicClusterPolicy) come from."""
+OPERAND_IMAGES: dict[str, tuple[ChartImage, ...]] = {
+    # NVIDIA Network Operator v26.4.1 docs, "NicClusterPolicy Custom Resource Example": every
+    # operand under nvcr.io/nvidia/mellanox at network-operator-v26.4.1, the DOCA driver at
+    # doca3.4.1-26.04-1.1.0.0-1. Named in the NicClusterPolicy we create, not in chart values.
+    NETWORK_OPERATOR.name: tuple(
+        ChartImage((), f"{NETWORK_OPERATOR_MELLANOX}/{image}", "tagged", tag)
+        for image, tag in (("doca-driver", "doca3.4.1-26.04-1.1.0.0-1"),
+                           ("k8s-rdma-shared-dev-plugin", "network-operator-v26.4.1"),
+                           ("multus-cni", "network-operator-v26.4.1"),
+                           ("plugins", "network-operator-v26.4.1"),
+                           ("ipoib-cni", "network-operator-v26.4.1"),
+                           ("nvidia-k8s-ipam", "network-operator-v26.4.1"))),
+}
+"""Images an operator chart's operator runs because an object of ours names them (not the
+chart's values): a sovereign mirror holds them too, at these tags."""
+
+MANIFEST_IMAGES: dict[str, tuple[str, tuple[ChartImage, ...]]] = {
+    # GoogleCloudPlatform/container-engine-accelerators gpudirect-tcpx/nccl-tcpx-installer.yaml
+    # (commit 0d68f9d) and gpudirect-tcpx/nri-device-injector.yaml (commit 951ee9a; its digest
+    # is the injector's 1.0.25-gke.6), as "Maximize GPU network bandwidth in Standard mode
+    # clusters" applies them for a3-highgpu-8g.
+    "gpudirect-tcpx": ("container-engine-accelerators gpudirect-tcpx (0d68f9d, 951ee9a)", (
+        ChartImage((), "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpx/"
+                   "nccl-plugin-gpudirecttcpx-dev", "tagged", "v3.1.8"),
+        ChartImage((), "gcr.io/google-containers/pause", "tagged", "2.0"),
+        ChartImage((), "gcr.io/gke-release/nri-device-injector", "tagged", "1.0.25-gke.6"),
+        ChartImage((), "gke.gcr.io/gke-distroless/bash", "tagged", "latest"),
+    )),
+}
+"""Images of upstream manifests we build as objects of our own (no chart): what pulls them,
+and the images at their documented tags."""
+
+
+def images_of(name: str) -> tuple[ChartImage, ...]:
+    """Every image a chart (its values and its operands) or a manifest set pulls."""
+    if name in MANIFEST_IMAGES:
+        return MANIFEST_IMAGES[name][1]
+    return CHART_IMAGES.get(name, ()) + OPERAND_IMAGES.get(name, ())
+
+
+def version_of(name: str) -> str:
+    """The pinned version of a chart, or what a manifest set was taken from."""
+    if name in MANIFEST_IMAGES:
+        return MANIFEST_IMAGES[name][0]
+    if name == VLLM_RUNTIME:
+        return VLLM_TAG
+    return CHARTS[name].version
 
 
 def default_tags(chart_names: list[str]) -> dict[str, tuple[str, str]]:
     """Upstream repository -> (the tag the charts pull by default, the chart that pulls it)."""
     return {i.upstream: (i.default_tag, name) for name in chart_names
-            for i in CHART_IMAGES.get(name, ())}
+            for i in images_of(name)}
 
 
 def upstream_images(chart_names: list[str]) -> list[str]:
     """The distinct upstream repositories the named charts pull, sorted."""
-    return sorted({i.upstream for name in chart_names for i in CHART_IMAGES.get(name, ())})
+    return sorted({i.upstream for name in chart_names for i in images_of(name)})

@@ -229,6 +229,9 @@ def default_image(chart: ChartData, image: ChartImage, pinned_version: str) -> t
     if image.style == "nvidia":
         repo = f"{node.get('repository', '')}/{node.get('image', '')}".strip("/")
         tag = str(node.get("version") or "")
+    elif image.style == "repository-image-tag":
+        repo = f"{node.get('repository', '')}/{node.get('image', '')}".strip("/")
+        tag = str(node.get("tag") or "")
     elif image.style == "tagged":
         repo, tag = str(node.get("repository", "")), str(node.get("tag") or "")
     elif image.style == "jetstack":

@@ -46,7 +46,8 @@ MAX_POOLS = 60
 def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
     """A valid blueprint with `environments` AWS environments of `pools_per_env` pools each.
 
-    Every part a factory that runs jobs has: pools that scale from zero (Karpenter) and pools
+    Every part a factory that runs jobs has: a training pool with EFA in each environment,
+    pools that scale from zero (Karpenter) and pools
     with a floor of nodes (a managed node group under Karpenter) sharing their GPUs by
     time-slicing; two teams with quotas on the first environment's pools; Kueue managing from
     the first environment, the others MultiKueue workers; the JobSet and KubeRay operators.
@@ -60,11 +61,17 @@ def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
         lines += [
             f"  env{e}:", "    kind: aws", f'    account_id: "{100000000000 + e}"',
             f"    region: {region}", f"    availability_zones: [{region}a, {region}b]",
-            "    quotas: {on_demand_g_vt_vcpus: 100000, spot_g_vt_vcpus: 100000}",
+            "    quotas: {on_demand_g_vt_vcpus: 100000, spot_g_vt_vcpus: 100000, "
+            "on_demand_p_vcpus: 100000}",
         ]
     lines.append("pools:")
     for e in range(environments):
         for p in range(pools_per_env):
+            if p == 0:  # a training pool with its fabric: EFA, placement and security groups
+                lines += [f"  p{e}-{p}:", f"    environment: env{e}",
+                          "    instance_type: p5.48xlarge", "    min_nodes: 0",
+                          "    max_nodes: 4", "    fabric: true"]
+                continue
             lines += [f"  p{e}-{p}:", f"    environment: env{e}", "    instance_type: g6.xlarge",
                       f"    min_nodes: {p % 2}", "    max_nodes: 4"]
             if p % 2:

@@ -118,6 +118,10 @@ def over_budget(data: dict[str, Any], more: int = 4) -> tuple[int, int]:
     count = fits + more
     site["racks"] = {f"r{i}": {"power_limit_kw": 50, "cooling": "liquid"}
                      for i in range(1, (count + 3) // 4 + 1)}
+    if site.get("fabric"):  # the fabric's switches keep their network rack, serving every rack
+        site["racks"]["net1"] = {"power_limit_kw": 25, "cooling": "air"}
+        for switch in site["fabric"]["switches"]:
+            switch.update(rack="net1", serves=[r for r in site["racks"] if r != "net1"])
     site["hosts"] = [
         dict(host, hostname=f"dc1-dgx{i:02d}", rack=f"r{(i - 1) // 4 + 1}",
              bmc_address=f"redfish://10.20.8.{10 + i}/redfish/v1/Systems/1",

@@ -334,8 +334,13 @@ def test_cloud_aws_autoscales_every_elastic_pool_by_a_node_pool(cloud_aws) -> No
         assert spec["template"]["spec"]["taints"][0] == {
             "key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
         floor = facts["minNodes"]
+        # a fabric pool (train-h100, EFA) also limits its EFA interfaces: 32 a p5.48xlarge
+        efa = {"vpc.amazonaws.com/efa": (facts["maxNodes"] - floor) * 32} \
+            if facts.get("fabric") == "efa" else {}
         assert spec["limits"] == {"nvidia.com/gpu": (facts["maxNodes"] - floor)
-                                  * facts["gpusPerNode"], "nodes": facts["maxNodes"] - floor}
+                                  * facts["gpusPerNode"], "nodes": facts["maxNodes"] - floor,
+                                  **efa}
+        assert bool(efa) == (name == "train-h100")
         assert facts["autoscaling"].startswith(f"Karpenter NodePool {name}")
         # created once Karpenter (and its CRDs) is installed
         assert by_name["aws-prod-karpenter-chart"].urn in node_pools[name].dependencies

@@ -29,7 +29,8 @@ def facts(gpu: str = "h100-sxm5", gpus: int = 8, capacity: str = "on-demand") ->
                      gpuBoardPowerW=5600.0, onDemandUsdPerHour=111.82, spotUsdPerHour=25.56,
                      usdPerHour=111.82, priceBasis="on-demand list price (snapshot)",
                      instanceTypes=["a3-highgpu-8g"], gpuResource="nvidia.com/gpu",
-                     unitsPerGpu=1, autoscaling="GKE cluster autoscaler")
+                     unitsPerGpu=1, autoscaling="GKE cluster autoscaler", fabric="gpudirect-tcpx",
+                     fabricCapable="gpudirect-tcpx")
 
 
 def args(**overrides: Any) -> GpuNodePoolArgs:

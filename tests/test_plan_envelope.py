@@ -116,9 +116,13 @@ def hybrid_site(switch_kw: float) -> dict[str, Any]:
     data["pools"] = {"dc1-h100": data["pools"]["dc1-h100"]}
     for section in ("lakehouse", "registry"):
         data.pop(section)
-    images = data["sovereignty"]["mirror"]["images"]  # no EKS pool left: no Karpenter image
-    data["sovereignty"]["mirror"]["images"] = {k: v for k, v in images.items()
-                                               if "/karpenter/" not in k}
+    # no EKS pool left: no Karpenter or EFA image; no fabric: no network operator images
+    images = data["sovereignty"]["mirror"]["images"]
+    data["sovereignty"]["mirror"]["images"] = {
+        k: v for k, v in images.items() if "/karpenter/" not in k and not any(
+            part in k for part in ("aws-efa-k8s-device-plugin", "/mellanox/",
+                                   "network-operator"))}
+    del data["environments"]["dc1"]["fabric"]
     data["environments"]["dc1"]["racks"]["net1"] = {
         "power_limit_kw": 25, "cooling": "air",
         "equipment": [{"kind": "switch", "name": "spine", "count": 4, "kw": switch_kw / 4}]}

@@ -11,7 +11,7 @@ from conftest import EXAMPLES, spec_from_yaml
 from blueprints.compose.platform import mirror_of, platform_args
 from blueprints.errors import ComponentArgsError
 from blueprints.spec import load
-from catalog.charts import CHART_IMAGES
+from catalog.charts import CHART_IMAGES, images_of
 from components.platform import ClusterPlatform
 from policies.images import images_in
 
@@ -149,7 +149,8 @@ def test_a_lock_entry_no_chart_pulls_fails(tmp_path) -> None:  # type: ignore[no
         load(path)
     assert f"{path}:{line}: sovereignty.mirror.images.nvcr.io/nvidia/cuda:13.0.1-base-ubi9: " \
         "nvcr.io/nvidia/cuda is not an image the factory's charts (kube-prometheus-stack, " \
-        "gpu-operator, kueue, karpenter-crd, karpenter) pull: remove it from the lock " \
+        "gpu-operator, kueue, karpenter-crd, karpenter) and manifests (gpudirect-tcpx) pull: " \
+        "remove it from the lock " \
         "(`aifactory mirror lock` prints the lock)" in str(err.value).splitlines()
 
 
@@ -188,9 +189,12 @@ def test_mirror_lock_prints_every_image_and_the_commands(capsys) -> None:  # typ
     assert main(["mirror", "lock", str(EXAMPLES / "sovereign-eu.yaml")]) == 0
     out = capsys.readouterr().out.splitlines()
     copies = [line.split()[2] for line in out if line.startswith("crane copy ")]
-    charts = load(EXAMPLES / "sovereign-eu.yaml").platform_charts()
-    images = sorted({f"{i.upstream}:{i.default_tag}" for name in charts
-                     for i in CHART_IMAGES[name]})
+    sets = load(EXAMPLES / "sovereign-eu.yaml").platform_image_sets()
+    assert sets[-1] == "gpudirect-tcpx"  # the A3 pool's NCCL installer and device injector
+    images = sorted({f"{i.upstream}:{i.default_tag}" for name in sets
+                     for i in images_of(name)})
+    assert "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpx/nccl-plugin-gpudirecttcpx-dev:v3.1.8" \
+        in images
     # the OCI charts first (kueue, karpenter-crd, karpenter), then every image they pull
     assert copies[3:] == images
     assert f"crane copy quay.io/prometheus/prometheus:v3.6.0 {MIRROR}/quay.io/prometheus/" \

@@ -244,8 +244,14 @@ def test_a_flavor_per_pool_selects_its_nodes_and_tolerates_its_taint(run, hybrid
     flavors = {r.inputs["metadata"]["name"]: r.inputs["spec"]
                for r in rec.of_type(f"{KUEUE}:ResourceFlavor")}
     assert sorted(flavors) == ["burst-od", "burst-spot", "site-h100", "site-l40s"]
+    queue = platform_args(hybrid, "site", workers={"aws": WORKER_KUBECONFIG}).queue
+    topologies = {p.pool: p.topology for p in queue.pools}
+    assert any(topologies.values())  # multi-node pools name their Kueue Topology
     for pool, spec in flavors.items():
-        assert spec == {"nodeLabels": {"aifactory.io/pool": pool}, "tolerations": [GPU_TAINT]}
+        assert spec == {"nodeLabels": {"aifactory.io/pool": pool}, "tolerations": [GPU_TAINT],
+                        **({"topologyName": topologies[pool]} if topologies[pool] else {})}
+    assert sorted(r.inputs["metadata"]["name"] for r in rec.of_type(f"{KUEUE}:Topology")) \
+        == sorted({t for t in topologies.values() if t})
 
 
 def test_local_queues_per_team_and_priority_classes(run, hybrid) -> None:  # type: ignore[no-untyped-def]

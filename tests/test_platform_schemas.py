@@ -123,7 +123,7 @@ def test_custom_resources_validate_strictly_against_upstream_crds(objects, tmp_p
     assert kinds == [
         ("kueue.x-k8s.io/v1beta2", "ClusterQueue"), ("kueue.x-k8s.io/v1beta2", "Cohort"),
         ("kueue.x-k8s.io/v1beta2", "LocalQueue"),
-        ("kueue.x-k8s.io/v1beta2", "ResourceFlavor"),
+        ("kueue.x-k8s.io/v1beta2", "ResourceFlavor"), ("kueue.x-k8s.io/v1beta2", "Topology"),
         ("kueue.x-k8s.io/v1beta2", "WorkloadPriorityClass"),
         ("monitoring.coreos.com/v1", "PrometheusRule"),
         ("monitoring.coreos.com/v1", "ServiceMonitor"),

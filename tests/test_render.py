@@ -26,16 +26,18 @@ def test_every_chart_is_written_as_a_helmfile_release(rendered) -> None:  # type
     files = sorted(p.relative_to(rendered).as_posix()
                    for p in rendered.glob("manifests/*/helm/*.yaml"))
     assert files == [
+        "manifests/aws-burst/helm/aws-burst-efa-device-plugin-chart.yaml",
         "manifests/aws-burst/helm/aws-burst-karpenter-chart.yaml",
         "manifests/aws-burst/helm/aws-burst-karpenter-crd-chart.yaml",
         "manifests/aws-burst/helm/aws-burst-platform-gpu-operator-chart.yaml",
         "manifests/aws-burst/helm/aws-burst-platform-kueue-worker-chart.yaml",
         "manifests/aws-burst/helm/aws-burst-platform-monitoring-chart.yaml",
+        "manifests/dc1/helm/dc1-network-operator-chart.yaml",
         "manifests/dc1/helm/dc1-platform-gpu-operator-chart.yaml",
         "manifests/dc1/helm/dc1-platform-kueue-chart.yaml",
         "manifests/dc1/helm/dc1-platform-monitoring-chart.yaml",
     ]
-    doc = yaml.safe_load((rendered / files[5]).read_text())
+    doc = yaml.safe_load((rendered / files[7]).read_text())
     mirror = "123456789012.dkr.ecr.eu-north-1.amazonaws.com/acme-hybrid/mirror"
     assert doc["repositories"] == [{"name": "gpu-operator-oci", "url": f"{mirror}/charts",
                                     "oci": True}]

@@ -136,15 +136,15 @@ def test_a_failing_review_shows_findings_evidence_and_the_waiver_register(
     assert code == 1
     assert "**FAILED: 1 mandatory violation (2 waived, 0 advisory)**" in md
     # the finding with the inputs that break the rule
-    assert ("| dc1 | failed | site dc1: IT load 265.2 kW x PUE 1.3 = 344.76 kW facility load "
-            "exceeds the budget of 300 kW by 44.76 kW (14.9% over) | hosts = 26; itKw = 265.2; "
-            "pue = 1.3; facilityKw = 344.76; powerBudgetKw = 300.0; headroomKw = -44.76; "
-            "budgetKw = 300.0; overKw = 44.76; headroomPct = -14.9 | waive with resource: dc1 |"
+    assert ("| dc1 | failed | site dc1: IT load 272 kW x PUE 1.3 = 353.6 kW facility load "
+            "exceeds the budget of 300 kW by 53.6 kW (17.9% over) | hosts = 26; itKw = 272.0; "
+            "pue = 1.3; facilityKw = 353.6; powerBudgetKw = 300.0; headroomKw = -53.6; "
+            "budgetKw = 300.0; overKw = 53.6; headroomPct = -17.9 | waive with resource: dc1 |"
             ) in md
     # what passed, with the inputs that satisfy it
     assert "| dc1/r1 | itKw = 40.8; powerLimitKw = 50.0; hosts = [" in md
     # the raw finding stays next to its waiver; the register names owner and approver
-    assert "| dc1 | waived | site dc1: IT load 265.2 kW does not fit on feed A (250 kW)" in md
+    assert "| dc1 | waived | site dc1: IT load 272 kW does not fit on feed A (250 kW)" in md
     assert ("| W-1 | power-feed-redundancy | high | dc1 | facilities@acme | ciso@acme | "
             "2026-01-20 | 2026-03-31 | FAC-88 | active | dc1 | feed B is upgraded to 400 kW "
             "in March |") in md

@@ -51,7 +51,7 @@ def test_a_reviewed_waiver_covers_its_finding(tmp_path: Path,
     assert "           waive: {rule: power-site-budget, resource: dc1}\n" in out
     code, out, err, _ = run_check(hybrid_over_budget(resource="dc1"), tmp_path, capsys)
     assert code == 0, err
-    assert "  WAIVED   [critical] power-site-budget: site dc1: IT load 265.2 kW" in out
+    assert "  WAIVED   [critical] power-site-budget: site dc1: IT load 272 kW" in out
 
 
 def test_a_critical_waiver_without_an_approver_exits_2(tmp_path: Path,

@@ -24,7 +24,7 @@ PLACEHOLDER = "<registry>"
 def lock_plan(source: str) -> dict[str, Any]:
     """The charts and images a blueprint's factory mirrors, from its file (lock set aside)."""
     from blueprints.spec.loader import read_yaml, validate
-    from catalog.charts import CHART_IMAGES, CHARTS, TRIVY_DATABASES
+    from catalog.charts import CHARTS, TRIVY_DATABASES, images_of
     from policies.rules import KNOWN_RULES
 
     data, lines = read_yaml(source)
@@ -42,8 +42,8 @@ def lock_plan(source: str) -> dict[str, Any]:
     held: dict[str, Any] = found_images if isinstance(found_images, dict) else {}
     names = spec.platform_charts()
     images: dict[str, str] = {}
-    for name in names:
-        for image in CHART_IMAGES.get(name, ()):
+    for name in spec.platform_image_sets():
+        for image in images_of(name):
             images.setdefault(image.upstream, image.default_tag)
     found_overrides = raw_mirror.get("tag_overrides")
     overrides: dict[str, Any] = found_overrides if isinstance(found_overrides, dict) else {}

@@ -52,6 +52,8 @@ from components.aws import (
 from components.aws.location import partition_of
 from components.factory import Factory
 from components.platform.common import ENVIRONMENT_LABEL
+from components.platform.common import NodeTaint as PlatformTaint
+from components.platform.efa_device_plugin import EfaDevicePlugin, EfaDevicePluginArgs
 
 TRAINING_SERVICE_ACCOUNT = "training"
 """Service account, in each team namespace, that training jobs run as (IRSA)."""
@@ -100,11 +102,16 @@ def _pool_args(spec: Blueprint, pool_name: str, pool: GpuPool, loc: AwsLocation,
         desired_nodes=pool.min_nodes if autoscaling is not None else pool.desired,
         max_nodes=pool.max_nodes,
         capacity=pool.capacity, reservation_id=pool.reservation,
-        disk_size_gb=pool.disk_size_gb, compact_placement=pool.compact_placement,
+        disk_size_gb=pool.disk_size_gb, compact_placement=pool.compact,
         taints=tuple(NodeTaint(t.key, t.value, t.effect) for t in pool.taints),
         labels={**pool.labels, **(sharing.node_labels() if sharing else {})},
         after=tuple(cluster.network_addons), node_tags=node_tags, autoscaling=autoscaling,
         arch=catalog.instance(types[0]).arch,
+        # the fewest interfaces any of its types takes: every node launched can carry them
+        efa_interfaces=min(catalog.instance(t).efa_interfaces or 0 for t in types)
+        if pool.fabric else 0,
+        vpc_id=network.vpc_id if pool.fabric else None,
+        cluster_security_group_id=cluster.cluster_security_group_id if pool.fabric else None,
     )
 
 
@@ -179,6 +186,17 @@ def build_environment(spec: Blueprint, env_name: str, env: AwsEnvironment,
                     _pool_args(spec, pool_name, pool, loc, prefix, key, network, cluster,
                                default_tags, scaling),
                     opts=inside)
+
+    fabric_pools = [p for p in spec.pools.values() if p.environment == env_name and p.fabric]
+    if fabric_pools:
+        EfaDevicePlugin(naming.child(env_name, "efa-device-plugin"), EfaDevicePluginArgs(
+            instance_types=sorted({t for p in fabric_pools for t in p.types}),
+            taints=tuple(sorted({PlatformTaint(t.key, t.value, t.effect)
+                                 for p in fabric_pools for t in p.taints},
+                                key=lambda t: (t.key, t.value, t.effect))),
+            labels=k8s_labels(spec, **{ENVIRONMENT_LABEL: env_name}), mirror=mirror_of(spec)),
+            opts=pulumi.ResourceOptions(parent=component, providers=[kubernetes],
+                                        depends_on=[cluster.system_nodes]))
 
     lakehouse = registry = training_role = None
     if spec.lakehouse is not None and spec.lakehouse.environment == env_name:

@@ -27,6 +27,7 @@ from blueprints.spec.models import (
 )
 from catalog import cloud as cloud_catalog
 from catalog import mig
+from catalog.fabric import cloud_fabric, server_adapters
 
 GPU_RESOURCE = "nvidia.com/gpu"
 
@@ -83,10 +84,21 @@ def site_facts(name: str, site: OnPremSite) -> SiteFacts:
         feeds={"aKw": site.feeds.a_kw, "bKw": site.feeds.b_kw} if site.feeds else None,
         racks=[RackFacts(name=r, powerLimitKw=rack.power_limit_kw, cooling=rack.cooling,
                          otherKw=rack.other_kw,
-                         equipment=[EquipmentFacts(kind=e.kind, name=e.name, count=e.count,
-                                                   kw=e.kw) for e in rack.equipment])
+                         equipment=[*(EquipmentFacts(kind=e.kind, name=e.name, count=e.count,
+                                                     kw=e.kw) for e in rack.equipment),
+                                    *fabric_equipment(site, r)])
                for r, rack in site.racks.items()],
+        fabric=site.fabric.kind if site.fabric is not None else None,
     )
+
+
+def fabric_equipment(site: OnPremSite, rack: str) -> list[EquipmentFacts]:
+    """The site fabric's switches that stand in a rack, as its equipment (their power counts)."""
+    if site.fabric is None:
+        return []
+    return [EquipmentFacts(kind="switch", name=f"fabric {sw.name}: {sw.model} ({sw.role})",
+                           count=sw.count, kw=sw.kw)
+            for sw in site.fabric.switches if sw.rack == rack]
 
 
 def host_facts(site_name: str, host: Host, host_overhead_w: int) -> HostFacts:
@@ -121,7 +133,7 @@ def pool_zones(pool: GpuPool, env: AwsEnvironment | GcpEnvironment) -> list[str]
         offered = set(cloud_catalog.offered_zones(catalog.instance(pool.types[0]),
                                                   env.region))
         zones = [z for z in env.zones if z in offered] or list(env.zones)
-    return zones[:1] if pool.compact_placement else zones
+    return zones[:1] if pool.compact else zones
 
 
 def pool_sharing(spec: Blueprint, name: str, pool: GpuPool) -> tuple[str, int, str | None]:
@@ -181,6 +193,10 @@ def pool_facts(spec: Blueprint, name: str, pool: GpuPool) -> PoolFacts:
             gpuBoardPowerW=None, onDemandUsdPerHour=None, spotUsdPerHour=None,
             usdPerHour=None, priceBasis="owned",
             gpuResource=resource, unitsPerGpu=units, autoscaling=autoscaling_of(spec, pool),
+            fabric=env.fabric.kind if env.fabric is not None else None,
+            fabricCapable="adapters" if any(
+                server_adapters(h.server_model) for h in env.hosts if h.hostname in chosen)
+            else None,
         )
     types = [catalog.instance(t) for t in pool.types]
     # the worst case the pool can reach: every node its largest type, at the highest price
@@ -206,7 +222,15 @@ def pool_facts(spec: Blueprint, name: str, pool: GpuPool) -> PoolFacts:
         onDemandUsdPerHour=on_demand, spotUsdPerHour=spot, usdPerHour=price,
         priceBasis=PRICE_BASIS[pool.capacity],
         gpuResource=resource, unitsPerGpu=units, autoscaling=autoscaling_of(spec, pool),
+        fabric=_fabric_kind(types) if pool.fabric else None,
+        fabricCapable=_fabric_kind([t for t in types if (f := cloud_fabric(t)) and f.training]),
     )
+
+
+def _fabric_kind(types: list[catalog.InstanceType]) -> str | None:
+    """The fabric kind of the types (their first one's), None when none has one."""
+    fabrics = [f for f in (cloud_fabric(t) for t in types) if f is not None]
+    return fabrics[0].kind if fabrics else None
 
 
 def _highest(prices: list[float | None]) -> float | None:

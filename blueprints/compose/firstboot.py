@@ -20,11 +20,19 @@ import jinja2
 import catalog
 from blueprints.compose.sharing import operator_sharing
 from blueprints.spec.models import GPU_TAINT, Blueprint, GpuPool, Host, OnPremSite, Taint
+from catalog.fabric import server_adapters
 from components.baremetal.boot import JOIN_TOKEN_PATH, TOKEN_METADATA_KEY
 from components.naming import label_value
 
 NVIDIA_DRIVER_BRANCH = "570"
 """NVIDIA data-centre driver branch (R570 production branch: Hopper and Blackwell)."""
+
+FABRIC_LABEL = "aifactory.io/fabric"
+"""Node label: the site's compute fabric (infiniband, roce) the host's adapters attach to."""
+LEAF_LABEL = "aifactory.io/fabric-leaf"
+"""Node label: the leaf switch group the host's rack attaches to (a topology level)."""
+LINK_TYPES = {"infiniband": 1, "roce": 2}
+"""ConnectX port link type (mstconfig LINK_TYPE_P<n>): 1 InfiniBand, 2 Ethernet."""
 
 USER_DATA = "user-data"
 META_DATA = "meta-data"
@@ -77,6 +85,13 @@ def node_labels(spec: Blueprint, site_name: str, host: Host) -> dict[str, str]:
     }
     if server.gpus:
         labels["aifactory.io/gpu"] = server.gpu
+    site = spec.environments[site_name]
+    fabric = site.fabric if isinstance(site, OnPremSite) else None
+    if fabric is not None:
+        labels[FABRIC_LABEL] = fabric.kind
+        leaf = fabric.leaf_of(host.rack)
+        if leaf is not None:  # the topology level above the rack (Kueue's site Topology)
+            labels[LEAF_LABEL] = leaf
     found = pool_of(spec, site_name, host.hostname)
     if found is not None:
         labels["aifactory.io/pool"] = found[0]
@@ -145,7 +160,18 @@ def _variables(ctx: HostContext) -> dict[str, Any]:
         "ca_cert_hash": site.cluster.ca_cert_hash,
         "join_token_path": JOIN_TOKEN_PATH, "token_delivery": delivery,
         "token_from_metadata": hook == "metal3", "token_metadata_key": TOKEN_METADATA_KEY,
+        "fabric": _fabric_variables(site, host.server_model),
     }
+
+
+def _fabric_variables(site: OnPremSite, server_model: str) -> dict[str, Any] | None:
+    """How first boot sets up the host's fabric adapters (None: no fabric, or none in it)."""
+    fabric = site.fabric
+    if fabric is None or not server_adapters(server_model):
+        return None
+    return {"kind": fabric.kind, "adapters": fabric.adapters_per_host,
+            "adapter_model": fabric.adapter_model, "interface": fabric.interface,
+            "mtu": fabric.mtu, "link_type": LINK_TYPES[fabric.kind]}
 
 
 def render_user_data(spec: Blueprint, site_name: str, hostname: str) -> str:

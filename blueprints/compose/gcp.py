@@ -7,7 +7,8 @@ the cluster, disks, buckets and repositories they encrypt.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_gcp as gcp
@@ -17,10 +18,12 @@ import catalog
 from blueprints.compose import EnvironmentBuild
 from blueprints.compose.blame import POOL_ALIASES, blame
 from blueprints.compose.facts import gcp_environment_facts, pool_facts
-from blueprints.compose.tagging import gcp_labels
+from blueprints.compose.platform import mirror_of
+from blueprints.compose.tagging import gcp_labels, k8s_labels
 from blueprints.errors import BlueprintFieldError, ComponentArgsError
 from blueprints.spec.models import Blueprint, GcpEnvironment, GpuPool
 from catalog import cloud as cloud_catalog
+from catalog.fabric import GPUDIRECT
 from components import naming
 from components.factory import Factory
 from components.gcp import service_agents
@@ -30,11 +33,18 @@ from components.gcp.environment import GcpEnvironment as GcpEnvironmentComponent
 from components.gcp.environment import GcpEnvironmentArgs
 from components.gcp.gke_cluster import GkeCluster, GkeClusterArgs
 from components.gcp.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, NodeTaint
+from components.gcp.gpudirect_network import (
+    GpuDirectNetworks,
+    GpuDirectNetworksArgs,
+    additional_networks,
+)
 from components.gcp.kms import KmsKeys, KmsKeysArgs
 from components.gcp.lakehouse import BucketZone, DualRegion, Lakehouse, LakehouseArgs
 from components.gcp.network import Network, NetworkArgs
 from components.gcp.regional_logs import RegionalLogs, RegionalLogsArgs
 from components.gcp.workload_access import WorkloadAccess, WorkloadAccessArgs
+from components.platform.common import ENVIRONMENT_LABEL
+from components.platform.gpudirect import GpuDirect, GpuDirectArgs, GpuNicNetwork
 
 GKE_KEY, DISK_KEY, LAKEHOUSE_KEY, REGISTRY_KEY = "gke", "disks", "lakehouse", "registry"
 LOGS_KEY = "logs"
@@ -145,15 +155,20 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
         gateway_api=spec.serving is not None and spec.serving.environment == env_name,
         labels=labels,
         key_grants=keys.grants_for(GKE_KEY) + keys.grants_for(DISK_KEY),
+        multi_networking=bool(gpudirect_pools(spec, env_name)),
     ), inside)
 
     pools: dict[str, pulumi.ComponentResource] = {}
+    nics: dict[str, GpuDirectNetworks] = {}
     for pool_name, pool in spec.pools.items():
         if pool.environment == env_name:
             with blame(f"pools.{pool_name}", pool, POOL_ALIASES):
-                pools[pool_name] = GpuNodePool(
-                    naming.child(env_name, pool_name),
-                    _pool_args(spec, env_name, env, pool_name, pool, cluster, keys), inside)
+                args = _pool_args(spec, env_name, env, pool_name, pool, cluster, keys)
+                if pool_name in gpudirect_pools(spec, env_name):
+                    nics[pool_name] = _gpu_nics(spec, env_name, env, pool_name, args, inside)
+                    args = replace(args, additional_networks=additional_networks(
+                        nics[pool_name].nics))
+                pools[pool_name] = GpuNodePool(naming.child(env_name, pool_name), args, inside)
 
     lakehouse = registry = None
     if has_lakehouse:
@@ -183,6 +198,15 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
         kubeconfig=cluster.kubeconfig,
         opts=pulumi.ResourceOptions(parent=environment),
     )
+    for pool_name, networks in nics.items():
+        itype = catalog.instance(spec.pools[pool_name].types[0])
+        GpuDirect(naming.child(env_name, pool_name, "gpudirect"), GpuDirectArgs(
+            pool=pool_name, kind=GPUDIRECT[itype.name][0],
+            nics=[GpuNicNetwork(n.network, n.subnetwork) for n in networks.nics],
+            accelerators=[accelerator_type(itype.name)],
+            labels=k8s_labels(spec, **{ENVIRONMENT_LABEL: env_name}), mirror=mirror_of(spec)),
+            pulumi.ResourceOptions(parent=environment, providers=[kubernetes],
+                                   depends_on=[cluster.cluster]))
     return GcpEnvironmentBuild(
         environment=env_name, kind="gcp", component=environment, kubernetes=kubernetes,
         pools=pools, provider=provider, keys=keys, logs=logs, network=network, cluster=cluster,
@@ -221,7 +245,7 @@ def _pool_args(spec: Blueprint, env_name: str, env: GcpEnvironment, pool_name: s
         disk_type=boot_disk_type(itype.name),
         spot=pool.capacity == "spot",
         reservation=pool.reservation,
-        compact_placement=pool.compact_placement,
+        compact_placement=pool.compact,
         mig_partition_size=sharing.partition_size.replace(" ", "")
         if sharing and sharing.strategy == "mig" and sharing.partition_size else None,
         time_sharing_clients=sharing.max_shared_clients_per_gpu
@@ -285,3 +309,26 @@ def _registry(spec: Blueprint, env_name: str, env: GcpEnvironment, keys: KmsKeys
         labels=labels,
         key_grants=keys.grants_for(REGISTRY_KEY),
     ), opts)
+
+
+def gpudirect_pools(spec: Blueprint, env_name: str) -> list[str]:
+    """The environment's pools with a fabric (GPUDirect), in name order."""
+    return sorted(n for n, p in spec.pools.items() if p.environment == env_name and p.fabric)
+
+
+def _gpu_nics(spec: Blueprint, env_name: str, env: GcpEnvironment, pool_name: str,
+              args: GpuNodePoolArgs, opts: pulumi.ResourceOptions) -> GpuDirectNetworks:
+    """The GPU NICs' VPCs of a GPUDirect pool: the pool's /20 of the environment's range."""
+    index = gpudirect_pools(spec, env_name).index(pool_name)
+    blocks = list(ipaddress.ip_network(env.gpu_nic_cidr).subnets(new_prefix=20))
+    if index >= len(blocks):
+        raise BlueprintFieldError(
+            f"environments.{env_name}.gpu_nic_cidr", f"{env.gpu_nic_cidr} holds "
+            f"{len(blocks)} /20 ranges, fewer than the environment's "
+            f"{len(gpudirect_pools(spec, env_name))} GPUDirect pools: give a larger range")
+    kind, count = GPUDIRECT[args.machine_type]
+    return GpuDirectNetworks(naming.child(env_name, pool_name, "gpu-nics"), GpuDirectNetworksArgs(
+        project=env.project, region=env.region, zone=next(iter(args.node_locations)),
+        kind=kind, nics=count,
+        name_prefix=naming.fit(naming.child(spec.name, env_name, pool_name), 50),
+        cidr=str(blocks[index])), opts)

@@ -41,7 +41,9 @@ from components.baremetal import (
 from components.baremetal.host import HookArgs
 from components.factory import Factory
 from components.naming import bucket_name, child, fit
+from components.platform.common import NodeTaint as PlatformTaint
 from components.platform.mirror import image_reference
+from components.platform.network_operator import NetworkOperator, NetworkOperatorArgs
 from components.platform.object_store import (
     BucketUser,
     BucketZone,
@@ -151,6 +153,8 @@ def build_environment(spec: Blueprint, env_name: str, env: OnPremSite,
             ), pulumi.ResourceOptions(parent=site))
     store = build_object_storage(spec, env_name, env, site)
     build_registry(spec, env_name, env, site, store)
+    if env.fabric is not None:
+        _network_operator(spec, env_name, env, site, provider, labels)
     return EnvironmentBuild(environment=env_name, kind="onprem", component=site,
                             kubernetes=provider, pools=pools)
 
@@ -259,3 +263,19 @@ def build_registry(spec: Blueprint, env_name: str, env: OnPremSite,
             labels=k8s_labels(spec, **{"aifactory.io/site": env_name}),
             mirror=mirror_of(spec), depends_on=(store,),
         ), pulumi.ResourceOptions(parent=site))
+def _network_operator(spec: Blueprint, env_name: str, env: OnPremSite, site: Site,
+                      provider: k8s.Provider, labels: dict[str, str]) -> None:
+    """The NVIDIA Network Operator on the site's fabric, in the namespaces jobs run in."""
+    fabric = env.fabric
+    assert fabric is not None
+    teams = spec.queueing.teams.values() if spec.queueing is not None else []
+    taints = sorted({PlatformTaint(t.key, t.value, t.effect)
+                     for p in spec.pools.values() if p.environment == env_name
+                     for t in p.taints}, key=lambda t: (t.key, t.value, t.effect))
+    with blame(f"environments.{env_name}.fabric", fabric):
+        NetworkOperator(child(env_name, "network-operator"), NetworkOperatorArgs(
+            fabric=fabric.kind, interface=fabric.interface, cidr=fabric.cidr, mtu=fabric.mtu,
+            adapters_per_host=fabric.adapters_per_host, hosts=len(env.hosts),
+            network_namespaces=sorted({t.namespace for t in teams}) or ["default"],
+            taints=tuple(taints), labels=labels, mirror=mirror_of(spec)),
+            pulumi.ResourceOptions(parent=site, providers=[provider]))

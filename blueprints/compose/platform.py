@@ -22,6 +22,7 @@ from blueprints.compose.sharing import operator_sharing
 from blueprints.compose.tagging import k8s_labels
 from blueprints.errors import BlueprintFieldError, ComponentArgsError
 from blueprints.spec.models import Blueprint, GpuPool, OnPremSite, Team
+from catalog.fabric import EFA_RDMA_TYPES, GPUDIRECT
 from components.naming import child
 from components.platform.cluster_platform import ClusterPlatform, ClusterPlatformArgs
 from components.platform.common import ENVIRONMENT_LABEL, GpuPoolCapacity, NodeTaint
@@ -59,7 +60,22 @@ def pool_capacity(spec: Blueprint, name: str, pool: GpuPool) -> GpuPoolCapacity:
         taints=tuple(NodeTaint(t.key, t.value, t.effect) for t in pool.taints),
         gpu_resource=facts["gpuResource"], units_per_gpu=facts["unitsPerGpu"],
         sharing=operator_sharing(spec, name, pool),
+        topology=topology_of(spec, pool),
     )
+
+
+def topology_of(spec: Blueprint, pool: GpuPool) -> str | None:
+    """The Kueue Topology of a multi-node pool whose nodes carry topology labels: EKS labels
+    the types the instance topology API covers (the GPUDirect RDMA EFA types), GKE its
+    GPUDirect machines; a site's first boot labels every host."""
+    if pool.max_nodes < 2:
+        return None
+    env = spec.environment_of(pool)
+    if isinstance(env, OnPremSite):
+        return "site-fabric" if env.fabric is not None else "site-racks"
+    if env.kind == "aws":
+        return "eks-network" if all(t in EFA_RDMA_TYPES for t in pool.types) else None
+    return "gke-network" if all(t in GPUDIRECT for t in pool.types) else None
 
 
 def team_quotas(spec: Blueprint, team: Team,

@@ -134,6 +134,10 @@ class GcpEnvironment(Strict):
     pods_cidr: str = Field("10.20.0.0/14", description="Secondary range for pods.")
     services_cidr: str = Field("10.24.0.0/20", description="Secondary range for services.")
     master_cidr: str = Field("172.16.0.0/28", description="/28 for the private control plane.")
+    gpu_nic_cidr: str = Field(
+        "172.20.0.0/16",
+        description="Range the subnets of GPUDirect pools' GPU NICs are cut from (each pool "
+        "with fabric a /20, in pool-name order; each NIC a /24 of it).")
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
         "REGULAR", description="GKE release channel."
     )
@@ -183,7 +187,7 @@ class GcpEnvironment(Strict):
         "PREEMPTIBLE_NVIDIA_H100_GPUS; GPUS_ALL_REGIONS is project-wide.",
     )
 
-    @field_validator("subnet_cidr", "pods_cidr", "services_cidr", "master_cidr")
+    @field_validator("subnet_cidr", "pods_cidr", "services_cidr", "master_cidr", "gpu_nic_cidr")
     @classmethod
     def _cidr(cls, v: str) -> str:
         return check_cidr(v)

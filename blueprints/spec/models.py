@@ -21,6 +21,7 @@ from pydantic import (
 import catalog
 from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_cidr, fail
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
+from blueprints.spec.fabric import fabric_charts, fabric_manifests
 from blueprints.spec.lifecycle import (
     Alerts,
     ModelRegistry,
@@ -50,7 +51,13 @@ from blueprints.spec.site_services import (
 )
 from catalog import cloud as cloud_catalog
 from catalog import mig
-from catalog.charts import CHARTS, VLLM_RUNTIME, default_tags, upstream_images
+from catalog.charts import (
+    MANIFEST_IMAGES,
+    VLLM_RUNTIME,
+    default_tags,
+    upstream_images,
+    version_of,
+)
 from catalog.workloads import WORKLOAD_OPERATORS
 
 __all__ = [
@@ -383,14 +390,20 @@ class Blueprint(Strict):
             charts += ["operator", "tenant"]  # MinIO's: the operator, the Tenant's images
         if self.registry is not None and self.registry.site is not None:
             charts.append("harbor")
+        charts += fabric_charts(self)
         return charts
+
+    def platform_image_sets(self) -> list[str]:
+        """The charts, and the upstream manifests built as our own objects (GPUDirect's NCCL
+        installer), whose images a sovereign mirror holds."""
+        return [*self.platform_charts(), *fabric_manifests(self)]
 
     @model_validator(mode="after")
     def _mirror_lock_complete(self) -> Blueprint:
         mirror = self.sovereignty.mirror if self.sovereignty else None
         if mirror is None:
             return self
-        charts = self.platform_charts()
+        charts = self.platform_image_sets()
         wanted = default_tags(charts)
         locked = {ref.rpartition(":")[0]: ref.rpartition(":")[2] for ref in mirror.images}
         where = "sovereignty.mirror"
@@ -399,20 +412,20 @@ class Blueprint(Strict):
         for repo in upstream_images(charts):
             tag, chart = wanted[repo]
             if repo not in locked:
-                problems.append((f"{where}.images", f"no entry for {repo} (chart {chart} "
+                problems.append((f"{where}.images", f"no entry for {repo} ({_puller(chart)} "
                                  f"pulls {repo}:{tag}): mirror it to {mirror.registry}/{repo} "
                                  f"and add '{repo}:{tag}: sha256:<digest>' ({fix})"))
             elif locked[repo] != tag and repo not in mirror.tag_overrides:
                 problems.append((("sovereignty", "mirror", "images", f"{repo}:{locked[repo]}"),
-                                 f"{repo} is locked at {locked[repo]}, but chart {chart} "
-                                 f"{CHARTS[chart].version} pulls {tag}: mirror {repo}:{tag} and "
+                                 f"{repo} is locked at {locked[repo]}, but {_puller(chart)} "
+                                 f"{version_of(chart)} pulls {tag}: mirror {repo}:{tag} and "
                                  "lock that, or name the repository under "
                                  f"{where}.tag_overrides with the reason ({fix})"))
         for repo, tag in sorted(locked.items()):
             if repo not in wanted:
                 problems.append((("sovereignty", "mirror", "images", f"{repo}:{tag}"),
                                  f"{repo} is not an image the "
-                                 f"factory's charts ({', '.join(charts)}) pull: remove it from "
+                                 f"factory's {_pullers(charts)} pull: remove it from "
                                  f"the lock ({fix})"))
         for repo in sorted(mirror.tag_overrides):
             if repo not in wanted:
@@ -579,6 +592,19 @@ def _pool_fits_hosts(where: str, pool: GpuPool, env: OnPremSite) -> list[tuple[s
         problems.append((f"{where}.desired_nodes", f"desired_nodes ({pool.desired_nodes}) is "
                          f"more than {which}: lower it to {len(hosts)} or add hosts"))
     return problems
+
+
+def _pullers(names: list[str]) -> str:
+    """The charts (and manifest sets) that pull a factory's images, in words."""
+    charts = [n for n in names if n not in MANIFEST_IMAGES]
+    sets = [n for n in names if n in MANIFEST_IMAGES]
+    out = f"charts ({', '.join(charts)})"
+    return f"{out} and manifests ({', '.join(sets)})" if sets else out
+
+
+def _puller(name: str) -> str:
+    """What pulls an image, in words: a chart, or an upstream manifest set we build."""
+    return f"manifests {name}" if name in MANIFEST_IMAGES else f"chart {name}"
 
 
 def _pool_zones(where: str, pool: GpuPool, env: AwsEnvironment | GcpEnvironment,

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 import catalog
 from blueprints.spec.base import Strict, fail
+from catalog.fabric import GPUDIRECT, cloud_fabric
 
 
 class Taint(Strict):
@@ -96,6 +97,14 @@ class GpuPool(Strict):
         None, description="Capacity reservation/block id (AWS) or specific reservation (GCP)."
     )
     compact_placement: bool = Field(False, description="Place nodes close (multi-node training).")
+    fabric: bool = Field(
+        False,
+        description="Multi-node training fabric. AWS: EFA interfaces (as many as the type "
+        "takes), a cluster placement group and the EFA security group; GCP: GPUDirect "
+        "(TCPX, TCPXO or RDMA, per machine type) with its additional VPCs and GKE "
+        "multi-networking, and compact placement. A type without a fabric is refused; on a "
+        "site the fabric is the site's `fabric`.",
+    )
     gpu_sharing: GpuSharing | None = Field(
         None, description="Share each GPU: MIG partitions or time-sharing (every substrate)."
     )
@@ -171,11 +180,36 @@ class GpuPool(Strict):
                 and self.reservation:
             problems.append(("instance_types", f"reservation {self.reservation!r} holds one "
                              "instance type: list one type, or drop the reservation"))
+        problems.extend(self._fabric_problems())
         if self.capacity == "capacity-block" and not self.reservation:
             problems.append(("reservation", "capacity 'capacity-block' needs the capacity "
                              "block's reservation id here"))
         fail(problems)
         return self
+
+    def _fabric_problems(self) -> list[tuple[str, str]]:
+        if not self.fabric:
+            return []
+        if not self.types:
+            return [("fabric", "a site's pool uses the site's fabric: declare it under "
+                     "environments.<site>.fabric and remove fabric here")]
+        known = []
+        for name in self.types:
+            try:
+                known.append(catalog.instance(name))
+            except catalog.UnknownCatalogEntryError:
+                return []  # reported at instance_type(s)
+        lacking = [t.name for t in known if cloud_fabric(t) is None]
+        if not lacking:
+            return []
+        cloud = known[0].cloud
+        if cloud == "aws":
+            return [("fabric", f"{', '.join(lacking)} has no EFA (Elastic Fabric Adapter): "
+                     "use an EFA type (e.g. p5.48xlarge, p4d.24xlarge, g6e.48xlarge) or "
+                     "remove fabric")]
+        offered = ", ".join(sorted(GPUDIRECT))
+        return [("fabric", f"{', '.join(lacking)} has no GPUDirect networking: use one of "
+                 f"{offered}, or remove fabric")]
 
     @property
     def types(self) -> list[str]:
@@ -183,6 +217,11 @@ class GpuPool(Strict):
         if self.instance_types is not None:
             return list(self.instance_types)
         return [self.instance_type] if self.instance_type is not None else []
+
+    @property
+    def compact(self) -> bool:
+        """The nodes are placed close: compact_placement, or a fabric (which needs it)."""
+        return self.compact_placement or self.fabric
 
     @property
     def elastic(self) -> bool:

@@ -15,6 +15,7 @@ from pydantic import (
 
 import catalog
 from blueprints.spec.base import NAME_PATTERN, Strict, check_cidr, fail
+from blueprints.spec.fabric import SiteFabric, site_fabric_problems
 from blueprints.spec.inventory import (
     BMC,
     MAC,
@@ -287,6 +288,10 @@ class OnPremSite(Strict):
     def hosts_of(self, role: HostRole) -> list[Host]:
         """The hosts of one role."""
         return [h for h in self.hosts if h.role == role]
+    fabric: SiteFabric | None = Field(
+        None, description="The compute fabric (InfiniBand or RoCE) the GPU hosts' adapters "
+        "attach to: its switches count in their racks' power; the NVIDIA Network Operator "
+        "sets the adapters up.")
 
     @model_validator(mode="wrap")
     @classmethod
@@ -314,4 +319,6 @@ class OnPremSite(Strict):
              for i, h in enumerate(site.hosts)],
             list(site.racks), net is not None, net.cidr if net is not None else None)
             + object_storage_problems(site))
+        if site.fabric is not None:
+            fail(site_fabric_problems(site.fabric, list(site.racks)))
         return site

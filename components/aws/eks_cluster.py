@@ -199,6 +199,9 @@ class EksCluster(FactoryComponent):
                   opts=self.child_opts(depends_on=[system]))
 
         self.cluster = cluster
+        self.cluster_security_group_id: pulumi.Output[str | None] = cluster.vpc_config.apply(
+            lambda c: c.cluster_security_group_id if c is not None else None)
+        """The security group EKS creates for the cluster (unknown until it exists)."""
         self.name: pulumi.Output[str] = cluster.name
         self.version: pulumi.Output[str] = cluster.version
         self.endpoint: pulumi.Output[str] = cluster.endpoint

@@ -22,6 +22,7 @@ from pulumi_aws import ec2, eks
 from blueprints.errors import ComponentArgsError
 from blueprints.facts import POOL_TYPES, PoolFacts, as_inputs
 from components import naming
+from components.aws.efa import efa_interfaces, efa_security_group
 from components.aws.karpenter_pool import (
     KARPENTER_API,
     NODE_CLASS_API,
@@ -119,6 +120,14 @@ class GpuNodePoolArgs:
     """Several instance types with the same GPU (empty: `instance_type` alone)."""
     autoscaling: KarpenterScaling | None = None
     """Karpenter scales the pool (elastic pools); None: a managed node group of fixed bounds."""
+    efa_interfaces: int = 0
+    """EFA interfaces per node (0: no EFA): as many as the type takes, one per network card;
+    needs compact_placement and vpc_id."""
+    vpc_id: pulumi.Input[str] | None = None
+    """VPC of the EFA security group (needed with efa_interfaces)."""
+    cluster_security_group_id: pulumi.Input[str | None] | None = None
+    """The cluster's security group, kept on EFA interfaces beside the EFA group (the nodes
+    still talk to the control plane); unknown offline, then left out."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +193,13 @@ def _validate(name: str, args: GpuNodePoolArgs) -> None:
             f"{where}: min_nodes ({args.min_nodes}) <= desired_nodes ({args.desired_nodes}) <= "
             f"max_nodes ({args.max_nodes}) does not hold: max_nodes must be at least 1 and "
             "desired_nodes between the bounds")
+    if args.efa_interfaces < 0:
+        raise ComponentArgsError(f"{where}: efa_interfaces ({args.efa_interfaces}) is negative: "
+                                 "give 0 (no EFA) or the interfaces the type takes")
+    if args.efa_interfaces and (not args.compact_placement or args.vpc_id is None):
+        raise ComponentArgsError(f"{where}: efa_interfaces ({args.efa_interfaces}) needs "
+                                 "compact_placement (a cluster placement group) and vpc_id (its "
+                                 "security group): set both, or efa_interfaces to 0")
     if args.arch not in AMI_TYPES:
         raise ComponentArgsError(f"{where}: arch ({args.arch!r}) has no EKS NVIDIA AMI: use "
                                  f"an instance type of {', '.join(AMI_TYPES)}")
@@ -229,6 +245,11 @@ class GpuNodePool(FactoryComponent):
         tags = {**args.tags, "aifactory.io/pool": args.pool_name}
 
         placement = None
+        efa_group = None
+        if args.efa_interfaces:
+            assert args.vpc_id is not None  # validated
+            efa_group = efa_security_group(self, name, args.vpc_id,
+                                           naming.fit(f"{physical}-efa", 255), tags)
         subnets: pulumi.Input[Sequence[str]] = args.subnet_ids
         if args.compact_placement:
             group = ec2.PlacementGroup(naming.child(name, "placement"), name=physical,
@@ -249,7 +270,10 @@ class GpuNodePool(FactoryComponent):
                 template_name=physical, disk_size_gb=args.disk_size_gb,
                 kms_key_arn=args.kms_key_arn, tags={**args.node_tags, **tags, "Name": physical},
                 capacity_block=args.capacity == "capacity-block",
-                reservation_id=args.reservation_id, placement_group=placement))
+                reservation_id=args.reservation_id, placement_group=placement,
+                network_interfaces=efa_interfaces(
+                    args.efa_interfaces, _efa_groups(efa_group, args.cluster_security_group_id))
+                if efa_group is not None else ()))
             desired = args.desired_nodes if args.autoscaling is None else floor
             group_ = eks.NodeGroup(
                 naming.child(name, "nodes"),
@@ -278,7 +302,7 @@ class GpuNodePool(FactoryComponent):
                                      ignore_changes=["scalingConfig.desiredSize"]),
             )
         if args.autoscaling is not None:
-            self._karpenter(name, args, tags, placement)
+            self._karpenter(name, args, tags, placement, efa_group)
 
         self.node_group = group_
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
@@ -292,7 +316,8 @@ class GpuNodePool(FactoryComponent):
                                "launch_template_id": self.launch_template_id})
 
     def _karpenter(self, name: str, args: GpuNodePoolArgs, tags: Mapping[str, str],
-                   placement: pulumi.Input[str] | None) -> None:
+                   placement: pulumi.Input[str] | None,
+                   efa_group: ec2.SecurityGroup | None) -> None:
         """The pool's EC2NodeClass and NodePool: Karpenter launches nodes above the floor."""
         scaling = args.autoscaling
         assert scaling is not None
@@ -308,6 +333,8 @@ class GpuNodePool(FactoryComponent):
             instance_profile=scaling.instance_profile, kms_key_arn=args.kms_key_arn,
             disk_size_gb=args.disk_size_gb, reservation_id=args.reservation_id,
             placement_group=placement, arch=args.arch,
+            efa_interfaces=args.efa_interfaces,
+            security_group_ids=[efa_group.id] if efa_group is not None else [],
             tags={**args.node_tags, **tags, "Name": naming.fit(
                 f"{args.name_prefix}-{args.pool_name}", 63)})
         meta = {"name": args.pool_name, "labels": dict(scaling.labels)}
@@ -320,3 +347,10 @@ class GpuNodePool(FactoryComponent):
             metadata=meta, spec=node_pool_spec(spec),
             opts=self.child_opts(provider=scaling.kubernetes,
                                  depends_on=[*scaling.after, node_class]))
+
+
+def _efa_groups(efa_group: ec2.SecurityGroup,
+                cluster_group: pulumi.Input[str | None] | None) -> pulumi.Output[list[str]]:
+    """The EFA group and the cluster's (when known) on every EFA interface."""
+    return pulumi.Output.all(efa_group.id, cluster_group).apply(
+        lambda ids: [i for i in ids if i])

@@ -13,8 +13,9 @@ cluster's Kubernetes provider. One of each per pool (as ai-on-eks does), named a
   from its maximum GPUs (and nodes), and a disruption budget of one node at a time: Karpenter
   removes a GPU node only once it is empty (`WhenEmpty`), never to repack running jobs.
 
-Later extensions (EFA interfaces, placement groups per pool, topology) add fields to
-`KarpenterPoolSpec` and to these builders.
+With EFA (a pool with a fabric), the node class also selects the pool's EFA security group
+and the NodePool limits `vpc.amazonaws.com/efa` (interfaces per node x its nodes): Karpenter
+attaches the type's EFA interfaces to nodes it launches for pods requesting that resource.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from typing import Any
 
 import pulumi
 
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
+"""The EFA device plugin's extended resource (components.aws.efa names it too)."""
 KARPENTER_API = "karpenter.sh/v1"
 NODE_CLASS_API = "karpenter.k8s.aws/v1"
 AMI_ALIAS = "al2023@latest"
@@ -75,6 +78,11 @@ class KarpenterPoolSpec:
     """Node lifetime: nodes are replaced after it (new AMIs roll in)."""
     arch: str = "x86_64"
     """CPU architecture of the instance types (x86_64 or arm64, as the catalog names it)."""
+    efa_interfaces: int = 0
+    """EFA interfaces per node (0: none): Karpenter attaches them for pods that request
+    vpc.amazonaws.com/efa; the NodePool limits that resource."""
+    security_group_ids: Sequence[pulumi.Input[str]] = ()
+    """Security groups besides the cluster's (the pool's EFA group)."""
 
 
 def node_class_spec(spec: KarpenterPoolSpec) -> dict[str, Any]:
@@ -84,7 +92,9 @@ def node_class_spec(spec: KarpenterPoolSpec) -> dict[str, Any]:
         "instanceProfile": spec.instance_profile,
         "subnetSelectorTerms": [{"tags": {
             f"kubernetes.io/cluster/{spec.cluster_name}": "shared", "Tier": "private"}}],
-        "securityGroupSelectorTerms": [{"tags": {"aws:eks:cluster-name": spec.cluster_name}}],
+        "securityGroupSelectorTerms": [
+            {"tags": {"aws:eks:cluster-name": spec.cluster_name}},
+            *({"id": group} for group in spec.security_group_ids)],
         "metadataOptions": {"httpEndpoint": "enabled", "httpProtocolIPv6": "disabled",
                             "httpPutResponseHopLimit": 2, "httpTokens": "required"},
         "blockDeviceMappings": [{
@@ -126,7 +136,9 @@ def node_pool_spec(spec: KarpenterPoolSpec) -> dict[str, Any]:
                 "expireAfter": spec.expire_after,
             },
         },
-        "limits": {"nvidia.com/gpu": spec.max_gpus, "nodes": spec.max_nodes},
+        "limits": {"nvidia.com/gpu": spec.max_gpus, "nodes": spec.max_nodes,
+                   **({EFA_RESOURCE: spec.max_nodes * spec.efa_interfaces}
+                      if spec.efa_interfaces else {})},
         "disruption": {"consolidationPolicy": "WhenEmpty",
                        "consolidateAfter": spec.consolidate_after,
                        "budgets": [{"nodes": "1"}]},

@@ -6,7 +6,7 @@ themselves as the owner, so each resource is parented to the component that uses
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -60,6 +60,8 @@ class LaunchTemplateSpec:
     """Capacity reservation (or capacity block) the instances must launch into."""
     placement_group: pulumi.Input[str] | None = None
     """Cluster placement group name, for tightly coupled multi-node training."""
+    network_interfaces: Sequence[ec2.LaunchTemplateNetworkInterfaceArgs] = ()
+    """Network interfaces of each instance (EFA); empty: the node group's default one."""
 
 
 def launch_template(owner: FactoryComponent, name: str,
@@ -93,6 +95,7 @@ def launch_template(owner: FactoryComponent, name: str,
                 kms_key_id=spec.kms_key_arn, delete_on_termination="true"),
         )],
         instance_market_options=market,
+        network_interfaces=list(spec.network_interfaces) or None,
         capacity_reservation_specification=capacity,
         placement=ec2.LaunchTemplatePlacementArgs(group_name=spec.placement_group)
         if spec.placement_group is not None else None,

@@ -80,6 +80,8 @@ class GkeClusterArgs:
     """Turn on GKE's Gateway API controller (standard channel): model serving's Gateway."""
     key_grants: Sequence[pulumi.Resource] = ()
     """Grants of both keys to the GKE and Compute Engine service agents: the cluster waits."""
+    multi_networking: bool = False
+    """GKE multi-networking (GPUDirect pools' extra node networks); needs Dataplane V2."""
 
 
 class GkeCluster(FactoryComponent):
@@ -155,6 +157,8 @@ class GkeCluster(FactoryComponent):
             },
             enable_shielded_nodes=True,
             datapath_provider="ADVANCED_DATAPATH",
+            # GPUDirect pools attach their GPU NICs to extra VPCs (GKE multi-networking)
+            enable_multi_networking=True if args.multi_networking else None,
             addons_config={
                 "gce_persistent_disk_csi_driver_config": {"enabled": True},
                 "gcs_fuse_csi_driver_config": {"enabled": True},

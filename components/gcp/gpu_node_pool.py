@@ -100,6 +100,9 @@ class GpuNodePoolArgs:
     """GCE resource labels of the nodes' VMs."""
     key_grants: Sequence[pulumi.Resource] = ()
     """Grant of the disk key to the Compute Engine service agent: the pool waits for it."""
+    additional_networks: Sequence[Mapping[str, pulumi.Input[str]]] = ()
+    """GPUDirect: the GPU NICs' VPCs and subnets ({network, subnetwork} each, in NIC order);
+    the cluster needs multi-networking."""
 
 
 def initial_per_zone(total: int, zones: int, max_nodes: int) -> int:
@@ -138,6 +141,9 @@ class GpuNodePool(FactoryComponent):
             # max_nodes, which the quota rules do not count.
             upgrade_settings={"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1},
             placement_policy=placement,
+            network_config={"additional_node_network_configs": [
+                {"network": n["network"], "subnetwork": n["subnetwork"]}
+                for n in args.additional_networks]} if args.additional_networks else None,
             node_config=_node_config(args),
             opts=self.child_opts(depends_on=list(args.key_grants),
                                  ignore_changes=["initial_node_count"]),

@@ -79,6 +79,9 @@ class GpuPoolCapacity:
     """Units of `gpu_resource` each GPU exposes: MIG instances or time-shared replicas."""
     sharing: PoolSharing | None = None
     """Sharing the cluster's GPU operator applies (EKS, sites); None without, or on GKE."""
+    topology: str | None = None
+    """Kueue Topology the pool's flavor names (components.platform.topology), None for a
+    pool without topology-aware placement."""
 
     @property
     def owned(self) -> bool:

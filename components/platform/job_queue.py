@@ -67,6 +67,7 @@ from components.platform.team_queues import (
     team_queue_spec,
     validate_teams,
 )
+from components.platform.topology import topology_objects
 
 LOCAL_QUEUE_NAME = "default"
 MAX_FLAVORS = 64  # ClusterQueue resourceGroups[].flavors maxItems
@@ -234,13 +235,17 @@ def priority_objects(name: str, priorities: Sequence[PriorityClass],
 
 def flavor_objects(name: str, pools: Sequence[GpuPoolCapacity], labels: Mapping[str, str],
                    opts: pulumi.ResourceOptions) -> list[k8s.apiextensions.CustomResource]:
-    """A ResourceFlavor per pool: its nodes by the pool label, tolerating the pool's taints."""
+    """A ResourceFlavor per pool: its nodes by the pool label, tolerating the pool's taints,
+    naming its Topology (created here too) for topology-aware placement."""
+    topologies = topology_objects(name, [p.topology for p in pools if p.topology], labels, opts)
     return [
         k8s.apiextensions.CustomResource(
             child(name, "flavor", p.pool), api_version=KUEUE_API, kind="ResourceFlavor",
             metadata={"name": p.pool, "labels": dict(labels)},
-            spec={"nodeLabels": {POOL_LABEL: p.pool}, "tolerations": p.tolerations()},
-            opts=opts)
+            spec={"nodeLabels": {POOL_LABEL: p.pool}, "tolerations": p.tolerations(),
+                  **({"topologyName": p.topology} if p.topology else {})},
+            opts=opts if not p.topology else pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(depends_on=topologies)))
         for p in pools
     ]
 

@@ -95,6 +95,9 @@ def image_block(image: ChartImage, mirror: ImageMirror) -> dict[str, str]:
                 "sha": locked.digest.removeprefix("sha256:")}
     if image.style == "repository-digest":
         return {"repository": path, "tag": locked.tag, "digest": locked.digest}
+    if image.style == "repository-image-tag":
+        repository, _, name = path.rpartition("/")
+        return {"repository": repository, "image": name, "tag": f"{locked.tag}@{locked.digest}"}
     if image.style == "digest":
         return {"registry": mirror.registry, "repository": image.upstream, "tag": locked.tag,
                 "digest": locked.digest}
@@ -144,3 +147,4 @@ def mirrored_values(ref: ChartRef, values: Mapping[str, Any],
             node = node.setdefault(key, {})
         node.update(image_block(image, mirror))
     return out
+

@@ -16,6 +16,7 @@ from policies.rules import (
     capacity_aws_quota,
     capacity_gcp_quota,
     capacity_instance_availability,
+    capacity_multinode_fabric,
     capacity_serving_fits_pool,
     capacity_spot_interruption,
     capacity_team_quota_fits,
@@ -49,7 +50,7 @@ RULES: tuple[Rule, ...] = tuple(m.RULE for m in (
     power_site_budget, power_feed_redundancy, power_rack_density, power_rack_cooling,
     capacity_aws_quota, capacity_gcp_quota, capacity_instance_availability,
     capacity_spot_interruption, capacity_utilisation_advisory, capacity_team_quota_fits,
-    capacity_volume_class_exists, capacity_serving_fits_pool,
+    capacity_volume_class_exists, capacity_serving_fits_pool, capacity_multinode_fabric,
     # sovereignty (when the factory declares a jurisdiction)
     sovereignty_resource_region, sovereignty_environment_own_site,
     sovereignty_replication_destination,

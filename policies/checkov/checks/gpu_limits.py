@@ -17,7 +17,10 @@ class GpuLimits(BaseK8Check):
 
     def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
         spec = pod_spec(conf, self.entity_type)
-        if spec is None or not (requests_gpus(spec) or targets_gpu_nodes(spec)):
+        # a DaemonSet that claims no GPU is a node agent (the GPUDirect NCCL installer, a
+        # device injector): it runs on the GPU nodes without being a GPU workload
+        node_agent = self.entity_type == "DaemonSet" and not requests_gpus(spec or {})
+        if spec is None or node_agent or not (requests_gpus(spec) or targets_gpu_nodes(spec)):
             return CheckResult.UNKNOWN
         limited = False
         for c in containers(spec):
