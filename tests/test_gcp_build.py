@@ -132,7 +132,7 @@ def test_sovereign_every_provider_is_in_an_eu_region(sovereign) -> None:  # type
 
 def test_sovereign_stores_use_customer_keys_and_stay_in_region(sovereign) -> None:  # type: ignore[no-untyped-def]
     buckets = by_type(sovereign, "gcp:storage/bucket:Bucket")
-    assert len(buckets) == 3
+    assert len(buckets) == 4  # raw, curated, features, models
     for b in buckets:
         assert b["protect"]
         assert b["inputs"]["location"] == "EUROPE-WEST4"

@@ -209,18 +209,6 @@ def test_gateways_are_internal() -> None:
 
 # -- serving in a mirrored (sovereign) factory ----------------------------------------------
 
-SOVEREIGN_SERVING = """
-serving:
-  environment: gcp-eu
-  proxy_subnet_cidr: 10.38.0.0/26
-  models:
-    assistant:
-      pool: infer-l4
-      revision: v1
-      source: {public: mistralai/Mistral-7B-Instruct-v0.3}
-      max_replicas: 6
-      team: applied
-"""
 SERVING_IMAGES = [
     "docker.io/kserve/agent:v0.20.0", "docker.io/kserve/art-explainer:v0.20.0",
     "docker.io/kserve/kserve-controller:v0.20.0",
@@ -236,24 +224,18 @@ SERVING_IMAGES = [
     "quay.io/jetstack/cert-manager-webhook:v1.21.1"]
 
 
-def sovereign_serving(lock: list[str]) -> str:
-    """sovereign-eu serving a model, its lock extended by `lock` (test digests)."""
-    import hashlib
-
-    text = (EXAMPLES / "sovereign-eu.yaml").read_text(encoding="utf-8")
-    text = text.replace("\nregistry:\n", "    models: {}\n\nregistry:\n", 1) + SOVEREIGN_SERVING
-    anchor = "      registry.k8s.io/nfd/node-feature-discovery:v0.19.0:"
-    at = text.index("\n", text.index(anchor))
-    entries = "".join(f"\n      {ref}: sha256:{hashlib.sha256(ref.encode()).hexdigest()}"
-                      for ref in lock)
-    return text[:at] + entries + text[at:]
+def sovereign_without(refs: list[str]) -> str:
+    """sovereign-eu (which serves a model from its mirror), its lock without `refs`."""
+    lines = (EXAMPLES / "sovereign-eu.yaml").read_text(encoding="utf-8").splitlines(True)
+    kept = [line for line in lines if line.strip().split(": sha256:")[0] not in refs]
+    assert len(lines) - len(kept) == len(refs), "every ref is in the example's lock"
+    return "".join(kept)
 
 
 def test_a_mirrored_factory_serves_from_its_mirror(tmp_path: Path) -> None:
     from policies.images import images_in
 
-    path = tmp_path / "sovereign-serving.yaml"
-    path.write_text(sovereign_serving(SERVING_IMAGES), encoding="utf-8")
+    path = EXAMPLES / "sovereign-eu.yaml"
     plan = plan_blueprint(load_blueprint(path), str(path))
     assert evaluate(plan, list(BY_NAME.values()), today=TODAY).violations == []
     mirror = "europe-west4-docker.pkg.dev/acme-ml-eu/acme-eu-mirror/"
@@ -270,7 +252,7 @@ def test_a_mirrored_factory_serves_from_its_mirror(tmp_path: Path) -> None:
 
 def test_a_mirrored_factory_without_the_serving_images_in_its_lock(tmp_path: Path) -> None:
     path = tmp_path / "bp.yaml"
-    text = sovereign_serving([i for i in SERVING_IMAGES if "vllm" not in i])
+    text = sovereign_without([i for i in SERVING_IMAGES if "vllm" in i])
     path.write_text(text, encoding="utf-8")
     from blueprints.spec import BlueprintError
 

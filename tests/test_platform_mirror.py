@@ -149,7 +149,8 @@ def test_a_lock_entry_no_chart_pulls_fails(tmp_path) -> None:  # type: ignore[no
         load(path)
     assert f"{path}:{line}: sovereignty.mirror.images.nvcr.io/nvidia/cuda:13.0.1-base-ubi9: " \
         "nvcr.io/nvidia/cuda is not an image the factory's charts (kube-prometheus-stack, " \
-        "gpu-operator, kueue, karpenter-crd, karpenter) and manifests (gpudirect-tcpx) pull: " \
+        "gpu-operator, kueue, karpenter-crd, karpenter, cert-manager, keda, kserve-crd, " \
+        "kserve-resources, vllm-runtime) and manifests (gpudirect-tcpx) pull: " \
         "remove it from the lock " \
         "(`aifactory mirror lock` prints the lock)" in str(err.value).splitlines()
 
@@ -191,12 +192,13 @@ def test_mirror_lock_prints_every_image_and_the_commands(capsys) -> None:  # typ
     copies = [line.split()[2] for line in out if line.startswith("crane copy ")]
     sets = load(EXAMPLES / "sovereign-eu.yaml").platform_image_sets()
     assert sets[-1] == "gpudirect-tcpx"  # the A3 pool's NCCL installer and device injector
-    images = sorted({f"{i.upstream}:{i.default_tag}" for name in sets
-                     for i in images_of(name)})
+    images = [f"{repo}:{tag}" for repo, tag in sorted(
+        {(i.upstream, i.default_tag) for name in sets for i in images_of(name)})]
     assert "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpx/nccl-plugin-gpudirecttcpx-dev:v3.1.8" \
         in images
-    # the OCI charts first (kueue, karpenter-crd, karpenter), then every image they pull
-    assert copies[3:] == images
+    # the OCI charts first (kueue, karpenter-crd, karpenter, kserve-crd, kserve-resources), then
+    # every image they pull
+    assert copies[5:] == images
     assert f"crane copy quay.io/prometheus/prometheus:v3.6.0 {MIRROR}/quay.io/prometheus/" \
         "prometheus:v3.6.0" in out
     assert "helm pull gpu-operator --repo https://helm.ngc.nvidia.com/nvidia --version " \
