@@ -84,6 +84,17 @@ def cloud_of(type_token: str) -> str:
     return type_token.split(":", 1)[0]
 
 
+def pool_units(pool: Resource) -> tuple[int, int]:
+    """(GPUs, units of its resource) a pool can provide, from its facts."""
+    f = pool["inputs"]
+    nodes = int(f["maxNodes"])
+    hosts = f.get("hosts")
+    if f.get("cloud") == "onprem" and isinstance(hosts, list):
+        nodes = min(nodes, len(hosts))
+    gpus = nodes * int(f["gpusPerNode"])
+    return gpus, gpus * int(f.get("unitsPerGpu") or 1)
+
+
 class PlanView:
     """Indexes over one plan's resources; every rule reads the plan through this."""
 
@@ -210,6 +221,11 @@ class PlanView:
     def pools(self) -> list[Resource]:
         return self.of_type(*POOL_TYPES)
 
+    @cached_property
+    def pools_by_name(self) -> dict[str, Resource]:
+        """Each GPU pool component by its blueprint name."""
+        return {p["inputs"]["pool"]: p for p in self.pools}
+
     @property
     def aws_environments(self) -> list[Resource]:
         return self.of_type(AWS_ENVIRONMENT)
@@ -224,6 +240,11 @@ class PlanView:
             if node["type"] in ENVIRONMENT_TYPES:
                 return node
         return None
+
+    def cluster_name(self, r: Resource) -> str:
+        """The name of the environment (its cluster) a resource lies under."""
+        env = self.environment(r)
+        return str(env["inputs"].get("environment") or env["name"]) if env else "(no cluster)"
 
     # -- providers and regions --------------------------------------------------------------
 

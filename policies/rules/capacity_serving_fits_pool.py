@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from blueprints.facts import POOL_LABEL
 from policies.model import Evidence, Finding, Rule
-from policies.view import PlanView, Resource, dig
+from policies.view import PlanView, dig, pool_units
 
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 GPU_PREFIX = "nvidia.com/"
@@ -37,22 +37,6 @@ class PoolDemand:
         return sum(r * g for r, g in self.by_service.values())
 
 
-def _cluster(view: PlanView, r: Resource) -> str:
-    env = view.environment(r)
-    return str(env["inputs"].get("environment") or env["name"]) if env else "(no cluster)"
-
-
-def _units(pool: Resource) -> tuple[int, int]:
-    """(GPUs, units) a pool can provide, from its facts."""
-    f = pool["inputs"]
-    nodes = int(f["maxNodes"])
-    hosts = f.get("hosts")
-    if f.get("cloud") == "onprem" and isinstance(hosts, list):
-        nodes = min(nodes, len(hosts))
-    gpus = nodes * int(f["gpusPerNode"])
-    return gpus, gpus * int(f.get("unitsPerGpu") or 1)
-
-
 def demands(view: PlanView) -> list[PoolDemand]:
     """Per cluster and pool: each InferenceService's max replicas and GPUs per replica."""
     out: dict[tuple[str, str], PoolDemand] = {}
@@ -70,14 +54,14 @@ def demands(view: PlanView) -> list[PoolDemand]:
         if replicas is None:
             replicas = predictor.get("minReplicas") or 1
         name = str(dig(isvc["inputs"], "metadata", "name", default=isvc["name"]))
-        key = (_cluster(view, isvc), pool)
+        key = (view.cluster_name(isvc), pool)
         demand = out.setdefault(key, PoolDemand(key[0], pool, str(resource)))
         demand.by_service[name] = (int(replicas), int(float(str(per_replica))))
     return sorted(out.values(), key=lambda d: (d.cluster, d.pool))
 
 
 def check(view: PlanView) -> Iterator[Finding]:
-    pools: dict[str, Resource] = {p["inputs"]["pool"]: p for p in view.pools}
+    pools = view.pools_by_name
     for d in demands(view):
         pool = pools.get(d.pool)
         if pool is None:
@@ -87,7 +71,7 @@ def check(view: PlanView) -> Iterator[Finding]:
                 f"{d.pool}, which the plan does not have: no node will ever run them",
                 subject=d.pool, spec_path="serving.models", cluster=d.cluster)
             continue
-        gpus, units = _units(pool)
+        gpus, units = pool_units(pool)
         if d.total <= units:
             continue
         per_gpu = units // gpus if gpus else 1
@@ -106,12 +90,12 @@ def check(view: PlanView) -> Iterator[Finding]:
 
 
 def evidence(view: PlanView) -> Iterator[Evidence]:
-    pools: dict[str, Resource] = {p["inputs"]["pool"]: p for p in view.pools}
+    pools = view.pools_by_name
     for d in demands(view):
         pool = pools.get(d.pool)
         if pool is None:
             continue
-        gpus, units = _units(pool)
+        gpus, units = pool_units(pool)
         yield view.evidence(pool, "maxNodes", "gpusPerNode", "unitsPerGpu", subject=d.pool,
                             cluster=d.cluster, poolGpus=gpus, poolUnits=units,
                             neededUnits=d.total, byService={

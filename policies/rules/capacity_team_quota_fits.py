@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from blueprints.facts import POOL_LABEL, TEAM_LABEL
 from policies.model import Evidence, Finding, Rule
-from policies.view import PlanView, Resource, dig
+from policies.view import PlanView, dig, pool_units
 
 CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
 RESOURCE_FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
@@ -37,22 +37,6 @@ class PoolPromises:
         return sum(self.by_team.values())
 
 
-def _cluster(view: PlanView, r: Resource) -> str:
-    env = view.environment(r)
-    return str(env["inputs"].get("environment") or env["name"]) if env else "(no cluster)"
-
-
-def pool_units(pool: Resource) -> tuple[int, int]:
-    """(GPUs, units of its resource) a pool can provide, from its facts."""
-    f = pool["inputs"]
-    nodes = int(f["maxNodes"])
-    hosts = f.get("hosts")
-    if f.get("cloud") == "onprem" and isinstance(hosts, list):
-        nodes = min(nodes, len(hosts))
-    gpus = nodes * int(f["gpusPerNode"])
-    return gpus, gpus * int(f.get("unitsPerGpu") or 1)
-
-
 def promises(view: PlanView) -> list[PoolPromises]:
     """Per cluster and pool: each team's nominal quota, from the teams' ClusterQueues."""
     flavor_pool: dict[tuple[str, str], str] = {}
@@ -60,13 +44,13 @@ def promises(view: PlanView) -> list[PoolPromises]:
         name = dig(f["inputs"], "metadata", "name")
         pool = dig(f["inputs"], "spec", "nodeLabels", POOL_LABEL)
         if isinstance(name, str) and isinstance(pool, str):
-            flavor_pool[(_cluster(view, f), name)] = pool
+            flavor_pool[(view.cluster_name(f), name)] = pool
     out: dict[tuple[str, str], PoolPromises] = {}
     for q in view.of_type(CLUSTER_QUEUE):
         team = dig(q["inputs"], "spec", "namespaceSelector", "matchLabels", TEAM_LABEL)
         if not isinstance(team, str):
             continue  # not a team's queue (MultiKueue's remote queue)
-        cluster = _cluster(view, q)
+        cluster = view.cluster_name(q)
         for group in dig(q["inputs"], "spec", "resourceGroups", default=[]) or []:
             for flavor in group.get("flavors") or []:
                 pool = flavor_pool.get((cluster, flavor.get("name")), flavor.get("name"))
@@ -81,7 +65,7 @@ def promises(view: PlanView) -> list[PoolPromises]:
 
 
 def check(view: PlanView) -> Iterator[Finding]:
-    pools: dict[str, Resource] = {p["inputs"]["pool"]: p for p in view.pools}
+    pools = view.pools_by_name
     for promise in promises(view):
         pool = pools.get(promise.pool)
         if pool is None:
@@ -105,7 +89,7 @@ def check(view: PlanView) -> Iterator[Finding]:
 
 
 def evidence(view: PlanView) -> Iterator[Evidence]:
-    pools: dict[str, Resource] = {p["inputs"]["pool"]: p for p in view.pools}
+    pools = view.pools_by_name
     for promise in promises(view):
         pool = pools.get(promise.pool)
         if pool is None:

@@ -44,11 +44,6 @@ def _claims(value: Any, path: str = "") -> Iterator[tuple[str, str | None]]:
             yield from _claims(v, f"{path}[{i}]")
 
 
-def _cluster(view: PlanView, r: Resource) -> str:
-    env = view.environment(r)
-    return str(env["inputs"].get("environment") or env["name"]) if env else "(no cluster)"
-
-
 def classes_by_cluster(view: PlanView) -> dict[str, dict[str, bool]]:
     """Per cluster: StorageClass name -> whether it is the default class."""
     out: dict[str, dict[str, bool]] = defaultdict(dict)
@@ -56,10 +51,10 @@ def classes_by_cluster(view: PlanView) -> dict[str, dict[str, bool]]:
         name = dig(r["inputs"], "metadata", "name")
         if isinstance(name, str) and name:
             default = dig(r["inputs"], "metadata", "annotations", DEFAULT_ANNOTATION)
-            out[_cluster(view, r)][name] = str(default).lower() == "true"
+            out[view.cluster_name(r)][name] = str(default).lower() == "true"
     for r in view.of_type(CLUSTER_STORAGE):
         for name in r["inputs"].get("existingClasses") or []:
-            out[_cluster(view, r)].setdefault(str(name), False)
+            out[view.cluster_name(r)].setdefault(str(name), False)
     return out
 
 
@@ -80,7 +75,7 @@ def check(view: PlanView) -> Iterator[Finding]:
     for r, path, cls in claims(view):
         if cls == UNKNOWN:
             continue
-        cluster = _cluster(view, r)
+        cluster = view.cluster_name(r)
         known = classes.get(cluster, {})
         listing = ", ".join(sorted(known)) or "none"
         if cls:
@@ -103,7 +98,7 @@ def check(view: PlanView) -> Iterator[Finding]:
 def evidence(view: PlanView) -> Iterator[Evidence]:
     classes = classes_by_cluster(view)
     for r, path, cls in claims(view):
-        cluster = _cluster(view, r)
+        cluster = view.cluster_name(r)
         yield Evidence(urn=r["urn"], subject=f"{cluster}/{r['name']}", inputs={
             "claim": path, "storageClassName": cls,
             "clusterClasses": sorted(classes.get(cluster, {})),
