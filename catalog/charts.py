@@ -251,6 +251,21 @@ HARBOR = ChartRef(
     source="goharbor/harbor-helm v1.19.1 (Harbor v2.15.1)",
 )
 
+CLOUDNATIVE_PG = ChartRef(
+    chart="cloudnative-pg",
+    version="0.29.0",
+    repository="https://cloudnative-pg.github.io/charts",
+    source="cloudnative-pg/charts cloudnative-pg-v0.29.0 (CloudNativePG 1.30.0); its Cluster CRD "
+    "(postgresql.cnpg.io/v1) is ../shared/crds/postgresql.cnpg.io",
+)
+CLOUDNATIVE_PG_RELEASE = "1.30.0"
+"""The operator release chart 0.29.0 installs (its appVersion; the chart's image.tag is '')."""
+CNPG_POSTGRES = "ghcr.io/cloudnative-pg/postgresql"
+CNPG_POSTGRES_TAG = "17.8-system-trixie"
+"""PostgreSQL 17 of CloudNativePG's operand images, the `system` variant: the one that carries
+barman-cloud, which the Cluster's in-tree barmanObjectStore backups run."""
+CNPG_POSTGRES_IMAGE = f"{CNPG_POSTGRES}:{CNPG_POSTGRES_TAG}"
+
 TRIVY_DATABASES = {"vulnerability_db": "ghcr.io/aquasecurity/trivy-db:2",
                    "java_vulnerability_db": "ghcr.io/aquasecurity/trivy-java-db:1"}
 """The OCI artifacts Harbor's Trivy reads (at the schema versions Trivy pulls), by the
@@ -323,6 +338,8 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
         ChartImage(("mc", "image"), "quay.io/minio/mc", "tagged",
                    "RELEASE.2024-10-02T08-27-28Z"),
     ),
+    CLOUDNATIVE_PG.name: (ChartImage(("image",), "ghcr.io/cloudnative-pg/cloudnative-pg",
+                                     "tagged", CLOUDNATIVE_PG_RELEASE),),
     EFA_DEVICE_PLUGIN.name: (ChartImage(
         ("image",), "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin",
         "tagged", "v0.5.20"),),
@@ -382,7 +399,8 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
     KUBERAY_OPERATOR, CERT_MANAGER, KSERVE_CRD, KSERVE, ENVOY_GATEWAY, KEDA, MLFLOW,
-    JUPYTERHUB, EFA_DEVICE_PLUGIN, NETWORK_OPERATOR, MINIO_OPERATOR, MINIO_TENANT, HARBOR)}
+    JUPYTERHUB, EFA_DEVICE_PLUGIN, NETWORK_OPERATOR, MINIO_OPERATOR, MINIO_TENANT, HARBOR,
+    CLOUDNATIVE_PG)}
 
 NETWORK_OPERATOR_MELLANOX = "nvcr.io/nvidia/mellanox"
 """Where the network operator's operands (named in our NicClusterPolicy) come from."""
@@ -398,6 +416,8 @@ OPERAND_IMAGES: dict[str, tuple[ChartImage, ...]] = {
                            ("plugins", "network-operator-v26.4.1"),
                            ("ipoib-cni", "network-operator-v26.4.1"),
                            ("nvidia-k8s-ipam", "network-operator-v26.4.1"))),
+    # the PostgreSQL our Clusters name in spec.imageName
+    CLOUDNATIVE_PG.name: (ChartImage((), CNPG_POSTGRES, "tagged", CNPG_POSTGRES_TAG),),
 }
 """Images an operator chart's operator runs because an object of ours names them (not the
 chart's values): a sovereign mirror holds them too, at these tags."""
