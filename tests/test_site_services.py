@@ -123,6 +123,8 @@ def test_a_site_lakehouse_and_registry_need_the_sites_object_storage(tmp_path: P
     data["lakehouse"]["zones"]["raw"]["archive_after_days"] = 90
     data["lakehouse"]["replication"] = {"region": "eu-west-1"}
     assert problems(tmp_path, data) == [
+        "environments.dc1.object_storage: required: the PostgreSQL backups of Harbor go to "
+        "the site's object storage; give the MinIO tenant on its storage hosts",
         "lakehouse.environment: 'dc1' is a site without object storage: give "
         "environments.dc1.object_storage (the MinIO tenant on its storage hosts) to hold the "
         "lakehouse there",
@@ -389,7 +391,7 @@ def test_the_site_moved_out_of_the_eu_is_one_cause(
     assert code == 1
     lines = [line.strip() for line in out.splitlines()]
     assert [line for line in lines if line.startswith(("CAUSE", "FAILED"))] == [
-        "CAUSE    [critical] environments.dc1.country = CH: outside EU (46 violations of 3 "
+        "CAUSE    [critical] environments.dc1.country = CH: outside EU (48 violations of 3 "
         "rules)"]
     rules = [line.split(":")[0] for line in lines if line.startswith("- sovereignty-")]
     assert rules == ["- sovereignty-resource-region", "- sovereignty-image-registry-digest",
@@ -424,7 +426,7 @@ def test_the_render_is_strict_valid_and_declares_every_chart_value(tmp_path: Pat
         (copy_dir / "helm" / f.name).write_text(text)
     values = subprocess.run([sys.executable, str(tools / "check_chart_values.py"),
                              str(copy_dir)], capture_output=True, text=True)
-    assert "6 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
+    assert "7 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
         values.stdout
     for f in out.rglob("*.yaml"):
         text = f.read_text()

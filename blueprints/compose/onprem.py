@@ -23,7 +23,8 @@ from blueprints.compose.tagging import k8s_labels
 from blueprints.errors import BlueprintFieldError
 from blueprints.spec.models import Blueprint, OnPremSite
 from blueprints.spec.models import Host as HostSpec
-from catalog.charts import CHART_IMAGES, MINIO_TENANT
+from blueprints.spec.site_services import postgres_services
+from catalog.charts import CHART_IMAGES, CLOUDNATIVE_PG, MINIO_TENANT, OPERAND_IMAGES
 from components.baremetal import (
     BootAddress,
     CommandHostArgs,
@@ -51,6 +52,13 @@ from components.platform.object_store import (
     SiteObjectStoreArgs,
     TenantImages,
     TenantKms,
+    tenant_endpoint,
+)
+from components.platform.postgres_cluster import (
+    BackupDestination,
+    PostgresClusterArgs,
+    PostgresOperator,
+    PostgresOperatorArgs,
 )
 from components.platform.site_registry import (
     RegistryDatabase,
@@ -152,11 +160,12 @@ def build_environment(spec: Blueprint, env_name: str, env: OnPremSite,
                 facts=facts.pool_facts(spec, pool_name, pool), hostnames=names,
             ), pulumi.ResourceOptions(parent=site))
     store = build_object_storage(spec, env_name, env, site)
-    build_registry(spec, env_name, env, site, store)
+    operator = build_postgres_operator(spec, env_name, env, site)
+    build_registry(spec, env_name, env, site, store, operator)
     if env.fabric is not None:
         _network_operator(spec, env_name, env, site, provider, labels)
     return EnvironmentBuild(environment=env_name, kind="onprem", component=site,
-                            kubernetes=provider, pools=pools)
+                            kubernetes=provider, pools=pools, postgres_operator=operator)
 
 
 def site_service_secret_keys(spec: Blueprint, env_name: str) -> list[str]:
@@ -172,7 +181,56 @@ def site_service_secret_keys(spec: Blueprint, env_name: str) -> list[str]:
     if reg is not None and reg.environment == env_name and reg.site is not None:
         keys |= {reg.site.admin_password, reg.site.secret_key, reg.site.storage_credentials,
                  reg.site.database.password}
+    if isinstance(env, OnPremSite) and env.databases is not None \
+            and env_name in postgres_services(spec):
+        keys.add(env.databases.backup_credentials)
     return sorted(full_key(k) for k in keys)
+
+
+def backup_bucket(spec: Blueprint, env_name: str) -> str | None:
+    """The tenant bucket the site's PostgreSQL clusters back up to, when it has any."""
+    if env_name not in postgres_services(spec):
+        return None
+    return bucket_name(spec.name, "backups", env_name)
+
+
+def postgres_cluster_args(spec: Blueprint, env_name: str, *, name: str, namespace: str,
+                          database: str, owner: str, password: pulumi.Input[str],
+                          storage_gb: int, depends_on: tuple[pulumi.Resource, ...] = (),
+                          ) -> PostgresClusterArgs:
+    """A CloudNativePG cluster of a service on a site: the site's settings (environments.
+    <site>.databases), its backups to the site tenant's backups bucket."""
+    env = spec.environments[env_name]
+    assert isinstance(env, OnPremSite)
+    dbs, storage, bucket = env.databases, env.object_storage, backup_bucket(spec, env_name)
+    assert dbs is not None and storage is not None and bucket is not None  # the spec requires
+    storage_class = dbs.storage_class or env.cluster.storage_class
+    assert storage_class is not None  # the spec requires one for volumes on the site
+    mirror = mirror_of(spec)
+    image = image_reference(OPERAND_IMAGES[CLOUDNATIVE_PG.name][0], mirror)
+    return PostgresClusterArgs(
+        name=name, namespace=namespace, database=database, owner=owner, password=password,
+        storage_size=f"{storage_gb}Gi", storage_class=storage_class,
+        backup=BackupDestination(endpoint=tenant_endpoint(storage.namespace), bucket=bucket,
+                                 credentials=stack_secret(dbs.backup_credentials),
+                                 ca_secret=dbs.ca_bundle_secret),
+        instances=dbs.instances, retention_days=dbs.backup_retention_days,
+        schedule=dbs.backup_schedule,
+        node_selector={"aifactory.io/role": "management"} if env.hosts_of("management") else {},
+        image=image, labels=k8s_labels(spec, **{"aifactory.io/site": env_name}),
+        depends_on=depends_on)
+
+
+def build_postgres_operator(spec: Blueprint, env_name: str, env: OnPremSite,
+                            site: pulumi.ComponentResource) -> PostgresOperator | None:
+    """The CloudNativePG operator, when services keep their databases on this site."""
+    if env_name not in postgres_services(spec) or env.databases is None:
+        return None
+    with blame(f"environments.{env_name}.databases", env.databases):
+        return PostgresOperator(child(env_name, "postgres"), PostgresOperatorArgs(
+            namespace=env.databases.operator_namespace,
+            labels=k8s_labels(spec, **{"aifactory.io/site": env_name}),
+            mirror=mirror_of(spec)), pulumi.ResourceOptions(parent=site))
 
 
 def registry_bucket(spec: Blueprint, env_name: str) -> str | None:
@@ -210,6 +268,13 @@ def build_object_storage(spec: Blueprint, env_name: str, env: OnPremSite,
         zones.append(BucketZone(zone="registry", bucket=registry, noncurrent_retention_days=7))
         users.append(BucketUser(name="harbor", bucket=registry, credentials=stack_secret(
             spec.registry.site.storage_credentials)))
+    backups = backup_bucket(spec, env_name)
+    if backups is not None and env.databases is not None:
+        # base backups and WAL: barman-cloud's retention deletes them, superseded versions
+        # go after a week
+        zones.append(BucketZone(zone="backups", bucket=backups, noncurrent_retention_days=7))
+        users.append(BucketUser(name="postgres", bucket=backups, credentials=stack_secret(
+            env.databases.backup_credentials)))
     with blame(f"environments.{env_name}.object_storage", s):
         return SiteObjectStore(child(env_name, "object-storage"), SiteObjectStoreArgs(
             tenant=fit(child(spec.name, env_name), 40), namespace=s.namespace,
@@ -232,7 +297,7 @@ def build_object_storage(spec: Blueprint, env_name: str, env: OnPremSite,
 
 def build_registry(spec: Blueprint, env_name: str, env: OnPremSite,
                    site: pulumi.ComponentResource, store: SiteObjectStore | None,
-                   ) -> SiteRegistry | None:
+                   operator: PostgresOperator | None = None) -> SiteRegistry | None:
     """Harbor on the site's registry hosts, its blobs in the site's tenant, when it is here."""
     reg = spec.registry
     bucket = registry_bucket(spec, env_name)
@@ -242,6 +307,19 @@ def build_registry(spec: Blueprint, env_name: str, env: OnPremSite,
         raise BlueprintFieldError("registry.site", "Harbor keeps its images in the site's "
                                   "object storage: give the site its object_storage")
     s = reg.site
+    database: RegistryDatabase | PostgresClusterArgs
+    if s.database.on_cloudnative_pg:
+        assert operator is not None  # the spec requires the site's databases
+        database = postgres_cluster_args(
+            spec, env_name, name="harbor-db", namespace=s.namespace, database=s.database.name,
+            owner=s.database.username, password=stack_secret(s.database.password),
+            storage_gb=s.database.storage_gb, depends_on=(operator, store))
+    else:
+        assert s.database.host is not None
+        database = RegistryDatabase(
+            host=s.database.host, port=s.database.port, name=s.database.name,
+            username=s.database.username, password=stack_secret(s.database.password),
+            sslmode=s.database.sslmode or "verify-full")
     with blame("registry", reg):
         return SiteRegistry(child(env_name, "registry"), SiteRegistryArgs(
             environment=env_name, hostname=s.hostname, address=s.address,
@@ -249,10 +327,7 @@ def build_registry(spec: Blueprint, env_name: str, env: OnPremSite,
             ca_bundle_secret=s.ca_bundle_secret,
             admin_password=stack_secret(s.admin_password),
             secret_key=stack_secret(s.secret_key),
-            database=RegistryDatabase(
-                host=s.database.host, port=s.database.port, name=s.database.name,
-                username=s.database.username, password=stack_secret(s.database.password),
-                sslmode=s.database.sslmode),
+            database=database,
             storage=RegistryStorage(endpoint=store.endpoint_url, bucket=bucket,
                                     credentials=stack_secret(s.storage_credentials)),
             storage_class=env.cluster.storage_class or "",

@@ -46,6 +46,8 @@ from blueprints.spec.site import (
 )
 from blueprints.spec.site_services import (
     SiteRegistry,
+    postgres_services,
+    site_database_problems,
     site_lakehouse_problems,
     site_registry_problems,
 )
@@ -353,6 +355,7 @@ class Blueprint(Strict):
         problems.extend(lifecycle_problems(self))
         problems.extend(site_lakehouse_problems(self.lakehouse, self.environments))
         problems.extend(site_registry_problems(self.registry, self.environments))
+        problems.extend(site_database_problems(self))
         reg = self.registry
         if reg is not None and reg.python_repository and getattr(
                 self.environments.get(reg.environment), "kind", None) == "aws":
@@ -390,6 +393,8 @@ class Blueprint(Strict):
             charts += ["operator", "tenant"]  # MinIO's: the operator, the Tenant's images
         if self.registry is not None and self.registry.site is not None:
             charts.append("harbor")
+        if postgres_services(self):
+            charts.append("cloudnative-pg")
         charts += fabric_charts(self)
         return charts
 

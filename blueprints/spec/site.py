@@ -25,7 +25,11 @@ from blueprints.spec.inventory import (
     raw_boot_cidr,
     raw_hosts,
 )
-from blueprints.spec.site_services import SiteObjectStorage, object_storage_problems
+from blueprints.spec.site_services import (
+    SiteDatabases,
+    SiteObjectStorage,
+    object_storage_problems,
+)
 
 
 class Equipment(Strict):
@@ -279,6 +283,9 @@ class OnPremSite(Strict):
         None, description="The site's object storage: a MinIO tenant on its storage hosts, "
         "encrypted through KES with the site's KMS (holds a lakehouse on the site and the "
         "site registry's images).")
+    databases: SiteDatabases | None = Field(
+        None, description="The site's PostgreSQL clusters (CloudNativePG, one per service that "
+        "keeps a database on the site: Harbor, MLflow), backed up to its object storage.")
 
     @property
     def gpu_hosts(self) -> list[Host]:

@@ -151,21 +151,71 @@ def site_lakehouse_problems(lake: object, environments: Mapping[str, object],
 
 
 class SiteDatabase(Strict):
-    """A PostgreSQL database the site runs, for a service of the factory."""
+    """Harbor's PostgreSQL: a CloudNativePG cluster of the factory's own on the site (the
+    default, without `host`), or one the site already runs (`host`)."""
 
-    host: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
-                      description="DNS name of the PostgreSQL server (a cluster Service name "
-                      "such as harbor-db-rw.registry.svc, or a host of the site).")
+    host: str | None = Field(
+        None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="DNS name of a PostgreSQL server the site already runs (omit: a "
+        "CloudNativePG cluster `harbor-db` in the registry's namespace, backed up to the "
+        "site's object storage as environments.<site>.databases says).")
     port: int = Field(5432, ge=1, le=65535, description="Port.")
     name: str = Field("registry", pattern=r"^[a-z_][a-z0-9_]{0,62}$",
                       description="Database name.")
     username: str = Field("harbor", pattern=r"^[a-z_][a-z0-9_]{0,62}$",
-                          description="User the service logs in as.")
+                          description="User the service logs in as (the database's owner on "
+                          "CloudNativePG).")
     password: str = Field(pattern=SECRET_KEY,
                           description="Stack config key of that user's password.")
-    sslmode: Literal["require", "verify-ca", "verify-full"] = Field(
-        "verify-full", description="libpq sslmode: TLS always, the server's certificate "
-        "checked by default.")
+    sslmode: Literal["require", "verify-ca", "verify-full"] | None = Field(
+        None, description="libpq sslmode, TLS always: verify-full by default for a server of "
+        "the site's; require on CloudNativePG, whose server certificate its own CA signs, "
+        "which Harbor's chart has no setting to trust.")
+    storage_gb: int = Field(20, ge=1, le=65536, description="CloudNativePG: volume of each "
+                            "instance, GiB.")
+
+    @model_validator(mode="after")
+    def _sound(self) -> SiteDatabase:
+        if self.host is None and self.sslmode in ("verify-ca", "verify-full"):
+            fail([("sslmode", f"{self.sslmode!r} needs the server's CA, and CloudNativePG's "
+                   "own CA signs its certificate: use require, or give `host` for a server "
+                   "of the site's")])
+        return self
+
+    @property
+    def on_cloudnative_pg(self) -> bool:
+        """True when the database is a CloudNativePG cluster of ours."""
+        return self.host is None
+
+
+class SiteDatabases(Strict):
+    """How the site's PostgreSQL clusters (CloudNativePG, one per service: Harbor's, MLflow's)
+    run and are backed up to the site's object storage."""
+
+    backup_credentials: str = Field(
+        pattern=SECRET_KEY, description="Stack config key of 'access_key:secret_key' of the "
+        "tenant user the clusters write their backups with (created on the tenant, allowed "
+        "the backups bucket only).")
+    ca_bundle_secret: str = Field(
+        pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="Existing Secret (key ca.crt) in each database's namespace with the CA "
+        "that signed the tenant's certificate (the cluster's CA, for the MinIO operator's "
+        "automatic certificates): backups, and MLflow's artifacts, go over verified TLS.")
+    instances: int = Field(3, ge=1, le=9, description="PostgreSQL pods of each cluster: a "
+                           "primary and streaming replicas, spread over hosts.")
+    storage_class: str | None = Field(
+        None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="StorageClass of the instances' volumes (default: the cluster's "
+        "storage_class).")
+    backup_retention_days: int = Field(30, ge=1, le=3650, description="Base backups and WAL "
+                                       "kept, days.")
+    backup_schedule: str = Field(
+        "0 0 2 * * *", pattern=r"^\S+( \S+){5}$",
+        description="Base backup schedule, six-field cron (seconds first), e.g. '0 0 2 * * *' "
+        "for 02:00 daily; WAL is archived continuously.")
+    operator_namespace: str = Field("cnpg-system",
+                                    pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+                                    description="Namespace of the CloudNativePG operator.")
 
 
 class SiteRegistry(Strict):
@@ -196,8 +246,9 @@ class SiteRegistry(Strict):
         "tenant user the registry writes its bucket with (created on the tenant, allowed that "
         "bucket only).")
     database: SiteDatabase = Field(
-        description="Harbor's PostgreSQL: one the site runs (the chart's internal database "
-        "would need its password in the chart's values, and is a single pod).")
+        description="Harbor's PostgreSQL: a CloudNativePG cluster on the site, or one the site "
+        "runs (never the chart's internal database: a single pod whose password the chart "
+        "takes in its values).")
     vulnerability_db: str = Field(
         pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+$",
         description="OCI repository of the mirrored Trivy vulnerability database (a copy of "
@@ -277,4 +328,45 @@ def site_registry_problems(reg: object, environments: Mapping[str, object],
             elif host.role != "registry":
                 problems.append((f"registry.site.hosts.{i}", f"{host_name!r} is a {host.role} "
                                  "host: Harbor runs on registry hosts (role: registry)"))
+    return problems
+
+
+def postgres_services(spec: object) -> dict[str, list[str]]:
+    """The services keeping a CloudNativePG database on each site, by site: Harbor (the site
+    registry without a database host of the site's) and MLflow (the model registry on a
+    site)."""
+    from blueprints.spec.site import OnPremSite
+
+    envs: Mapping[str, object] = getattr(spec, "environments", {})
+    found: dict[str, list[str]] = {}
+    reg = getattr(spec, "registry", None)
+    site: SiteRegistry | None = getattr(reg, "site", None)
+    if site is not None and site.database.on_cloudnative_pg \
+            and isinstance(envs.get(reg.environment), OnPremSite):  # type: ignore[union-attr]
+        found.setdefault(reg.environment, []).append("Harbor")  # type: ignore[union-attr]
+    mlflow = getattr(spec, "model_registry", None)
+    if mlflow is not None and isinstance(envs.get(mlflow.environment), OnPremSite):
+        found.setdefault(mlflow.environment, []).append("MLflow")
+    return found
+
+
+def site_database_problems(spec: object) -> list[tuple[str, str]]:
+    """Every site with a CloudNativePG database names how its clusters run and has the object
+    storage their backups go to."""
+    envs: Mapping[str, object] = getattr(spec, "environments", {})
+    problems: list[tuple[str, str]] = []
+    for name, services in postgres_services(spec).items():
+        env = envs[name]
+        users = " and ".join(services)
+        if getattr(env, "databases", None) is None:
+            problems.append((f"environments.{name}.databases", f"required: {users} "
+                             f"keep{'s' if len(services) == 1 else ''} "
+                             f"{'its' if len(services) == 1 else 'their'} PostgreSQL on "
+                             f"{name!r} (CloudNativePG); give "
+                             "databases.backup_credentials and databases.ca_bundle_secret "
+                             "(backups go to the site's object storage)"))
+        if getattr(env, "object_storage", None) is None:
+            problems.append((f"environments.{name}.object_storage", f"required: the "
+                             f"PostgreSQL backups of {users} go to the site's object storage; "
+                             "give the MinIO tenant on its storage hosts"))
     return problems

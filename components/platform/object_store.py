@@ -146,6 +146,11 @@ class SiteObjectStoreArgs:
     """Service users (Harbor's), each allowed its own bucket, which must be one of `zones`."""
 
 
+def tenant_endpoint(namespace_name: str) -> str:
+    """The tenant's S3 endpoint inside the cluster (the operator's `minio` Service, TLS)."""
+    return f"https://minio.{namespace_name}.svc.cluster.local"
+
+
 def volume_size(drive_tb: float) -> str:
     """The claim of one drive's volume: its capacity in decimal gigabytes (15.36 TB: 15360G)."""
     return f"{round(drive_tb * 1000)}G"
@@ -463,7 +468,7 @@ class SiteObjectStore(FactoryComponent):
             metadata={"name": args.tenant, "namespace": ns, "labels": labels},
             spec=tenant_spec(args, config_secret, kes_secret),
             opts=self.data_opts(depends_on=[self.operator, env, kes]))
-        endpoint = f"https://minio.{ns}.svc.cluster.local"
+        endpoint = tenant_endpoint(ns)
         self.endpoint_url = endpoint
         """The tenant's S3 endpoint inside the cluster (a plain value: known before it runs)."""
         self.endpoint = pulumi.Output.from_input(endpoint)

@@ -10,10 +10,11 @@ lakehouse tenant, and its projects, proxy caches and rules through Harbor's API.
 - One project per repository the blueprint names, immutable tags where it asks; one
   proxy-cache project per upstream registry (`proxy-<name>`), so the site's nodes can pull
   docker.io/..., quay.io/... through it: Harbor can be the sovereign mirror.
-- Its database: a PostgreSQL the site runs (host, user, TLS mode from the blueprint, the
-  password in a Secret of ours from the stack secret), not the chart's internal one (a single
-  pod whose password the chart takes only in its values). A CloudNativePG cluster of the
-  factory's own is not wired yet.
+- Its database: a CloudNativePG cluster of the factory's own in the registry's namespace
+  (components.platform.postgres_cluster: replicated, backed up to the site's tenant), or a
+  PostgreSQL the site already runs (host, user, TLS mode from the blueprint); the password in a
+  Secret of ours from the stack secret. Never the chart's internal one (a single pod whose
+  password the chart takes only in its values).
 
 The projects, proxy registries and rules are real resources of pulumiverse-harbor (Harbor's
 REST API), applied after the chart by a provider that logs in as admin with the stack secret.
@@ -23,7 +24,7 @@ Projects are protected: they hold the images.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -37,6 +38,8 @@ from components.naming import child
 from components.platform.common import chart, namespace
 from components.platform.mirror import ImageMirror
 from components.platform.object_store import object_meta, secret_text
+from components.platform.postgres_cluster import PostgresCluster, PostgresClusterArgs
+from components.platform.postgres_cluster import validate as validate_cluster
 
 ROLE_LABEL = "aifactory.io/role"
 PROVIDER_TYPES = {"docker.io": "docker-hub", "quay.io": "quay", "ghcr.io": "github"}
@@ -93,8 +96,9 @@ class SiteRegistryArgs:
     """Secret: Harbor's admin password."""
     secret_key: pulumi.Input[str]
     """Secret: Harbor's 16-character encryption key."""
-    database: RegistryDatabase
-    """Its PostgreSQL."""
+    database: RegistryDatabase | PostgresClusterArgs
+    """Its PostgreSQL: one the site runs, or a CloudNativePG cluster this component creates in
+    its namespace (TLS required; the operator's own CA signs the server's certificate)."""
     storage: RegistryStorage
     """The tenant bucket."""
     storage_class: str
@@ -133,11 +137,29 @@ def validate(args: SiteRegistryArgs) -> None:
     if not args.storage.endpoint.startswith("https://"):
         raise ComponentArgsError(f"`storage.endpoint` ({args.storage.endpoint!r}) is not "
                                  "https://: the registry reaches its bucket over TLS")
+    if isinstance(args.database, PostgresClusterArgs):
+        if args.database.namespace != args.namespace:
+            raise ComponentArgsError(f"`database.namespace` ({args.database.namespace!r}) is "
+                                     f"not the registry's ({args.namespace!r}): Harbor's "
+                                     "cluster runs in its namespace")
+        validate_cluster(args.database)
+
+
+def external_database(database: RegistryDatabase | PostgresClusterArgs) -> RegistryDatabase:
+    """Where Harbor connects: the site's server, or the CloudNativePG cluster's primary."""
+    if isinstance(database, RegistryDatabase):
+        return database
+    from components.platform.postgres_cluster import host
+
+    return RegistryDatabase(host=host(database.name, database.namespace), port=5432,
+                            name=database.database, username=database.owner,
+                            password=database.password, sslmode="require")
 
 
 def harbor_values(args: SiteRegistryArgs, admin_secret: str, key_secret: str,
                   s3_secret: str, database_secret: str) -> dict[str, Any]:
     """The chart's values (every key one harbor 1.19.1 declares)."""
+    db = external_database(args.database)
     on_hosts = {"nodeSelector": {ROLE_LABEL: "registry"}}
     claim = {"storageClass": args.storage_class}
     trivy: dict[str, Any] = {
@@ -170,11 +192,9 @@ def harbor_values(args: SiteRegistryArgs, admin_secret: str, key_secret: str,
         },
         "trivy": trivy,
         "database": {"type": "external",
-                     "external": {"host": args.database.host, "port": str(args.database.port),
-                                  "username": args.database.username,
-                                  "coreDatabase": args.database.name,
-                                  "existingSecret": database_secret,
-                                  "sslmode": args.database.sslmode}},
+                     "external": {"host": db.host, "port": str(db.port),
+                                  "username": db.username, "coreDatabase": db.name,
+                                  "existingSecret": database_secret, "sslmode": db.sslmode}},
         "redis": {"type": "internal", "internal": on_hosts},
         "core": on_hosts, "portal": on_hosts, "jobservice": on_hosts, "registry": on_hosts,
         "exporter": on_hosts, "nginx": on_hosts,
@@ -188,14 +208,17 @@ class SiteRegistry(FactoryComponent):
     def __init__(self, name: str, args: SiteRegistryArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         validate(args)
+        db = external_database(args.database)
+        cnpg = isinstance(args.database, PostgresClusterArgs)
         super().__init__("aifactory:platform:SiteRegistry", name, {
             "environment": args.environment, "hostname": args.hostname,
             "namespace": args.namespace, "projects": list(args.projects),
             "proxyCache": {u: proxy_project(u) for u in args.proxy_cache},
             "immutableTags": args.immutable_tags, "scanOnPush": args.scan_on_push,
             "bucket": args.storage.bucket, "vulnerabilityDb": args.vulnerability_db,
-            "database": {"host": args.database.host, "port": args.database.port,
-                         "name": args.database.name, "sslmode": args.database.sslmode}},
+            "database": {"host": db.host, "port": db.port, "name": db.name,
+                         "sslmode": db.sslmode,
+                         "kind": "cloudnative-pg" if cnpg else "external"}},
             opts)
         labels = dict(args.labels)
         ns = namespace(child(name, "ns"), args.namespace, labels, "baseline", self.child_opts())
@@ -225,13 +248,21 @@ class SiteRegistry(FactoryComponent):
             metadata=object_meta("harbor-database-login", ns_name, labels),
             type="Opaque",
             # the chart's external database secret: the key it reads is `password`
-            string_data={"password": secret_text(args.database.password)},
+            string_data={"password": secret_text(db.password)},
             opts=self.child_opts(depends_on=[ns]))
+        first: list[pulumi.Resource] = [ns, admin, key, s3, database, *args.depends_on]
+        if isinstance(args.database, PostgresClusterArgs):
+            self.database_cluster: PostgresCluster | None = PostgresCluster(
+                child(name, "db"), replace(args.database, create_namespace=False,
+                                           depends_on=(ns, *args.database.depends_on)),
+                pulumi.ResourceOptions(parent=self))
+            first.append(self.database_cluster)
+        else:
+            self.database_cluster = None
         values = harbor_values(args, "harbor-admin", "harbor-secret-key", "harbor-storage",
                                "harbor-database-login")
         self.chart = chart(child(name, "chart"), HARBOR, "harbor", args.namespace, values,
-                           self.child_opts(depends_on=[ns, admin, key, s3, database,
-                                                       *args.depends_on]),
+                           self.child_opts(depends_on=first),
                            args.mirror)
         api = harbor.Provider(child(name, "api"), url=f"https://{args.hostname}",
                               username="admin",
