@@ -291,7 +291,8 @@ def test_object_store_refuses_bad_arguments(run, overrides: dict[str, Any],  # t
 def registry_args(**overrides: Any) -> SiteRegistryArgs:
     base: dict[str, Any] = dict(
         environment="dc1", hostname="registry.dc1.example", address="10.30.0.50",
-        namespace="registry", tls_secret="registry-tls", ca_bundle_secret="cluster-ca",
+        namespace="registry", tls_secret="registry-tls", token_secret="registry-token",
+        ca_bundle_secret="cluster-ca",
         admin_password="admin-s3cr3t", secret_key="0123456789abcdef",
         database=RegistryDatabase(host="pg.dc1.example", port=5432, name="registry",
                                   username="harbor", password="db-s3cr3t",
@@ -588,3 +589,68 @@ def test_kes_configuration_logs_in_to_vault_and_trusts_its_ca() -> None:
         "approle": {"id": "role-id", "secret": "secret-id", "retry": "15s"},
         "status": {"ping": "10s"}, "tls": {"ca": "/tmp/kes/ca.crt"}}}
     assert config["policy"]["minio"]["identities"] == ["${MINIO_KES_IDENTITY}"]
+
+
+def test_harbors_internal_secrets_are_ours_stable_and_masked(run) -> None:  # type: ignore[no-untyped-def]
+    import bcrypt
+
+    from components.platform.site_registry import derived_secret, htpasswd_line
+
+    rec: Recorded = run(lambda: SiteRegistry("dc1-registry", registry_args()))
+    values = rec.one("kubernetes:helm.sh/v4:Chart").inputs["values"]
+    assert {k: v for k, v in values["core"].items() if k != "nodeSelector"} == {
+        "existingSecret": "harbor-core-internal", "secretName": "registry-token",
+        "existingXsrfSecret": "harbor-core-xsrf", "existingXsrfSecretKey": "CSRF_KEY"}
+    assert values["jobservice"]["existingSecret"] == "harbor-jobservice-internal"
+    assert values["registry"]["existingSecret"] == "harbor-registry-internal"
+    assert values["registry"]["credentials"] == {"username": "harbor_registry_user",
+                                                 "existingSecret": "harbor-registry-credentials"}
+    secrets = {r.inputs["metadata"]["name"]: r.inputs["stringData"]
+               for r in rec.of_type("kubernetes:core/v1:Secret")}
+    assert secrets["harbor-core-internal"] == {"secret": SECRET_MASK}
+    assert secrets["harbor-registry-credentials"] == {"REGISTRY_PASSWD": SECRET_MASK,
+                                                      "REGISTRY_HTPASSWD": SECRET_MASK}
+    # derived: the same on every render, a different value per purpose, the length Harbor wants
+    core = derived_secret("0123456789abcdef", "core", 16)
+    assert core == derived_secret("0123456789abcdef", "core", 16)
+    assert core != derived_secret("0123456789abcdef", "jobservice", 16)
+    assert core != derived_secret("fedcba9876543210", "core", 16)
+    assert len(core) == 16 and core.isalnum()
+    assert len(derived_secret("k", "xsrf", 32)) == 32
+    line = htpasswd_line("harbor_registry_user", "pw", "k")
+    assert line == htpasswd_line("harbor_registry_user", "pw", "k")
+    user, _, hashed = line.partition(":")
+    assert user == "harbor_registry_user" and hashed.startswith("$2b$10$")
+    assert bcrypt.checkpw(b"pw", hashed.encode())
+    assert not bcrypt.checkpw(b"other", hashed.encode())
+
+
+def test_harbors_database_on_cloudnative_pg(run) -> None:  # type: ignore[no-untyped-def]
+    from components.platform.postgres_cluster import BackupDestination, PostgresClusterArgs
+
+    cluster = PostgresClusterArgs(
+        name="harbor-db", namespace="registry", database="registry", owner="harbor",
+        password="db-s3cr3t", storage_size="20Gi", storage_class="ceph-rbd",
+        backup=BackupDestination(endpoint="https://minio.lakehouse.svc.cluster.local",
+                                 bucket="acme-backups-dc1", credentials="pk:ps3cr3t",
+                                 ca_secret="cluster-ca"))
+    rec: Recorded = run(lambda: SiteRegistry("dc1-registry", registry_args(database=cluster)))
+    chart = rec.one("kubernetes:helm.sh/v4:Chart")
+    assert chart.inputs["values"]["database"] == {"type": "external", "external": {
+        "host": "harbor-db-rw.registry.svc.cluster.local", "port": "5432",
+        "username": "harbor", "coreDatabase": "registry",
+        "existingSecret": "harbor-database-login", "sslmode": "require"}}
+    pg = rec.one("kubernetes:postgresql.cnpg.io/v1:Cluster")
+    assert pg.protect and pg.inputs["metadata"]["namespace"] == "registry"
+    assert pg.urn in chart.dependencies  # Harbor starts once its database exists
+    ns = rec.one("kubernetes:core/v1:Namespace")
+    assert ns.urn in pg.dependencies
+    text = json.dumps([r.inputs for r in rec.all])
+    assert "db-s3cr3t" not in text and "ps3cr3t" not in text
+    from blueprints.errors import ComponentArgsError
+
+    with pytest.raises(ComponentArgsError) as e:
+        run(lambda: SiteRegistry("r", registry_args(database=PostgresClusterArgs(
+            **{**cluster.__dict__, "namespace": "databases"}))))
+    assert str(e.value) == ("`database.namespace` ('databases') is not the registry's "
+                            "('registry'): Harbor's cluster runs in its namespace")

@@ -323,7 +323,7 @@ def build_registry(spec: Blueprint, env_name: str, env: OnPremSite,
     with blame("registry", reg):
         return SiteRegistry(child(env_name, "registry"), SiteRegistryArgs(
             environment=env_name, hostname=s.hostname, address=s.address,
-            namespace=s.namespace, tls_secret=s.tls_secret,
+            namespace=s.namespace, tls_secret=s.tls_secret, token_secret=s.token_secret,
             ca_bundle_secret=s.ca_bundle_secret,
             admin_password=stack_secret(s.admin_password),
             secret_key=stack_secret(s.secret_key),

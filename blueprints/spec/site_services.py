@@ -232,6 +232,11 @@ class SiteRegistry(Strict):
         pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
         description="Existing kubernetes.io/tls Secret in the registry's namespace with the "
         "certificate for hostname, issued by the site's PKI (which the nodes trust).")
+    token_secret: str = Field(
+        pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="Existing kubernetes.io/tls Secret in the registry's namespace (tls.crt, "
+        "tls.key) Harbor's core signs registry tokens with (the chart would generate a new "
+        "key on every render), e.g. from the site's PKI or cert-manager.")
     ca_bundle_secret: str = Field(
         pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
         description="Existing Secret (key ca.crt) in the registry's namespace with the CA that "

@@ -16,6 +16,13 @@ lakehouse tenant, and its projects, proxy caches and rules through Harbor's API.
   Secret of ours from the stack secret. Never the chart's internal one (a single pod whose
   password the chart takes only in its values).
 
+Harbor's internal secrets (core's, the job service's, the registry's, the XSRF key and the
+registry's htpasswd login) are Secrets of ours, derived from the stack's encryption key
+(HMAC-SHA512 per purpose, bcrypt with a derived salt): the chart would otherwise generate new
+ones on every render, so two renders and plans would differ and every `up` would restart
+Harbor. Core signs registry tokens with the blueprint's certificate (`token_secret`), not a key
+the chart generates per render.
+
 The projects, proxy registries and rules are real resources of pulumiverse-harbor (Harbor's
 REST API), applied after the chart by a provider that logs in as admin with the stack secret.
 Projects are protected: they hold the images.
@@ -23,10 +30,14 @@ Projects are protected: they hold the images.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import bcrypt
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumiverse_harbor as harbor
@@ -90,6 +101,8 @@ class SiteRegistryArgs:
     """Namespace of the release."""
     tls_secret: str
     """Existing kubernetes.io/tls Secret for hostname."""
+    token_secret: str
+    """Existing kubernetes.io/tls Secret (tls.crt, tls.key) core signs registry tokens with."""
     ca_bundle_secret: str
     """Existing Secret (ca.crt) trusting the tenant's certificate."""
     admin_password: pulumi.Input[str]
@@ -121,6 +134,35 @@ class SiteRegistryArgs:
     """In-jurisdiction mirror of the chart and its images (None: upstream)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Resources that must exist first (the tenant and its bucket job)."""
+
+
+INTERNAL_SECRETS = {"core": ("harbor-core-internal", "secret", 16),
+                    "jobservice": ("harbor-jobservice-internal", "JOBSERVICE_SECRET", 16),
+                    "registry": ("harbor-registry-internal", "REGISTRY_HTTP_SECRET", 16),
+                    "xsrf": ("harbor-core-xsrf", "CSRF_KEY", 32)}
+"""Harbor's internal secrets: our Secret, its key (what the chart reads), the length Harbor
+requires."""
+REGISTRY_CREDENTIALS = "harbor-registry-credentials"
+REGISTRY_USER = "harbor_registry_user"
+_ALPHABET = string.ascii_letters + string.digits
+_BCRYPT_B64 = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def derived_secret(key: str, purpose: str, length: int) -> str:
+    """A stable secret of `length` letters and digits for one purpose, derived from Harbor's
+    encryption key: the same on every render, different for every purpose."""
+    digest = hmac.new(key.encode(), f"aifactory:harbor:{purpose}".encode(), hashlib.sha512)
+    return "".join(_ALPHABET[b % len(_ALPHABET)] for b in digest.digest()[:length])
+
+
+def htpasswd_line(user: str, password: str, key: str) -> str:
+    """`user:bcrypt(password)` with a salt derived from the key (bcrypt is the one hash the
+    registry's htpasswd accepts; a random salt would change the line on every render)."""
+    d = hmac.new(key.encode(), b"aifactory:harbor:htpasswd-salt", hashlib.sha256).digest()
+    # 22 characters of bcrypt's base64; the last carries 2 bits, so one of .Oeu
+    salt = "".join(_BCRYPT_B64[b % 64] for b in d[:21]) + ".Oeu"[d[21] % 4]
+    hashed = bcrypt.hashpw(password.encode(), f"$2b$10${salt}".encode()).decode()
+    return f"{user}:{hashed}"
 
 
 def proxy_project(upstream: str) -> str:
@@ -158,9 +200,14 @@ def external_database(database: RegistryDatabase | PostgresClusterArgs) -> Regis
 
 def harbor_values(args: SiteRegistryArgs, admin_secret: str, key_secret: str,
                   s3_secret: str, database_secret: str) -> dict[str, Any]:
-    """The chart's values (every key one harbor 1.19.1 declares)."""
+    """The chart's values (every key one harbor 1.19.1 declares); every secret the chart would
+    generate comes from a Secret of ours."""
     db = external_database(args.database)
     on_hosts = {"nodeSelector": {ROLE_LABEL: "registry"}}
+    core = INTERNAL_SECRETS["core"][0]  # its key is `secret`, fixed by the chart
+    jobservice, jobservice_key, _ = INTERNAL_SECRETS["jobservice"]
+    registry, registry_key, _ = INTERNAL_SECRETS["registry"]
+    xsrf, xsrf_key, _ = INTERNAL_SECRETS["xsrf"]
     claim = {"storageClass": args.storage_class}
     trivy: dict[str, Any] = {
         "enabled": True, "offlineScan": True, "skipUpdate": False,
@@ -196,8 +243,14 @@ def harbor_values(args: SiteRegistryArgs, admin_secret: str, key_secret: str,
                                   "username": db.username, "coreDatabase": db.name,
                                   "existingSecret": database_secret, "sslmode": db.sslmode}},
         "redis": {"type": "internal", "internal": on_hosts},
-        "core": on_hosts, "portal": on_hosts, "jobservice": on_hosts, "registry": on_hosts,
-        "exporter": on_hosts, "nginx": on_hosts,
+        "core": {**on_hosts, "existingSecret": core, "secretName": args.token_secret,
+                 "existingXsrfSecret": xsrf, "existingXsrfSecretKey": xsrf_key},
+        "jobservice": {**on_hosts, "existingSecret": jobservice,
+                       "existingSecretKey": jobservice_key},
+        "registry": {**on_hosts, "existingSecret": registry, "existingSecretKey": registry_key,
+                     "credentials": {"username": REGISTRY_USER,
+                                     "existingSecret": REGISTRY_CREDENTIALS}},
+        "portal": on_hosts, "exporter": on_hosts, "nginx": on_hosts,
         "metrics": {"enabled": True},
     }
 
@@ -251,6 +304,25 @@ class SiteRegistry(FactoryComponent):
             string_data={"password": secret_text(db.password)},
             opts=self.child_opts(depends_on=[ns]))
         first: list[pulumi.Resource] = [ns, admin, key, s3, database, *args.depends_on]
+        master: pulumi.Output[str] = pulumi.Output.from_input(args.secret_key)
+
+        def derive(purpose: str, length: int) -> pulumi.Output[str]:
+            return secret_text(master.apply(lambda k: derived_secret(k, purpose, length)))
+
+        for purpose, (secret_name, data_key, length) in INTERNAL_SECRETS.items():
+            first.append(k8s.core.v1.Secret(
+                child(name, "internal", purpose),
+                metadata=object_meta(secret_name, ns_name, labels), type="Opaque",
+                string_data={data_key: derive(purpose, length)},
+                opts=self.child_opts(depends_on=[ns])))
+        password = master.apply(lambda k: derived_secret(k, "registry-password", 32))
+        first.append(k8s.core.v1.Secret(
+            child(name, "internal", "registry-credentials"),
+            metadata=object_meta(REGISTRY_CREDENTIALS, ns_name, labels), type="Opaque",
+            string_data={"REGISTRY_PASSWD": secret_text(password),
+                         "REGISTRY_HTPASSWD": secret_text(pulumi.Output.all(master, password).apply(
+                             lambda kp: htpasswd_line(REGISTRY_USER, kp[1], kp[0])))},
+            opts=self.child_opts(depends_on=[ns])))
         if isinstance(args.database, PostgresClusterArgs):
             self.database_cluster: PostgresCluster | None = PostgresCluster(
                 child(name, "db"), replace(args.database, create_namespace=False,
