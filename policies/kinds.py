@@ -26,6 +26,8 @@ DATA_BEARING = frozenset({
     # Iceberg catalogs: dropping one drops the tables' metadata (the files stay orphaned)
     "aws:glue/catalogDatabase:CatalogDatabase", "gcp:biglake/icebergCatalog:IcebergCatalog",
     "gcp:biglake/icebergNamespace:IcebergNamespace",
+    # a site's own: its MinIO tenant (the lakehouse, the registry's blobs), Harbor's projects
+    "kubernetes:minio.min.io/v2:Tenant", "harbor:index/project:Project",
 })
 
 AWS_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
