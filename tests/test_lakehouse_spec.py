@@ -178,3 +178,18 @@ def test_a_biglake_catalog_is_where_its_warehouse_bucket_is() -> None:
     messages = [v.message for v in evaluate(moved, [rule]).violations]
     assert f"IcebergCatalog {cat['name']} keeps its tables in us-central1 (its warehouse " \
         "bucket), outside EU (allowed: " in " ".join(messages)
+
+
+def test_a_catalog_on_a_site_is_refused_until_it_is_built(tmp_path: Path) -> None:
+    text = (EXAMPLES / "sovereign-onprem.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    zone = next(iter(data["lakehouse"]["zones"]))
+    team = next(iter(data["queueing"]["teams"]))
+    data["lakehouse"]["catalog"] = {"namespaces": {"raw": {"zone": zone, "writers": [team]}}}
+    site = data["lakehouse"]["environment"]
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, '  catalog:')}: lakehouse.catalog: {site!r} is a site: its "
+        "catalog (an Iceberg REST server, Lakekeeper or Polaris, with its database on "
+        "CloudNativePG and grants per team) is not built yet; catalogs run on AWS (Glue) and "
+        "GCP (BigLake); remove catalog for now"]

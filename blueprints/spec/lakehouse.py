@@ -151,6 +151,12 @@ def catalog_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
     teams = sorted(spec.queueing.teams) if spec.queueing is not None else []
     problems: list[tuple[ProblemPath, str]] = []
     q = spec.queueing
+    lake_env = spec.environments.get(lake.environment)
+    if lake_env is not None and lake_env.kind == "onprem":
+        problems.append(("lakehouse.catalog", f"{lake.environment!r} is a site: its catalog "
+                         "(an Iceberg REST server, Lakekeeper or Polaris, with its database "
+                         "on CloudNativePG and grants per team) is not built yet; catalogs "
+                         "run on AWS (Glue) and GCP (BigLake); remove catalog for now"))
     if q is None:
         problems.append(("lakehouse.catalog", "needs queueing.teams: namespaces are granted to "
                          "teams; add queueing with the teams that write and read them"))
