@@ -303,3 +303,19 @@ def test_drift_thresholds_are_shares(run) -> None:  # type: ignore[no-untyped-de
     with pytest.raises(ComponentArgsError, match=r"`threshold` \(1.5\)"):
         run(lambda: DriftWatch("d", drift_args(threshold=1.5)))
     assert alert_groups(drift_args(threshold=0.5))[0]["rules"][0]["expr"].endswith("> 0.5")
+
+
+def test_an_unprotected_catalog_database_fails_security_data_protected() -> None:
+    from conftest import ROOT
+
+    from policies import BY_NAME, evaluate
+
+    plan = json.loads((ROOT / "tests/golden/cloud-aws.plan.json").read_text(encoding="utf-8"))
+    rule = BY_NAME["security-data-protected"]
+    assert [v.message for v in evaluate(plan, [rule]).violations] == []
+    db = next(r for r in plan["resources"]
+              if r["type"] == "aws:glue/catalogDatabase:CatalogDatabase")
+    db["protect"] = False
+    assert [v.message for v in evaluate(plan, [rule]).violations] == [
+        f"CatalogDatabase {db['name']} holds data but is not protected: `pulumi destroy` or a "
+        "replacement would delete it"]
