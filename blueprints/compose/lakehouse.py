@@ -139,7 +139,7 @@ def _gcp_catalog(spec: Blueprint, built: Built) -> tuple[CatalogConnection, dict
                 f'{ARTIFACTS_PREFIX}/")'),
             opts=pulumi.ResourceOptions(parent=catalog))
     connection = CatalogConnection(
-        uri=catalog.endpoint, warehouse=f"bq://projects/{env.project}/catalogs/{name}",
+        uri=catalog.endpoint, warehouse=f"bl://projects/{env.project}/catalogs/{name}",
         properties={"header.x-goog-user-project": env.project, "auth.type": "google"})
     return connection, {}
 
