@@ -319,3 +319,23 @@ def test_an_unprotected_catalog_database_fails_security_data_protected() -> None
     assert [v.message for v in evaluate(plan, [rule]).violations] == [
         f"CatalogDatabase {db['name']} holds data but is not protected: `pulumi destroy` or a "
         "replacement would delete it"]
+
+
+def test_the_plan_shows_each_namespace_with_its_zone_and_teams() -> None:
+    from conftest import EXAMPLES
+
+    from aifactory.plan.document import plan_blueprint
+    from aifactory.plan.format import render
+    from blueprints.spec import load
+
+    path = EXAMPLES / "cloud-aws.yaml"
+    plan = plan_blueprint(load(path), str(path))
+    assert plan["summary"]["catalogNamespaces"] == [
+        {"environment": "aws-prod", "namespace": "curated", "zone": "curated",
+         "writers": ["data-eng"], "readers": ["research"]},
+        {"environment": "aws-prod", "namespace": "features", "zone": "features",
+         "writers": ["data-eng"], "readers": ["applied", "research"]},
+        {"environment": "aws-prod", "namespace": "raw", "zone": "raw",
+         "writers": ["ingestion"], "readers": ["data-eng"]}]
+    text = render(plan)
+    assert "  aws-prod     features   features  data-eng   applied, research" in text
