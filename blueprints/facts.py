@@ -25,6 +25,8 @@ POOL_TYPES = ("aifactory:aws:GpuNodePool", "aifactory:gcp:GpuNodePool",
               "aifactory:baremetal:GpuPool")
 CLUSTER_STORAGE = "aifactory:platform:ClusterStorage"
 """Carries `existingClasses`: StorageClasses a cluster has that the plan does not create."""
+TRAINING_VOLUMES = "aifactory:platform:TrainingVolumes"
+"""Carries `existingClasses` too: the site class its training volumes name."""
 
 # Labels the platform's Kubernetes objects carry and the policies read.
 POOL_LABEL = "aifactory.io/pool"

@@ -157,6 +157,15 @@ NETWORK_OPERATOR = ChartRef(
     "CRDs (NicClusterPolicy, IPoIBNetwork, MacvlanNetwork, HostDeviceNetwork) in ../shared/crds",
 )
 
+FSX_CSI_DRIVER = ChartRef(
+    chart="aws-fsx-csi-driver",
+    version="1.17.0",
+    repository="https://kubernetes-sigs.github.io/aws-fsx-csi-driver",
+    source="kubernetes-sigs/aws-fsx-csi-driver helm-chart-aws-fsx-csi-driver-1.17.0 "
+    "(appVersion 1.9.0; charts/aws-fsx-csi-driver), as its install guide adds the repo "
+    "https://kubernetes-sigs.github.io/aws-fsx-csi-driver",
+)
+
 CERT_MANAGER = ChartRef(
     chart="cert-manager",
     version="v1.21.1",
@@ -258,6 +267,18 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
     EFA_DEVICE_PLUGIN.name: (ChartImage(
         ("image",), "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin",
         "tagged", "v0.5.20"),),
+    # the node component alone (nodeComponentOnly): the factory's file systems are bound
+    # statically, so the controller and its provisioner and resizer sidecars never run
+    FSX_CSI_DRIVER.name: (
+        ChartImage(("image",), "public.ecr.aws/fsx-csi-driver/aws-fsx-csi-driver", "tagged",
+                   "v1.9.0"),
+        ChartImage(("sidecars", "livenessProbe", "image"),
+                   "public.ecr.aws/csi-components/livenessprobe", "tagged",
+                   "v2.18.0-eksbuild.3"),
+        ChartImage(("sidecars", "nodeDriverRegistrar", "image"),
+                   "public.ecr.aws/csi-components/csi-node-driver-registrar", "tagged",
+                   "v2.16.0-eksbuild.3"),
+    ),
     # the operator alone: its node-feature-discovery is off (the GPU operator's serves both)
     NETWORK_OPERATOR.name: (ChartImage(
         ("operator",), "nvcr.io/nvidia/cloud-native/network-operator", "repository-image-tag",
@@ -314,7 +335,7 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
     KUBERAY_OPERATOR, CERT_MANAGER, KSERVE_CRD, KSERVE, ENVOY_GATEWAY, KEDA, MLFLOW,
-    JUPYTERHUB, EFA_DEVICE_PLUGIN, NETWORK_OPERATOR)}
+    JUPYTERHUB, EFA_DEVICE_PLUGIN, NETWORK_OPERATOR, FSX_CSI_DRIVER)}
 
 NETWORK_OPERATOR_MELLANOX = "nvcr.io/nvidia/mellanox"
 """Where the network operator's operands (named in our NicClusterPolicy) come from."""

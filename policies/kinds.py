@@ -22,7 +22,8 @@ DATA_BEARING = frozenset({
     "gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository",
     "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey",
     "gcp:sql/databaseInstance:DatabaseInstance", "gcp:bigquery/dataset:Dataset",
-    "gcp:filestore/instance:Instance",
+    "gcp:filestore/instance:Instance", "gcp:lustre/instance:Instance",
+    "gcp:parallelstore/instance:Instance",
 })
 
 AWS_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")

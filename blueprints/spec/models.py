@@ -44,6 +44,7 @@ from blueprints.spec.site import (
     Rack,
     SiteCluster,
 )
+from blueprints.spec.training_storage import TrainingStorage, training_storage_problems
 from catalog import cloud as cloud_catalog
 from catalog import mig
 from catalog.charts import (
@@ -256,6 +257,9 @@ class Blueprint(Strict):
     pools: dict[Name, GpuPool] = Field(default_factory=dict, description="GPU pools by name.")
     lakehouse: Lakehouse | None = Field(None, description="Object-storage lakehouse.")
     registry: Registry | None = Field(None, description="Container registry.")
+    training_storage: dict[Name, TrainingStorage] = Field(
+        default_factory=dict, description="Training file systems by name, one an environment "
+        "(FSx for Lustre, Managed Lustre, GCS FUSE, a site's NFS/Lustre/GPFS).")
     queueing: Queueing | None = Field(None, description="Kueue job queueing.")
     platform: Platform = Field(
         default_factory=lambda: Platform(), description="Workload operators and other extras."
@@ -341,6 +345,7 @@ class Blueprint(Strict):
             problems.extend(_queueing_problems(self, self.queueing))
         problems.extend(_gcp_replication(self))
         problems.extend(lifecycle_problems(self))
+        problems.extend(training_storage_problems(self))
         reg = self.registry
         if reg is not None and reg.python_repository and getattr(
                 self.environments.get(reg.environment), "kind", None) == "aws":
@@ -372,6 +377,8 @@ class Blueprint(Strict):
         if self.notebooks is not None:
             charts.append("jupyterhub")
         charts += fabric_charts(self)
+        if any(s.kind == "fsx-lustre" for s in self.training_storage.values()):
+            charts.append("aws-fsx-csi-driver")
         return charts
 
     def platform_image_sets(self) -> list[str]:
