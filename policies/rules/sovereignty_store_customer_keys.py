@@ -136,7 +136,8 @@ STORES = (*AWS_BUCKETS, "aws:ecr/repository:Repository", "aws:eks/cluster:Cluste
           "aws:fsx/lustreFileSystem:LustreFileSystem", "aws:cloudwatch/logGroup:LogGroup",
           "gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository",
           "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool", *GCP_LOG_BUCKETS,
-          "gcp:compute/disk:Disk", "gcp:lustre/instance:Instance", "aws:rds/instance:Instance", "aws:rds/cluster:Cluster",
+          "gcp:compute/disk:Disk", "gcp:lustre/instance:Instance", "aws:rds/instance:Instance",
+          "aws:rds/cluster:Cluster",
           "gcp:sql/databaseInstance:DatabaseInstance", KARPENTER_NODE_CLASS, STORAGE_CLASS)
 KEY_INPUTS = ("performanceInsightsKmsKeyId", "encryptionKeyName", "spec.blockDeviceMappings",
               "provisioner", "parameters",
