@@ -367,6 +367,26 @@ MANIFEST_IMAGES: dict[str, tuple[str, tuple[ChartImage, ...]]] = {
         ChartImage((), "gcr.io/gke-release/nri-device-injector", "tagged", "1.0.25-gke.6"),
         ChartImage((), "gke.gcr.io/gke-distroless/bash", "tagged", "latest"),
     )),
+    # gpudirect-tcpxo/nccl-tcpxo-installer.yaml (commit e14ee8a; its pre-installation step
+    # runs the untagged `ubuntu`) for a3-megagpu-8g, with the NRI device injector TCPX uses
+    # (nri_device_injector/nri-device-injector.yaml, commit d4919d3, lists both accelerators).
+    "gpudirect-tcpxo": ("container-engine-accelerators gpudirect-tcpxo (e14ee8a), "
+                        "nri_device_injector (d4919d3)", (
+        ChartImage((), "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpxo/"
+                   "nccl-plugin-gpudirecttcpx-dev", "tagged", "v1.0.3"),
+        ChartImage((), "ubuntu", "tagged", "latest"),
+        ChartImage((), "gke.gcr.io/pause", "tagged", "3.8"),
+        ChartImage((), "gcr.io/gke-release/nri-device-injector", "tagged", "1.0.25-gke.6"),
+        ChartImage((), "gke.gcr.io/gke-distroless/bash", "tagged", "latest"),
+    )),
+    # gpudirect-rdma/nccl-rdma-installer.yaml (commit 2c776f7; its martian-logging step runs
+    # alpine:latest) for a3-ultragpu-8g and a4-highgpu-8g.
+    "gpudirect-rdma": ("container-engine-accelerators gpudirect-rdma (2c776f7)", (
+        ChartImage((), "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib",
+                   "tagged", "v1.0.6"),
+        ChartImage((), "alpine", "tagged", "latest"),
+        ChartImage((), "gke.gcr.io/pause", "tagged", "3.8"),
+    )),
 }
 """Images of upstream manifests we build as objects of our own (no chart): what pulls them,
 and the images at their documented tags."""
