@@ -457,7 +457,8 @@ def test_tcpxo_gets_its_nccl_installer_and_the_device_injector(run: Any) -> None
     assert "lspci -nn -D | grep '1ae0:0084'" in pod["initContainers"][0]["command"][6]
     assert pod["initContainers"][1]["image"] == (
         "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpxo/nccl-plugin-gpudirecttcpx-dev:v1.0.3")
-    assert pod["containers"] == [{"name": "pause", "image": "gke.gcr.io/pause:3.8"}]
+    [pause] = pod["containers"]
+    assert (pause["name"], pause["image"]) == ("pause", "gke.gcr.io/pause:3.8")
     assert pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
         "nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["nvidia-h100-mega-80gb"]
     injector = sets["device-injector"]["spec"]["template"]["spec"]["containers"][0]
@@ -506,3 +507,24 @@ def test_a_sovereign_tcpxo_pool_needs_its_images_in_the_lock(
     err = capsys.readouterr().err
     assert "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpxo/nccl-plugin-gpudirecttcpx-dev" in err
     assert "manifests gpudirect-tcpxo" in err
+
+
+def test_gpudirect_daemonsets_close_what_their_work_allows(run: Any) -> None:
+    from components.platform.nccl_installers import LOCKED_DOWN
+    for kind, nics, accelerator in (("gpudirect-tcpx", 4, "nvidia-h100-80gb"),
+                                    ("gpudirect-tcpxo", 8, "nvidia-h100-mega-80gb"),
+                                    ("gpudirect-rdma", 8, "nvidia-b200")):
+        recorded: Recorded = run(lambda: _gpudirect(kind, nics, accelerator))  # noqa: B023
+        for ds in recorded.of_type("kubernetes:apps/v1:DaemonSet"):
+            pod = ds.inputs["spec"]["template"]["spec"]
+            assert pod["automountServiceAccountToken"] is False
+            assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+            containers = [*pod.get("initContainers", []), *pod["containers"]]
+            for c in containers:
+                assert set(c["resources"]) == {"requests", "limits"}, (kind, c["name"])
+                assert set(c["resources"]["requests"]) == {"cpu", "memory"}
+            pauses = [c for c in containers if c["name"] == "pause"]
+            assert all(c["securityContext"] == LOCKED_DOWN for c in pauses)
+            # the host work stays privileged, as Google ships it
+            assert all(c["securityContext"] == {"privileged": True}
+                       for c in containers if c["name"] != "pause")

@@ -29,7 +29,11 @@ from catalog.charts import MANIFEST_IMAGES
 from components.base import FactoryComponent
 from components.naming import child
 from components.platform.mirror import ImageMirror, mirrored_image
-from components.platform.nccl_installers import rdma_installer_spec, tcpxo_installer_spec
+from components.platform.nccl_installers import (
+    harden,
+    rdma_installer_spec,
+    tcpxo_installer_spec,
+)
 
 GKE_NETWORKING_API = "networking.gke.io/v1"
 ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
@@ -91,7 +95,7 @@ def installer_spec(args: GpuDirectArgs) -> dict[str, Any]:
         "selector": {"matchLabels": app}, "updateStrategy": {"type": "RollingUpdate"},
         "template": {
             "metadata": {"labels": {"name": "nccl-tcpx-installer", **app}},
-            "spec": {
+            "spec": harden({
                 "priorityClassName": "system-node-critical",
                 "affinity": _affinity(args.accelerators),
                 "tolerations": [{"operator": "Exists"}],
@@ -117,7 +121,7 @@ def installer_spec(args: GpuDirectArgs) -> dict[str, Any]:
                 }],
                 "containers": [{"name": "pause", "image": _image(
                     "gcr.io/google-containers/pause", args.mirror)}],
-            },
+            }),
         },
     }
 
@@ -143,7 +147,7 @@ def injector_spec(args: GpuDirectArgs) -> dict[str, Any]:
         "selector": {"matchLabels": app}, "updateStrategy": {"type": "RollingUpdate"},
         "template": {
             "metadata": {"labels": {"name": "device-injector", **app}},
-            "spec": {
+            "spec": harden({
                 "priorityClassName": "system-node-critical",
                 "affinity": _affinity(args.accelerators),
                 "tolerations": [{"operator": "Exists"}],
@@ -167,7 +171,7 @@ def injector_spec(args: GpuDirectArgs) -> dict[str, Any]:
                 "volumes": [{"name": "root", "hostPath": {"path": "/"}},
                             {"name": "nri", "hostPath": {"path": "/var/run/nri"}},
                             {"name": "dev", "hostPath": {"path": "/dev"}}],
-            },
+            }),
         },
     }
 

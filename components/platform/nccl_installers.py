@@ -17,6 +17,14 @@ DaemonSet specs (GpuDirect builds them as objects of ours, components.platform.g
 Both need the host (privileged, hostNetwork, hostPID): Google's manifests run so, and the
 plugin cannot be installed otherwise; they run on the GPUDirect nodes only, in kube-system.
 Images come from the sovereign mirror when there is one (catalog.charts.MANIFEST_IMAGES).
+
+What Google's manifests leave open and the work allows is closed here (`harden`, for TCPX's
+DaemonSets too): no service account token (none of them calls the API: they copy files or talk
+to containerd's NRI socket), requests and limits on every container, the RuntimeDefault seccomp
+profile for the pod (it confines the pause container; privileged containers run unconfined
+whatever the pod says), and the pause container locked down (non-root, read-only, no
+capabilities, no privilege escalation). The privileged, host-namespace containers stay as
+Google ships them.
 """
 
 from __future__ import annotations
@@ -63,6 +71,33 @@ TCPXO_PRE_INSTALL = (
     "fi\n")
 
 
+LOCKED_DOWN = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+               "runAsNonRoot": True, "runAsUser": 65535, "capabilities": {"drop": ["ALL"]}}
+"""The pause container's security context: it only keeps the pod alive."""
+PAUSE_RESOURCES = {"requests": {"cpu": "10m", "memory": "16Mi"},
+                   "limits": {"cpu": "10m", "memory": "16Mi"}}
+WORKER_RESOURCES = {"requests": {"cpu": "150m", "memory": "128Mi"},
+                    "limits": {"cpu": "1", "memory": "1Gi"}}
+"""Installers and the injector: Google's 150m CPU request, memory enough to copy the NCCL
+plugin's libraries."""
+
+
+def harden(pod: dict[str, Any]) -> dict[str, Any]:
+    """A DaemonSet pod spec of Google's with what its work allows closed (see the module)."""
+    for container in [*pod.get("initContainers", []), *pod["containers"]]:
+        if container["name"] == "pause":
+            container.setdefault("securityContext", LOCKED_DOWN)
+            container.setdefault("resources", PAUSE_RESOURCES)
+        else:
+            requests = {**WORKER_RESOURCES["requests"],
+                        **container.get("resources", {}).get("requests", {})}
+            container["resources"] = {"requests": requests,
+                                      "limits": WORKER_RESOURCES["limits"]}
+    pod["automountServiceAccountToken"] = False
+    pod["securityContext"] = {"seccompProfile": {"type": "RuntimeDefault"}}
+    return pod
+
+
 def _daemonset(app: str, accelerators: Sequence[str], volumes: list[dict[str, Any]],
                init: list[dict[str, Any]], pause: str) -> dict[str, Any]:
     labels = {"k8s-app": app}
@@ -70,7 +105,7 @@ def _daemonset(app: str, accelerators: Sequence[str], volumes: list[dict[str, An
         "selector": {"matchLabels": labels}, "updateStrategy": {"type": "RollingUpdate"},
         "template": {
             "metadata": {"labels": {"name": app, **labels}},
-            "spec": {
+            "spec": harden({
                 "priorityClassName": "system-node-critical",
                 "affinity": accelerator_affinity(accelerators),
                 "tolerations": [{"operator": "Exists"}],
@@ -78,7 +113,7 @@ def _daemonset(app: str, accelerators: Sequence[str], volumes: list[dict[str, An
                 "volumes": volumes,
                 "initContainers": init,
                 "containers": [{"name": "pause", "image": pause}],
-            },
+            }),
         },
     }
 
