@@ -84,7 +84,7 @@ class TrainingStorage(Strict):
         description="Site: the capacity the volumes declare (Kubernetes quantity).")
 
 
-def tier_problems(where: str, kind: str, capacity: int, tier: LustreTier) -> list[str]:
+def tier_problems(kind: str, capacity: int, tier: LustreTier) -> list[str]:
     """What is wrong with a capacity at a tier, in words (empty when the service accepts it)."""
     if kind == "fsx-lustre":
         if capacity == tier.min_gib or capacity % tier.step_gib == 0:
@@ -145,7 +145,7 @@ def _store_problems(bp: Blueprint, name: str,
                 MANAGED_LUSTRE_TIERS
             tier = tiers[store.throughput_per_tib or default_throughput(store.kind)]
             problems.extend((f"{where}.capacity_gib", m)
-                            for m in tier_problems(where, store.kind, store.capacity_gib, tier))
+                            for m in tier_problems(store.kind, store.capacity_gib, tier))
     else:
         for field in ("capacity_gib", "throughput_per_tib"):
             if getattr(store, field) is not None:
