@@ -122,10 +122,12 @@ class TrainingVolumes(FactoryComponent):
         csi = None
         nfs = None
         if src.driver is not None:
+            assert src.volume_handle is not None  # validated
             csi = k8s.core.v1.CSIPersistentVolumeSourceArgs(
                 driver=src.driver, volume_handle=src.volume_handle,
                 volume_attributes=dict(src.volume_attributes) or None)
         else:
+            assert src.nfs_server is not None and src.nfs_path is not None  # validated
             nfs = k8s.core.v1.NFSVolumeSourceArgs(server=src.nfs_server, path=src.nfs_path)
         self.claims: dict[str, k8s.core.v1.PersistentVolumeClaim] = {}
         for team in args.teams:
