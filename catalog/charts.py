@@ -338,6 +338,15 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
         ChartImage(("mc", "image"), "quay.io/minio/mc", "tagged",
                    "RELEASE.2024-10-02T08-27-28Z"),
     ),
+    # MLflow's server and its migration init container run the chart's appVersion (3.15.1);
+    # its other init containers busybox at the values' tag
+    MLFLOW.name: tuple(
+        ChartImage(path, upstream, "image-tag", tag, keys=("repository", "tag"))
+        for path, upstream, tag in (
+            (("image",), "docker.io/burakince/mlflow", "3.15.1"),
+            (("initImages", "mlflowDbMigration"), "docker.io/burakince/mlflow", "3.15.1"),
+            (("initImages", "dbchecker"), "docker.io/busybox", "1.38.0"),
+            (("initImages", "iniFileInitializer"), "docker.io/busybox", "1.38.0"))),
     CLOUDNATIVE_PG.name: (ChartImage(("image",), "ghcr.io/cloudnative-pg/cloudnative-pg",
                                      "tagged", CLOUDNATIVE_PG_RELEASE),),
     EFA_DEVICE_PLUGIN.name: (ChartImage(
@@ -366,8 +375,8 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
                    "digest", "v1.9.1"),
     ),
     # Serving (cert-manager v1.21.1, KEDA 2.20.2 and KServe v0.20.0 pull their appVersion;
-    # KServe's rbac proxy is pinned in its values). Envoy Gateway, MLflow and JupyterHub are
-    # not listed: a mirrored factory refuses them at load, and a chart missing here is judged
+    # KServe's rbac proxy is pinned in its values). Envoy Gateway and JupyterHub are not
+    # listed: a mirrored factory refuses them at load, and a chart missing here is judged
     # as one that runs images (sovereignty-chart-image-source), never as CRDs only.
     CERT_MANAGER.name: tuple(
         ChartImage(path, f"quay.io/jetstack/cert-manager-{name}", "jetstack", "v1.21.1")
