@@ -431,9 +431,21 @@ def test_the_render_is_strict_valid_and_declares_every_chart_value(tmp_path: Pat
                              str(copy_dir)], capture_output=True, text=True)
     assert "8 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
         values.stdout
+    # no stack secret, nor a secret derived from one (Harbor's internal ones), in plain text
+    from components.platform.site_registry import INTERNAL_SECRETS, derived_secret
+
+    plain = ["offline-placeholder", derived_secret("offline-placeholder", "registry-password",
+                                                   32)]
+    plain += [derived_secret("offline-placeholder", p, n)
+              for p, (_, _, n) in INTERNAL_SECRETS.items()]
     for f in out.rglob("*.yaml"):
         text = f.read_text()
-        assert "offline-placeholder" not in text, f
+        assert not [p for p in plain if p in text], f
+    plan = tmp_path / "plan.json"
+    assert main(["plan", str(EXAMPLE), "--format", "json", "--out", str(plan)]) == 0
+    text = plan.read_text()
+    assert not [p for p in plain if p in text]
+    assert text.count('"[secret]"') > 50
 
 
 def test_mirror_lock_lists_the_site_services_images(capsys: pytest.CaptureFixture[str]) -> None:
