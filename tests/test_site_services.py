@@ -375,6 +375,10 @@ def test_the_lakehouse_moved_to_a_cloud_fails_the_own_site_rule(
         "availability_zones": ["eu-central-1a", "eu-central-1b"]}
     data["lakehouse"]["environment"] = "aws-eu"
     data["model_registry"]["environment"] = "aws-eu"  # MLflow's artifacts follow the lakehouse
+    assert problems(tmp_path, data) == [
+        "model_registry.storage_credentials: 'aws-eu' is aws: MLflow reaches its bucket "
+        "through its workload identity there; remove storage_credentials (a site's tenant "
+        "only)"]
     del data["model_registry"]["storage_credentials"]  # in a cloud: its workload identity
     code, out = check(data, tmp_path, capsys)
     assert code == 1

@@ -361,6 +361,10 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
     reg_env = envs.get(reg.environment) if reg is not None else None
     if reg is not None and reg_env is not None and reg_env.kind == "onprem":
         problems.extend(_site_model_registry(reg, lake))
+    elif reg is not None and reg_env is not None and reg.storage_credentials is not None:
+        problems.append(("model_registry.storage_credentials", f"{reg.environment!r} is "
+                         f"{reg_env.kind}: MLflow reaches its bucket through its workload "
+                         "identity there; remove storage_credentials (a site's tenant only)"))
     elif reg is not None and lake is not None and reg.environment in envs \
             and envs[lake.environment].kind != envs[reg.environment].kind:
         problems.append(("model_registry.environment", f"{reg.environment!r} is "

@@ -369,8 +369,9 @@ class Blueprint(Strict):
         """The upstream charts the platform layer installs for this blueprint: monitoring
         always, the GPU operator with GPU pools, Kueue with queueing, Karpenter where an EKS
         pool is elastic, the workload operators the blueprint names, MinIO's operator (with the
-        images of its Tenant, pinned by MinIO's tenant chart) for a site's object storage, and
-        Harbor for a site registry."""
+        images of its Tenant, pinned by MinIO's tenant chart) for a site's object storage,
+        Harbor for a site registry, and CloudNativePG where a service keeps its database on
+        a site."""
         charts = ["kube-prometheus-stack"]
         if self.pools:
             charts.append("gpu-operator")
