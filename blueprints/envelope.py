@@ -11,6 +11,7 @@ how many more servers of each model the site's budget, its feeds and each rack s
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,6 +90,10 @@ class SitePower:
     feeds: dict[str, float] | None
     racks: tuple[RackLoad, ...] = field(default_factory=tuple)
     fits: tuple[Fit, ...] = field(default_factory=tuple)
+    roles: Mapping[str, int] = field(default_factory=dict)
+    """How many hosts of each role (gpu, storage, registry, management)."""
+    storage_tb: float = 0.0
+    """Raw capacity of the storage hosts' data drives, TB."""
 
     @property
     def it_kw(self) -> float:
@@ -113,6 +118,7 @@ class SitePower:
         """JSON form."""
         return {
             "site": self.site, "country": self.country, "hosts": self.hosts, "gpus": self.gpus,
+            "hostRoles": dict(self.roles), "storageTb": self.storage_tb,
             "itKw": self.it_kw, "hostsKw": self.hosts_kw, "otherKw": self.other_kw,
             "pue": self.pue, "facilityKw": self.facility_kw, "budgetKw": self.budget_kw,
             "headroomKw": self.headroom_kw, "headroomPct": self.headroom_pct,
@@ -186,5 +192,7 @@ def site_power(site: Mapping[str, Any], hosts: Iterable[Mapping[str, Any]],
         other_kw=round(sum(r.other_kw for r in racks), 3), pue=float(site["pue"]),
         budget_kw=float(site["powerBudgetKw"]),
         feeds={k: float(v) for k, v in site["feeds"].items()} if site.get("feeds") else None,
-        racks=tuple(racks))
+        racks=tuple(racks),
+        roles=dict(sorted(Counter(str(h.get("role", "gpu")) for h in hosts).items())),
+        storage_tb=round(sum(float(h.get("storageTb", 0.0)) for h in hosts), 3))
     return SitePower(**{**power.__dict__, "fits": _fits(power, hosts, settings)})

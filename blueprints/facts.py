@@ -23,6 +23,10 @@ SITE = "aifactory:baremetal:Site"
 HOST = "aifactory:baremetal:Host"
 POOL_TYPES = ("aifactory:aws:GpuNodePool", "aifactory:gcp:GpuNodePool",
               "aifactory:baremetal:GpuPool")
+SITE_REGISTRY = "aifactory:platform:SiteRegistry"
+"""Harbor on a site: carries `environment` and `hostname` (the factory's own registry there)."""
+SITE_OBJECT_STORE = "aifactory:platform:SiteObjectStore"
+"""The lakehouse tenant on a site: carries its servers, buckets and KMS."""
 CLUSTER_STORAGE = "aifactory:platform:ClusterStorage"
 """Carries `existingClasses`: StorageClasses a cluster has that the plan does not create."""
 TRAINING_VOLUMES = "aifactory:platform:TrainingVolumes"
@@ -49,6 +53,8 @@ class WaiverFacts(TypedDict):
 class FactoryFacts(TypedDict):
     factory: str
     jurisdiction: str | None
+    ownSitesOnly: bool
+    """Nothing may run in a cloud, even inside the jurisdiction."""
     allowedRegistries: list[str]
     tags: dict[str, str]
     breakEvenUtilisation: float
@@ -112,6 +118,10 @@ class HostFacts(TypedDict):
     gpus: int
     itLoadKw: float
     serverCooling: str
+    role: str
+    """gpu, storage, registry or management."""
+    storageTb: float
+    """Raw capacity of the host's data drives, TB (0 but on storage hosts)."""
 
 
 class PoolFacts(TypedDict):

@@ -50,6 +50,12 @@ class ChartRef:
     """https:// chart repository URL, None for an oci:// chart reference."""
     source: str
     """Where the version was taken from."""
+    data_name: str | None = None
+    """The name its chart data is filed under in ../shared/charts when that is not the chart's
+    own (MinIO's `operator` and `tenant` are minio-operator-7.1.1 and minio-tenant-7.1.1)."""
+    installed: bool = True
+    """False for a chart that only pins the images of objects we build ourselves (MinIO's
+    tenant chart): nothing installs it, so a mirror does not copy it."""
 
     @property
     def name(self) -> str:
@@ -224,6 +230,56 @@ VLLM_IMAGE = "docker.io/vllm/vllm-openai"
 VLLM_TAG = "v0.11.0"
 """vLLM release the ServingRuntime runs (vllm-project/vllm v0.11.0, OpenAI-compatible server)."""
 
+MINIO_OPERATOR = ChartRef(
+    chart="operator",
+    version="7.1.1",
+    repository="https://operator.min.io",
+    source="minio/operator tag v7.1.1 (helm/operator); its Tenant CRD (minio.min.io/v2) is "
+    "../shared/crds/minio.min.io at the same tag",
+    data_name="minio-operator",
+)
+
+MINIO_TENANT = ChartRef(
+    chart="tenant",
+    version="7.1.1",
+    repository="https://operator.min.io",
+    source="minio/operator tag v7.1.1 (helm/tenant). Not installed: the site lakehouse builds "
+    "its Tenant as a real minio.min.io/v2 object (policies read it, the CRD validates it; the "
+    "chart would carry the root credentials and the KES configuration in its values). It pins "
+    "the images that Tenant runs: MinIO at this chart's tag, KES at the operator's "
+    "DefaultKESImage (pkg/apis/minio.min.io/v2/constants.go, also the chart's commented "
+    "example), mc at the release its docs name (docs/tenant_crd.adoc :mc-image:)",
+    data_name="minio-tenant",
+    installed=False,
+)
+
+HARBOR = ChartRef(
+    chart="harbor",
+    version="1.19.1",
+    repository="https://helm.goharbor.io",
+    source="goharbor/harbor-helm v1.19.1 (Harbor v2.15.1)",
+)
+
+CLOUDNATIVE_PG = ChartRef(
+    chart="cloudnative-pg",
+    version="0.29.0",
+    repository="https://cloudnative-pg.github.io/charts",
+    source="cloudnative-pg/charts cloudnative-pg-v0.29.0 (CloudNativePG 1.30.0); its Cluster CRD "
+    "(postgresql.cnpg.io/v1) is ../shared/crds/postgresql.cnpg.io",
+)
+CLOUDNATIVE_PG_RELEASE = "1.30.0"
+"""The operator release chart 0.29.0 installs (its appVersion; the chart's image.tag is '')."""
+CNPG_POSTGRES = "ghcr.io/cloudnative-pg/postgresql"
+CNPG_POSTGRES_TAG = "17.8-system-trixie"
+"""PostgreSQL 17 of CloudNativePG's operand images, the `system` variant: the one that carries
+barman-cloud, which the Cluster's in-tree barmanObjectStore backups run."""
+CNPG_POSTGRES_IMAGE = f"{CNPG_POSTGRES}:{CNPG_POSTGRES_TAG}"
+
+TRIVY_DATABASES = {"vulnerability_db": "ghcr.io/aquasecurity/trivy-db:2",
+                   "java_vulnerability_db": "ghcr.io/aquasecurity/trivy-java-db:1"}
+"""The OCI artifacts Harbor's Trivy reads (at the schema versions Trivy pulls), by the
+registry.site field naming their copy inside the site."""
+
 # Value keys from each chart's values.yaml, with the tag each pulls by default. In v26.7.0 the
 # GPU operator's validator runs the operator's own image (nvcr.io/nvidia/gpu-operator) and the
 # chart no longer reads operator.initContainer; gfd runs the device plugin image. Tags that the
@@ -264,6 +320,44 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
                                       "tagged", "v0.10.0"),),
     KUBERAY_OPERATOR.name: (ChartImage(("image",), "quay.io/kuberay/operator", "tagged",
                                        "v1.7.0"),),
+    # The operator's sidecar (it runs in every tenant pod) defaults to the operator binary's
+    # DefaultSidecarImage (pkg/resources/statefulsets/minio-sidecar.go at v7.1.1: v7.0.1);
+    # the chart's operator.sidecarImage overrides it.
+    MINIO_OPERATOR.name: (
+        ChartImage(("operator", "image"), "quay.io/minio/operator", "tagged", "v7.1.1"),
+        ChartImage(("operator", "sidecarImage"), "quay.io/minio/operator-sidecar", "tagged",
+                   "v7.0.1"),
+    ),
+    HARBOR.name: tuple(
+        ChartImage(path, f"docker.io/goharbor/{image}", "tagged", "v2.15.1")
+        for path, image in (
+            (("core", "image"), "harbor-core"), (("portal", "image"), "harbor-portal"),
+            (("jobservice", "image"), "harbor-jobservice"),
+            (("registry", "registry", "image"), "registry-photon"),
+            (("registry", "controller", "image"), "harbor-registryctl"),
+            (("trivy", "image"), "trivy-adapter-photon"),
+            (("database", "internal", "image"), "harbor-db"),
+            (("redis", "internal", "image"), "redis-photon"),
+            (("exporter", "image"), "harbor-exporter"), (("nginx", "image"), "nginx-photon"))),
+    MINIO_TENANT.name: (
+        ChartImage(("tenant", "image"), "quay.io/minio/minio", "tagged",
+                   "RELEASE.2025-04-08T15-41-24Z"),
+        ChartImage(("tenant", "kes", "image"), "quay.io/minio/kes", "tagged",
+                   "2025-03-12T09-35-18Z"),
+        ChartImage(("mc", "image"), "quay.io/minio/mc", "tagged",
+                   "RELEASE.2024-10-02T08-27-28Z"),
+    ),
+    # MLflow's server and its migration init container run the chart's appVersion (3.15.1);
+    # its other init containers busybox at the values' tag
+    MLFLOW.name: tuple(
+        ChartImage(path, upstream, "image-tag", tag, keys=("repository", "tag"))
+        for path, upstream, tag in (
+            (("image",), "docker.io/burakince/mlflow", "3.15.1"),
+            (("initImages", "mlflowDbMigration"), "docker.io/burakince/mlflow", "3.15.1"),
+            (("initImages", "dbchecker"), "docker.io/busybox", "1.38.0"),
+            (("initImages", "iniFileInitializer"), "docker.io/busybox", "1.38.0"))),
+    CLOUDNATIVE_PG.name: (ChartImage(("image",), "ghcr.io/cloudnative-pg/cloudnative-pg",
+                                     "tagged", CLOUDNATIVE_PG_RELEASE),),
     EFA_DEVICE_PLUGIN.name: (ChartImage(
         ("image",), "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin",
         "tagged", "v0.5.20"),),
@@ -302,8 +396,8 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
                    "digest", "v1.9.1"),
     ),
     # Serving (cert-manager v1.21.1, KEDA 2.20.2 and KServe v0.20.0 pull their appVersion;
-    # KServe's rbac proxy is pinned in its values). Envoy Gateway, MLflow and JupyterHub are
-    # not listed: a mirrored factory refuses them at load, and a chart missing here is judged
+    # KServe's rbac proxy is pinned in its values). Envoy Gateway and JupyterHub are not
+    # listed: a mirrored factory refuses them at load, and a chart missing here is judged
     # as one that runs images (sovereignty-chart-image-source), never as CRDs only.
     CERT_MANAGER.name: tuple(
         ChartImage(path, f"quay.io/jetstack/cert-manager-{name}", "jetstack", "v1.21.1")
@@ -335,7 +429,8 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
     KUBERAY_OPERATOR, CERT_MANAGER, KSERVE_CRD, KSERVE, ENVOY_GATEWAY, KEDA, MLFLOW,
-    JUPYTERHUB, EFA_DEVICE_PLUGIN, NETWORK_OPERATOR, FSX_CSI_DRIVER)}
+    JUPYTERHUB, EFA_DEVICE_PLUGIN, NETWORK_OPERATOR, FSX_CSI_DRIVER, MINIO_OPERATOR, MINIO_TENANT,
+    HARBOR, CLOUDNATIVE_PG)}
 
 NETWORK_OPERATOR_MELLANOX = "nvcr.io/nvidia/mellanox"
 """Where the network operator's operands (named in our NicClusterPolicy) come from."""
@@ -351,6 +446,8 @@ OPERAND_IMAGES: dict[str, tuple[ChartImage, ...]] = {
                            ("plugins", "network-operator-v26.4.1"),
                            ("ipoib-cni", "network-operator-v26.4.1"),
                            ("nvidia-k8s-ipam", "network-operator-v26.4.1"))),
+    # the PostgreSQL our Clusters name in spec.imageName
+    CLOUDNATIVE_PG.name: (ChartImage((), CNPG_POSTGRES, "tagged", CNPG_POSTGRES_TAG),),
 }
 """Images an operator chart's operator runs because an object of ours names them (not the
 chart's values): a sovereign mirror holds them too, at these tags."""

@@ -118,6 +118,9 @@ GPUS: dict[str, Gpu] = {
     )
 }
 
+NO_GPU = "none"
+"""The `gpu` of a server without GPUs (storage, registry and management hosts)."""
+
 SERVERS: dict[str, Server] = {
     s.model: s
     for s in (
@@ -202,6 +205,18 @@ SERVERS: dict[str, Server] = {
         Server("dgx-gb300", "gb300", 72, 140.0, 48, "liquid",
                f"NVIDIA DGX GB300 NVL72 rack: 120-140 kW reported, liquid cooled; the upper "
                f"figure ({SECONDARY})"),
+        # Servers without GPUs: the site's storage, registry and management hosts. Their
+        # maximum input is the rating of one power supply of a redundant (1+1) pair, the most
+        # the server can draw while either supply carries it alone.
+        Server("supermicro-ssg-121e-nes24r", NO_GPU, 0, 1.6, 1, "air",
+               "Supermicro SSG-121E-NES24R (1U, 24 x E1.S NVMe, dual Xeon): 2 x 1,600 W "
+               f"Titanium power supplies, 1+1 redundant ({SECONDARY})"),
+        Server("supermicro-ssg-221e-ne324r", NO_GPU, 0, 2.0, 2, "air",
+               "Supermicro SSG-221E-NE324R (2U, 32 x E3.S NVMe, dual Xeon): 2 x 2,000 W "
+               f"Titanium power supplies, 1+1 redundant ({SECONDARY})"),
+        Server("dell-r660", NO_GPU, 0, 1.4, 1, "air",
+               "Dell PowerEdge R660 (1U, dual Xeon; management and registry nodes): up to "
+               f"2 x 1,400 W power supplies, 1+1 redundant ({SECONDARY})"),
     )
 }
 

@@ -133,17 +133,21 @@ def find_chart(name: str, version: str) -> ChartData | None:
     """The data of chart `name` at `version`, from the first source that has it."""
     named = os.environ.get(DATA_ENV)
     folders = [(Path(named), f"{DATA_ENV} ({named})")] if named else []
+    ref = CHARTS.get(name)
+    filed = ref.data_name if ref is not None and ref.data_name else name
     for v in _versions(version):
         for base, label in folders:
-            if (base / f"{name}-{v}" / "values.yaml").exists():
-                return _from_folder(base / f"{name}-{v}", label)
+            for n in dict.fromkeys((name, filed)):
+                if (base / f"{n}-{v}" / "values.yaml").exists():
+                    return _from_folder(base / f"{n}-{v}", label)
         packed = helm_cache() / f"{name}-{v}.tgz"
         if packed.exists():
             chart = _from_archive(packed.read_bytes(), f"local chart cache ({helm_cache()})")
             if chart is not None:
                 return chart
-        if (SHARED / f"{name}-{v}" / "values.yaml").exists():
-            return _from_folder(SHARED / f"{name}-{v}", "../shared/charts")
+        for n in dict.fromkeys((name, filed)):
+            if (SHARED / f"{n}-{v}" / "values.yaml").exists():
+                return _from_folder(SHARED / f"{n}-{v}", "../shared/charts")
     return None
 
 

@@ -24,6 +24,8 @@ DATA_BEARING = frozenset({
     "gcp:sql/databaseInstance:DatabaseInstance", "gcp:bigquery/dataset:Dataset",
     "gcp:filestore/instance:Instance", "gcp:lustre/instance:Instance",
     "gcp:parallelstore/instance:Instance",
+    # a site's own: its MinIO tenant (the lakehouse, the registry's blobs), Harbor's projects
+    "kubernetes:minio.min.io/v2:Tenant", "harbor:index/project:Project",
 })
 
 AWS_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")

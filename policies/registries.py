@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from blueprints.facts import SITE_REGISTRY
 from policies.images import ImageRef, images_in
 from policies.kinds import HELM_TYPES
 from policies.model import Cause
@@ -53,6 +54,12 @@ def own_registries(view: PlanView) -> list[str]:
         if region and project and repo and repo != UNKNOWN and \
                 (j is None or region_allowed(j, "gcp", region)):
             out.add(f"{region}-docker.pkg.dev/{project}/{repo}")
+    countries = {s["inputs"].get("environment"): s["inputs"].get("country") for s in view.sites}
+    for r in view.of_type(SITE_REGISTRY):  # Harbor on a site inside the jurisdiction
+        host = r["inputs"].get("hostname")
+        country = countries.get(r["inputs"].get("environment"))
+        if isinstance(host, str) and host and (j is None or country in j.countries):
+            out.add(host)
     return sorted(out)
 
 
@@ -131,6 +138,12 @@ def registry_cause(view: PlanView, registry: str) -> Cause | None:
     cloud, region = registry_place(registry)
     if cloud in ("aws", "gcp"):
         return view.region_cause(cloud, region) or _moved_registry_cause(view, registry)
+    if cloud == "own":
+        host = registry.lower().split("/", 1)[0]
+        for r in view.of_type(SITE_REGISTRY):  # a site's Harbor: the site's country
+            if str(r["inputs"].get("hostname", "")).lower() == host:
+                return view.country_cause(str(r["inputs"].get("environment")))
+        return None
     if cloud == "public":
         host = registry.lower().split("/", 1)[0]
         return Cause(setting="sovereignty.mirror", value=host,

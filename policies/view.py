@@ -29,6 +29,7 @@ Resource = Mapping[str, Any]
 # (tests/test_policy_engine.py checks they agree).
 DEFAULT_SETTINGS: dict[str, Any] = {
     "jurisdiction": None,
+    "ownSitesOnly": False,
     "allowedRegistries": [],
     "breakEvenUtilisation": 0.6,
     "plannedUtilisation": None,
@@ -325,6 +326,23 @@ class PlanView:
                      problem=f"outside {j.name}",
                      fix=f"move environment {f['environment']} to a region in {j.name} "
                      f"({allowed_places(j, cloud)}); everything it holds moves with it")
+
+
+    def country_cause(self, site_name: str) -> Cause | None:
+        """The cause of findings about a site (and what it runs, its registry) outside the
+        jurisdiction: the site's country."""
+        j = self.jurisdiction
+        site = next((s for s in self.sites if s["inputs"].get("environment") == site_name), None)
+        if j is None or site is None:
+            return None
+        country = str(site["inputs"].get("country") or "")
+        if country in j.countries:
+            return None
+        return Cause(setting=f"environments.{site_name}.country", value=country,
+                     problem=f"outside {j.name}",
+                     fix=f"the site must lie in {j.name} (one of "
+                     f"{', '.join(sorted(j.countries))}); what runs on it, its registry "
+                     "included, is judged by its country")
 
 
 def examine(types: Sequence[str], *paths: str) -> Callable[[PlanView], Iterator[Evidence]]:

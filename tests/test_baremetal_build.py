@@ -79,7 +79,8 @@ def test_host_facts_of_a_dgx_h100() -> None:
     facts = host_facts("dc1", site.hosts[0], spec.policy.host_overhead_w)  # type: ignore[union-attr]
     assert facts == {"environment": "dc1", "hostname": "dc1-dgx01", "rack": "r1",
                      "serverModel": "dgx-h100", "gpuModel": "h100-sxm5", "gpus": 8,
-                     "itLoadKw": 10.2, "serverCooling": "air"}
+                     "itLoadKw": 10.2, "serverCooling": "air", "role": "gpu",
+                     "storageTb": 0.0}
 
 
 def test_site_only_plan_shows_the_power_envelope() -> None:
@@ -92,6 +93,7 @@ def test_site_only_plan_shows_the_power_envelope() -> None:
                  for i in range(1, 5)]
     assert site == [{
         "site": "dc1", "country": "DE", "hosts": 16, "gpus": 128,
+        "hostRoles": {"gpu": 16}, "storageTb": 0.0,
         "itKw": 183.2, "hostsKw": 163.2, "otherKw": 20.0, "pue": 1.3, "facilityKw": 238.16,
         "budgetKw": 300, "headroomKw": 61.84, "headroomPct": 20.6,
         "feeds": {"aKw": 250, "bKw": 250},

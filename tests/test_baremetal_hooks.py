@@ -101,7 +101,8 @@ def test_host_carries_its_facts_and_its_hook(metal3: Recorded) -> None:
     host = metal3.one("aifactory:baremetal:Host", "dc1-gpu01")
     assert host.inputs == {"environment": "dc1", "hostname": "gpu01", "rack": "r1",
                            "serverModel": "dgx-h100", "gpuModel": "h100-sxm5", "gpus": 8,
-                           "itLoadKw": 10.2, "serverCooling": "air"}
+                           "itLoadKw": 10.2, "serverCooling": "air", "role": "gpu",
+                           "storageTb": 0}
     assert host.parent == metal3.one("aifactory:baremetal:Site").urn
     hook = metal3.one("aifactory:baremetal:Metal3Host", "dc1-gpu01")
     assert hook.parent == host.urn

@@ -117,8 +117,8 @@ def test_kubelet_registers_with_the_gpu_taint_and_labels() -> None:
         "aifactory.io/factory": "acme-hybrid", "aifactory.io/site": "dc1",
         "aifactory.io/rack": "r2", "aifactory.io/pool": "dc1-h100",
         "aifactory.io/server-model": "dgx-h100", "aifactory.io/gpu": "h100-sxm5",
-        "aifactory.io/fabric": "infiniband", "aifactory.io/fabric-leaf": "ib-leaf",
-        "workload": "training"}
+        "aifactory.io/role": "gpu", "aifactory.io/fabric": "infiniband",
+        "aifactory.io/fabric-leaf": "ib-leaf", "workload": "training"}
     for key, value in labels.items():
         assert LABEL_KEY.match(key) and LABEL_VALUE.match(value), (key, value)
         # the NodeRestriction admission plugin refuses kubelet-set labels in these domains

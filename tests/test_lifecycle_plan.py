@@ -283,6 +283,17 @@ def test_every_example_renders_strict_valid_declared_and_without_secrets(
                          capture_output=True, text=True, timeout=300, check=False)
     assert crs.returncode == 0, crs.stdout
     assert crs.stdout.strip().splitlines()[-1].endswith(" 0 errors")
+    # the shared tool finds chart data by the chart's own name; a chart filed under another
+    # (MinIO's `operator` is minio-operator-7.1.1: catalog.charts data_name) is named so here
+    from catalog.charts import CHARTS
+
+    for release in tmp_path.rglob("helm/*.yaml"):
+        text = release.read_text(encoding="utf-8")
+        for ref in CHARTS.values():
+            if ref.data_name:
+                text = text.replace(f"/{ref.name}\n  version: {ref.version}\n",
+                                    f"/{ref.data_name}\n  version: {ref.version}\n")
+        release.write_text(text, encoding="utf-8")
     values = subprocess.run([sys.executable, str(CHECK_VALUES), str(tmp_path)],
                             capture_output=True, text=True, timeout=300, check=False)
     assert values.returncode == 0, values.stdout

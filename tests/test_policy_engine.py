@@ -96,7 +96,7 @@ def test_defaults_agree_with_the_spec() -> None:
 
 def test_rules_follow_the_conventions() -> None:
     names = [r.name for r in RULES]
-    assert len(names) == len(set(names)) == 29
+    assert len(names) == len(set(names)) == 30
     modules = sorted(m.name for m in pkgutil.iter_modules(rules_pkg.__path__))
     assert modules == sorted(n.replace("-", "_") for n in names), "one rule a file, named after it"
     for r in RULES:

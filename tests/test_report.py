@@ -160,7 +160,8 @@ def test_coverage_labels_industry_and_proposed_mappings(tmp_path: Path) -> None:
             "Access Disabled | satisfied by the plan | security-cluster-private-endpoint [K] |  |"
             ) in md
     assert ("| 19.2 | Localisation des données | satisfied by the plan | "
-            "sovereignty-resource-region [P], sovereignty-replication-destination [proposed], "
+            "sovereignty-resource-region [P], sovereignty-environment-own-site [proposed], "
+            "sovereignty-replication-destination [proposed], "
             "sovereignty-telemetry-destination [proposed], sovereignty-key-region [proposed] |  |"
             ) in md
     assert "| Art. 44 | General principle for transfers | satisfied by the plan |" in md

@@ -24,7 +24,7 @@ PLACEHOLDER = "<registry>"
 def lock_plan(source: str) -> dict[str, Any]:
     """The charts and images a blueprint's factory mirrors, from its file (lock set aside)."""
     from blueprints.spec.loader import read_yaml, validate
-    from catalog.charts import CHARTS, images_of
+    from catalog.charts import CHARTS, TRIVY_DATABASES, images_of
     from policies.rules import KNOWN_RULES
 
     data, lines = read_yaml(source)
@@ -52,9 +52,17 @@ def lock_plan(source: str) -> dict[str, Any]:
         if repo in overrides and repo in images:
             images[repo] = tag  # locked on purpose at another tag
     refs = [f"{repo}:{tag}" for repo, tag in sorted(images.items())]
+    databases: list[tuple[str, str]] = []
+    site = spec.registry.site if spec.registry is not None else None
+    if site is not None:  # Trivy scans offline from copies inside the site
+        for field, upstream in TRIVY_DATABASES.items():
+            target = getattr(site, field)
+            if target is not None:
+                databases.append((upstream, f"{target}:{upstream.rpartition(':')[2]}"))
     return {
         "factory": spec.name, "registry": registry, "charts": charts_path.rstrip("/"),
-        "chartRefs": [CHARTS[n] for n in names if n in CHARTS], "images": refs,
+        "chartRefs": [CHARTS[n] for n in names if n in CHARTS and CHARTS[n].installed],
+        "images": refs, "databases": databases,
         "lock": {ref: str(held.get(ref) or "sha256:<digest>") for ref in refs},
         "overrides": sorted(r for r in overrides if r in images),
     }
@@ -89,6 +97,10 @@ def script(plan: dict[str, Any]) -> str:
     out += ["", "# 3. The lock for sovereignty.mirror.images: the digest of each mirrored copy",
             'echo "    images:"']
     out += [f'echo "      {ref}: $(crane digest {reg}/{ref})"' for ref in plan["images"]]
+    if plan["databases"]:
+        out += ["", "# 4. Trivy's vulnerability databases, for the site registry's offline scans "
+                "(refresh them as often as the scans should be current)"]
+        out += [f"oras copy {upstream} {target}" for upstream, target in plan["databases"]]
     return "\n".join(out) + "\n"
 
 

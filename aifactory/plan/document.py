@@ -149,8 +149,17 @@ def sites_summary(resources: list[dict[str, Any]],
     for r in resources:
         if r["type"] == facts.HOST:
             hosts[r["inputs"]["environment"]].append(r["inputs"])
-    out = [envelope.site_power(r["inputs"], hosts[r["inputs"]["environment"]], settings)
-           .as_dict() for r in resources if r["type"] == facts.SITE]
+    usable = {r["inputs"].get("environment"): r["inputs"].get("usableTb")
+              for r in resources if r["type"] == facts.SITE_OBJECT_STORE}
+    out = []
+    for r in resources:
+        if r["type"] != facts.SITE:
+            continue
+        site = envelope.site_power(r["inputs"], hosts[r["inputs"]["environment"]],
+                                   settings).as_dict()
+        if usable.get(site["site"]) is not None:  # the tenant's capacity after erasure coding
+            site["objectStorageUsableTb"] = usable[site["site"]]
+        out.append(site)
     return sorted(out, key=lambda s: s["site"])
 
 

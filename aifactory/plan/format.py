@@ -5,6 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 
+def _storage(site: dict[str, Any]) -> str:
+    """', 1474.56 TB raw storage on 4 storage hosts (1105.92 TB usable in its object
+    storage); 3 management, 2 registry hosts' (empty for a site without storage hosts)."""
+    roles = site.get("hostRoles") or {}
+    if not site.get("storageTb"):
+        return ""
+    others = ", ".join(f"{n} {role}" for role, n in roles.items()
+                       if role not in ("gpu", "storage"))
+    usable = site.get("objectStorageUsableTb")
+    return (f", {site['storageTb']:g} TB raw storage on {roles.get('storage', 0)} storage hosts"
+            + (f" ({usable:g} TB usable in its object storage)" if usable is not None else "")
+            + (f"; {others} hosts" if others else ""))
+
+
 def _table(headers: list[str], rows: list[list[Any]], markdown: bool,
            left: frozenset[int] = frozenset({0})) -> list[str]:
     """A table; columns in `left` are left-aligned (text), the others right-aligned."""
@@ -111,7 +125,7 @@ def render(plan: dict[str, Any], markdown: bool = False) -> str:
     for site in s["sites"]:
         out += [
             h(f"Site {site['site']} ({site['country']}): {site['hosts']} hosts, "
-              f"{site['gpus']} GPUs"),
+              f"{site['gpus']} GPUs" + _storage(site)),
             f"IT load {site['hostsKw']:.1f} kW hosts + {site['otherKw']:.1f} kW other equipment "
             f"= {site['itKw']:.1f} kW x PUE {site['pue']} = facility load "
             f"{site['facilityKw']:.1f} kW of {site['budgetKw']:.1f} kW budget; headroom "

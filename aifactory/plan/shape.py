@@ -112,6 +112,9 @@ FACTS: dict[str, Mapping[str, Field]] = {
         "itLoadKw": Field("number", minimum=0, fix="environments.<site>.hosts[].server_model"),
         "gpus": Field("int", required=False, minimum=0),
         "serverCooling": Field("str", required=False),
+        "role": Field("str", required=False),
+        "storageTb": Field("number", required=False, minimum=0,
+                           fix="environments.<site>.hosts[].drives"),
     },
     AWS_ENVIRONMENT: {
         "environment": Field("str"),

@@ -33,6 +33,8 @@ class EnvironmentBuild:
     """pulumi_kubernetes.Provider for the environment's cluster (None when it has none)."""
     pools: dict[str, pulumi.ComponentResource] = field(default_factory=dict)
     """GPU pool components by pool name."""
+    postgres_operator: pulumi.Resource | None = None
+    """A site's CloudNativePG operator, when services keep their databases on the site."""
 
 
 @dataclass

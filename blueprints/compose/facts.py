@@ -38,6 +38,7 @@ def factory_facts(spec: Blueprint) -> FactoryFacts:
     return FactoryFacts(
         factory=spec.name,
         jurisdiction=spec.sovereignty.jurisdiction if spec.sovereignty else None,
+        ownSitesOnly=spec.sovereignty.own_sites_only if spec.sovereignty else False,
         allowedRegistries=list(spec.sovereignty.allowed_registries) if spec.sovereignty else [],
         tags={"owner": spec.tags.owner, "costCentre": spec.tags.cost_centre,
               "dataClassification": spec.tags.data_classification},
@@ -107,7 +108,8 @@ def host_facts(site_name: str, host: Host, host_overhead_w: int) -> HostFacts:
         environment=site_name, hostname=host.hostname, rack=host.rack,
         serverModel=host.server_model, gpuModel=server.gpu, gpus=server.gpus,
         itLoadKw=round(catalog.server_it_load_kw(host.server_model, host_overhead_w), 3),
-        serverCooling=server.cooling,
+        serverCooling=server.cooling, role=host.role,
+        storageTb=host.drives.raw_tb if host.drives is not None else 0.0,
     )
 
 
@@ -177,7 +179,7 @@ def pool_facts(spec: Blueprint, name: str, pool: GpuPool) -> PoolFacts:
     env = spec.environment_of(pool)
     resource, units, _ = pool_sharing(spec, name, pool)
     if isinstance(env, OnPremSite):
-        chosen = set(pool.hosts) if pool.hosts is not None else {h.hostname for h in env.hosts}
+        chosen = set(pool.hosts) if pool.hosts is not None else {h.hostname for h in env.gpu_hosts}
         servers = [catalog.server(h.server_model) for h in env.hosts if h.hostname in chosen]
         first = servers[0]
         return PoolFacts(

@@ -62,9 +62,13 @@ class HostContext:
 
 
 def pool_of(spec: Blueprint, site_name: str, hostname: str) -> tuple[str, GpuPool] | None:
-    """The on-prem pool that holds a host (a pool without `hosts` holds every host)."""
+    """The on-prem pool that holds a host (a pool without `hosts` holds every GPU host)."""
+    site = spec.environments[site_name]
+    gpu_host = isinstance(site, OnPremSite) and any(
+        h.hostname == hostname for h in site.gpu_hosts)
     for name, pool in spec.pools.items():
-        if pool.environment == site_name and (pool.hosts is None or hostname in pool.hosts):
+        if pool.environment == site_name and (hostname in pool.hosts if pool.hosts is not None
+                                              else gpu_host):
             return name, pool
     return None
 
@@ -77,8 +81,10 @@ def node_labels(spec: Blueprint, site_name: str, host: Host) -> dict[str, str]:
         "aifactory.io/site": site_name,
         "aifactory.io/rack": label_value(host.rack),
         "aifactory.io/server-model": host.server_model,
-        "aifactory.io/gpu": server.gpu,
+        "aifactory.io/role": host.role,
     }
+    if server.gpus:
+        labels["aifactory.io/gpu"] = server.gpu
     site = spec.environments[site_name]
     fabric = site.fabric if isinstance(site, OnPremSite) else None
     if fabric is not None:
@@ -105,7 +111,10 @@ def host_context(spec: Blueprint, site_name: str, hostname: str) -> HostContext:
     if host is None:
         raise ValueError(f"{hostname!r} is not in the inventory of {site_name!r}")
     found = pool_of(spec, site_name, hostname)
-    taints = list(found[1].taints) if found is not None else [GPU_TAINT]
+    # a GPU host outside every pool keeps GPU work off until a pool takes it; storage,
+    # registry and management hosts carry no GPU taint (their services select them by role)
+    taints = list(found[1].taints) if found is not None else \
+        [GPU_TAINT] if host.role == "gpu" else []
     return HostContext(site=site_name, site_spec=site, host=host,
                        pool=found[0] if found else None,
                        labels=node_labels(spec, site_name, host), taints=taints)

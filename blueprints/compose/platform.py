@@ -49,7 +49,7 @@ def pool_capacity(spec: Blueprint, name: str, pool: GpuPool) -> GpuPoolCapacity:
     env = spec.environment_of(pool)
     owned_gpus: int | None = None
     if isinstance(env, OnPremSite):
-        chosen = set(pool.hosts) if pool.hosts is not None else {h.hostname for h in env.hosts}
+        chosen = set(pool.hosts) if pool.hosts is not None else {h.hostname for h in env.gpu_hosts}
         hosts = [h for h in env.hosts if h.hostname in chosen][: pool.max_nodes]
         owned_gpus = sum(catalog.server(h.server_model).gpus for h in hosts)
     return GpuPoolCapacity(
@@ -147,7 +147,10 @@ def storage_args(spec: Blueprint, env_name: str,
     key, which the policy capacity-volume-class-exists then reports), a site's own."""
     env = spec.environments[env_name]
     if isinstance(env, OnPremSite):
-        return ClusterStorageArgs(substrate="onprem", existing_class=env.cluster.storage_class)
+        drives = (env.object_storage.storage_class,) if env.object_storage is not None else ()
+        return ClusterStorageArgs(substrate="onprem", existing_class=env.cluster.storage_class,
+                                  other_classes=tuple(c for c in drives
+                                                      if c != env.cluster.storage_class))
     if key is None:
         return None
     return ClusterStorageArgs(substrate=env.kind, kms_key=key)

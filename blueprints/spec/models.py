@@ -45,6 +45,13 @@ from blueprints.spec.site import (
     SiteCluster,
 )
 from blueprints.spec.training_storage import TrainingStorage, training_storage_problems
+from blueprints.spec.site_services import (
+    SiteRegistry,
+    postgres_services,
+    site_database_problems,
+    site_lakehouse_problems,
+    site_registry_problems,
+)
 from catalog import cloud as cloud_catalog
 from catalog import mig
 from catalog.charts import (
@@ -109,7 +116,8 @@ class Replication(Strict):
 class Lakehouse(Strict):
     """The object-storage lakehouse: a bucket per zone."""
 
-    environment: str = Field(description="Cloud environment holding the buckets.")
+    environment: str = Field(description="Environment holding the buckets: a cloud (S3, "
+                             "Cloud Storage) or a site (a MinIO tenant, with `site`).")
     zones: dict[str, LakehouseZone] = Field(min_length=1, description="Zones by name.")
     replication: Replication | None = Field(None, description="Cross-region replication.")
 
@@ -117,13 +125,17 @@ class Lakehouse(Strict):
 class Registry(Strict):
     """Container (and model) registry."""
 
-    environment: str = Field(description="Cloud environment holding the registry.")
+    environment: str = Field(description="Environment holding the registry: a cloud (ECR, "
+                             "Artifact Registry) or a site (Harbor, with `site`).")
     repositories: list[Name] = Field(min_length=1, description="Repositories to create.")
     immutable_tags: bool = Field(True, description="Tags cannot be moved once pushed.")
     scan_on_push: bool = Field(True, description="Scan images for vulnerabilities on push.")
     python_repository: bool = Field(
         False, description="GCP: also a Python (PyPI) repository, <factory>-pypi, under the "
         "same key and rules (ECR holds container images only).")
+    site: SiteRegistry | None = Field(
+        None, description="On a site: Harbor's address, certificates, secrets, offline "
+        "vulnerability database and proxy caches (required there, refused in a cloud).")
 
     @field_validator("repositories")
     @classmethod
@@ -312,7 +324,7 @@ class Blueprint(Strict):
             if not isinstance(env, OnPremSite):
                 continue
             listed = pool.hosts is not None
-            names = pool.hosts if pool.hosts is not None else [x.hostname for x in env.hosts]
+            names = pool.hosts if pool.hosts is not None else [x.hostname for x in env.gpu_hosts]
             for i, h in enumerate(names):
                 owner = claimed.setdefault((pool.environment, h), name)
                 if owner != name:
@@ -320,8 +332,8 @@ class Blueprint(Strict):
                                      f"{h!r} is already in pool {owner!r}: a host belongs to "
                                      "one pool; list the hosts of each pool"))
         for section, ref, allowed in (
-            ("lakehouse", self.lakehouse, ("aws", "gcp")),
-            ("registry", self.registry, ("aws", "gcp")),
+            ("lakehouse", self.lakehouse, ("aws", "gcp", "onprem")),
+            ("registry", self.registry, ("aws", "gcp", "onprem")),
             ("queueing", self.queueing, ("aws", "gcp", "onprem")),
         ):
             if ref is None:
@@ -346,6 +358,9 @@ class Blueprint(Strict):
         problems.extend(_gcp_replication(self))
         problems.extend(lifecycle_problems(self))
         problems.extend(training_storage_problems(self))
+        problems.extend(site_lakehouse_problems(self.lakehouse, self.environments))
+        problems.extend(site_registry_problems(self.registry, self.environments))
+        problems.extend(site_database_problems(self))
         reg = self.registry
         if reg is not None and reg.python_repository and getattr(
                 self.environments.get(reg.environment), "kind", None) == "aws":
@@ -358,7 +373,10 @@ class Blueprint(Strict):
     def platform_charts(self) -> list[str]:
         """The upstream charts the platform layer installs for this blueprint: monitoring
         always, the GPU operator with GPU pools, Kueue with queueing, Karpenter where an EKS
-        pool is elastic, and the workload operators the blueprint names."""
+        pool is elastic, the workload operators the blueprint names, MinIO's operator (with the
+        images of its Tenant, pinned by MinIO's tenant chart) for a site's object storage,
+        Harbor for a site registry, and CloudNativePG where a service keeps its database on
+        a site."""
         charts = ["kube-prometheus-stack"]
         if self.pools:
             charts.append("gpu-operator")
@@ -376,6 +394,13 @@ class Blueprint(Strict):
             charts.append("mlflow")
         if self.notebooks is not None:
             charts.append("jupyterhub")
+        if any(isinstance(e, OnPremSite) and e.object_storage is not None
+               for e in self.environments.values()):
+            charts += ["operator", "tenant"]  # MinIO's: the operator, the Tenant's images
+        if self.registry is not None and self.registry.site is not None:
+            charts.append("harbor")
+        if postgres_services(self):
+            charts.append("cloudnative-pg")
         charts += fabric_charts(self)
         if any(s.kind == "fsx-lustre" for s in self.training_storage.values()):
             charts.append("aws-fsx-csi-driver")
@@ -432,7 +457,7 @@ class Blueprint(Strict):
         env = self.environment_of(pool)
         if isinstance(env, OnPremSite):
             chosen = set(pool.hosts) if pool.hosts is not None else {h.hostname
-                                                                     for h in env.hosts}
+                                                                     for h in env.gpu_hosts}
             host = next(h for h in env.hosts if h.hostname in chosen)
             return catalog.server(host.server_model).gpu
         return catalog.instance(pool.types[0]).gpu
@@ -547,7 +572,8 @@ def raw_reference_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
             problems.extend((f"pools.{name}.hosts.{i}", f"{h!r} is not in the inventory of "
                              f"{pool['environment']!r}")
                             for i, h in enumerate(pool["hosts"]) if h not in known)
-    for section, allowed in (("lakehouse", ("aws", "gcp")), ("registry", ("aws", "gcp")),
+    for section, allowed in (("lakehouse", ("aws", "gcp", "onprem")),
+                             ("registry", ("aws", "gcp", "onprem")),
                              ("queueing", ("aws", "gcp", "onprem"))):
         ref = data.get(section)
         if not isinstance(ref, dict) or not isinstance(ref.get("environment"), str):
@@ -565,7 +591,7 @@ def raw_reference_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _pool_fits_hosts(where: str, pool: GpuPool, env: OnPremSite) -> list[tuple[str, str]]:
     """An on-prem pool cannot hold more nodes than it has hosts."""
-    known = {h.hostname for h in env.hosts}
+    known = {h.hostname for h in env.gpu_hosts}
     hosts = [h for h in pool.hosts if h in known] if pool.hosts is not None else sorted(known)
     which = (f"the {len(hosts)} hosts it lists" if pool.hosts is not None
              else f"the {len(hosts)} hosts of {pool.environment}")
@@ -622,10 +648,15 @@ def _pool_fits_environment(
             field = "instance_types" if pool.instance_types is not None else "instance_type"
             problems.append((f"{where}.{field}", "on-prem pools take `hosts`, not instance types"))
         known = {h.hostname for h in env.hosts}
+        roles = {h.hostname: h.role for h in env.hosts}
         for i, h in enumerate(pool.hosts or []):
             if h not in known:
                 problems.append((f"{where}.hosts.{i}",
                                  f"{h!r} is not in the inventory of {pool.environment!r}"))
+            elif roles[h] != "gpu":
+                problems.append((f"{where}.hosts.{i}",
+                                 f"{h!r} is a {roles[h]} host: a GPU pool runs on gpu hosts"))
+        known = {h.hostname for h in env.gpu_hosts}
         if pool.capacity != "on-demand":
             problems.append((f"{where}.capacity", "owned hosts are always on-demand"))
         if pool.zones is not None:
@@ -633,10 +664,10 @@ def _pool_fits_environment(
                              "runs on its hosts"))
         problems.extend(_pool_fits_hosts(where, pool, env))
         chosen = set(pool.hosts) if pool.hosts is not None else known
-        gpus = sorted({catalog.server(h.server_model).gpu for h in env.hosts
+        gpus = sorted({catalog.server(h.server_model).gpu for h in env.gpu_hosts
                        if h.hostname in chosen})
         if pool.accelerator is not None:
-            for host in env.hosts:
+            for host in env.gpu_hosts:  # another role is refused above
                 gpu = catalog.server(host.server_model).gpu
                 if host.hostname in chosen and gpu != pool.accelerator:
                     problems.append((f"{where}.accelerator", f"{pool.accelerator!r} does not "

@@ -213,3 +213,6 @@ class Sovereignty(Strict):
         None, description="In-jurisdiction mirror of the platform's Helm charts (GPU operator, "
         "Kueue, kube-prometheus-stack) and their images, pinned by digest.",
     )
+    own_sites_only: bool = Field(
+        False, description="Everything stays on the factory's own sites: no cloud environment "
+        "at all, even inside the jurisdiction (sovereignty-environment-own-site).")

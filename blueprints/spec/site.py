@@ -25,6 +25,11 @@ from blueprints.spec.inventory import (
     raw_boot_cidr,
     raw_hosts,
 )
+from blueprints.spec.site_services import (
+    SiteDatabases,
+    SiteObjectStorage,
+    object_storage_problems,
+)
 
 
 class Equipment(Strict):
@@ -59,12 +64,35 @@ class Feeds(Strict):
     b_kw: float = Field(gt=0, description="Capacity of feed B, kW.")
 
 
+HostRole = Literal["gpu", "storage", "registry", "management"]
+
+
+class Drives(Strict):
+    """The data drives of a storage host (its boot disk not counted)."""
+
+    count: int = Field(ge=1, le=128, description="Data drives in the host.")
+    size_tb: float = Field(gt=0, le=200, description="Raw capacity of one drive, TB (10^12 "
+                           "bytes, as drives are sold).")
+    kind: Literal["nvme", "ssd", "hdd"] = Field("nvme", description="Drive kind.")
+
+    @property
+    def raw_tb(self) -> float:
+        """Raw capacity of all the drives, TB."""
+        return round(self.count * self.size_tb, 3)
+
+
 class Host(Strict):
     """One bare-metal server in the site's inventory."""
 
     hostname: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", description="Host name.")
     rack: str = Field(description="Rack the host stands in (a key of `racks`).")
     server_model: str = Field(description="Server model from the catalog, e.g. dgx-h100.")
+    role: HostRole = Field(
+        "gpu", description="What the host is for: gpu (runs GPU pools), storage (holds the "
+        "site's object storage: its drives), registry (runs the site's registry) or "
+        "management. Every role counts in its rack's and the site's power.")
+    drives: Drives | None = Field(
+        None, description="Storage hosts: their data drives (the site's storage capacity).")
     bmc_address: str = Field(
         pattern=BMC, description="BMC address, e.g. redfish://10.0.0.5/redfish/v1/Systems/1."
     )
@@ -99,6 +127,26 @@ class Host(Strict):
     def _sound_bmc(cls, v: str) -> str:
         parse_bmc(v)  # a host that is an IP address or DNS name, a port 1-65535
         return v
+
+    @model_validator(mode="after")
+    def _role_fits_server(self) -> Host:
+        server = catalog.server(self.server_model)
+        problems: list[tuple[str, str]] = []
+        if self.role == "gpu" and server.gpus == 0:
+            problems.append(("role", f"{self.server_model} has no GPUs: give the host role "
+                             "storage, registry or management, or a GPU server model"))
+        if self.role != "gpu" and server.gpus > 0:
+            problems.append(("role", f"{self.server_model} is a GPU server ({server.gpus} x "
+                             f"{server.gpu}): a {self.role} host is a server without GPUs "
+                             "(`aifactory catalog servers` lists them)"))
+        if self.role == "storage" and self.drives is None:
+            problems.append(("drives", "a storage host needs its data drives (count, size_tb): "
+                             "they are the site's storage capacity"))
+        if self.role != "storage" and self.drives is not None:
+            problems.append(("drives", f"only storage hosts hold the site's data drives; this "
+                             f"host's role is {self.role}"))
+        fail(problems)
+        return self
 
 
 class CommandHook(Strict):
@@ -231,6 +279,22 @@ class OnPremSite(Strict):
     boot_network: BootNetwork | None = Field(
         None, description="Boot network, when hosts get fixed addresses (boot_ip)."
     )
+    object_storage: SiteObjectStorage | None = Field(
+        None, description="The site's object storage: a MinIO tenant on its storage hosts, "
+        "encrypted through KES with the site's KMS (holds a lakehouse on the site and the "
+        "site registry's images).")
+    databases: SiteDatabases | None = Field(
+        None, description="The site's PostgreSQL clusters (CloudNativePG, one per service that "
+        "keeps a database on the site: Harbor, MLflow), backed up to its object storage.")
+
+    @property
+    def gpu_hosts(self) -> list[Host]:
+        """The hosts GPU pools run on (role gpu)."""
+        return [h for h in self.hosts if h.role == "gpu"]
+
+    def hosts_of(self, role: HostRole) -> list[Host]:
+        """The hosts of one role."""
+        return [h for h in self.hosts if h.role == role]
     fabric: SiteFabric | None = Field(
         None, description="The compute fabric (InfiniBand or RoCE) the GPU hosts' adapters "
         "attach to: its switches count in their racks' power; the NVIDIA Network Operator "
@@ -260,7 +324,8 @@ class OnPremSite(Strict):
         fail(inventory_problems(
             [HostEntry(i, h.hostname, h.rack, h.boot_mac, h.bmc_address, h.boot_ip)
              for i, h in enumerate(site.hosts)],
-            list(site.racks), net is not None, net.cidr if net is not None else None))
+            list(site.racks), net is not None, net.cidr if net is not None else None)
+            + object_storage_problems(site))
         if site.fabric is not None:
             fail(site_fabric_problems(site.fabric, list(site.racks)))
         return site

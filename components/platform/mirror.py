@@ -9,7 +9,6 @@ so two upstreams never collide. No live look-ups: the digests come from the blue
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -122,12 +121,26 @@ def mirrored_image(upstream: str, mirror: ImageMirror | None, tag: str) -> str:
     return image_block(image, mirror)["image"]
 
 
+def image_reference(image: ChartImage, mirror: ImageMirror | None) -> str:
+    """The reference an object of ours runs a chart-pinned image by (mirrored_image)."""
+    return mirrored_image(image.upstream, mirror, image.default_tag)
+
+
+def _copy(value: Any) -> Any:
+    """A copy of nested dicts and lists; anything else (a Pulumi Output, a secret) shared."""
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 def mirrored_values(ref: ChartRef, values: Mapping[str, Any],
                     mirror: ImageMirror | None) -> dict[str, Any]:
     """`values` with every image of the chart rewritten to the mirror (unchanged without one)."""
     if mirror is None:
         return dict(values)  # values may hold Outputs (a database's host), which never deepcopy
-    out = copy.deepcopy(dict(values))
+    out: dict[str, Any] = _copy(dict(values))
     for image in CHART_IMAGES.get(ref.name, ()):
         node = out
         for key in image.values_path:

@@ -47,6 +47,9 @@ class ClusterStorageArgs:
     cryptoKeys/...). Required there, not used on a site."""
     existing_class: str | None = None
     """onprem: the site cluster's StorageClass the platform's volumes use."""
+    other_classes: tuple[str, ...] = ()
+    """onprem: further classes the site's cluster has that the blueprint names (the local
+    drives' class its lakehouse tenant claims)."""
     class_name: str | None = None
     """Name of the class created (default gp3-encrypted on aws, pd-balanced-cmek on gcp)."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -74,7 +77,14 @@ def _validate(args: ClusterStorageArgs) -> None:
         if args.kms_key is not None or args.class_name is not None:
             raise ComponentArgsError("`kms_key` and `class_name` are for the classes created "
                                      "on aws and gcp: leave them out for a site")
+        for other in args.other_classes:
+            if not CLASS_NAME.match(other):
+                raise ComponentArgsError(f"`other_classes`: {other!r} is not a StorageClass "
+                                         "name: lower-case letters, digits, '-', '.'")
         return
+    if args.other_classes:
+        raise ComponentArgsError(f"`other_classes` ({list(args.other_classes)}) are for sites: "
+                                 f"on {args.substrate} the platform creates its class")
     if args.kms_key is None:
         raise ComponentArgsError(f"`kms_key` is missing: the {args.substrate} default class "
                                  "encrypts volumes with the environment's customer-managed key")
@@ -97,7 +107,8 @@ class ClusterStorage(FactoryComponent):
         assert class_name is not None
         super().__init__("aifactory:platform:ClusterStorage", name, {
             "substrate": args.substrate, "storageClass": class_name,
-            "existingClasses": [class_name] if args.substrate == "onprem" else []}, opts)
+            "existingClasses": sorted({class_name, *args.other_classes})
+            if args.substrate == "onprem" else []}, opts)
         self.storage_class_resource: k8s.storage.v1.StorageClass | None = None
         if args.substrate != "onprem":
             assert args.kms_key is not None

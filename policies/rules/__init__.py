@@ -33,6 +33,7 @@ from policies.rules import (
     security_registry_immutable_scanned,
     security_storage_encryption_at_rest,
     sovereignty_chart_image_source,
+    sovereignty_environment_own_site,
     sovereignty_image_registry_digest,
     sovereignty_key_region,
     sovereignty_key_rotation,
@@ -51,7 +52,8 @@ RULES: tuple[Rule, ...] = tuple(m.RULE for m in (
     capacity_spot_interruption, capacity_utilisation_advisory, capacity_team_quota_fits,
     capacity_volume_class_exists, capacity_serving_fits_pool, capacity_multinode_fabric,
     # sovereignty (when the factory declares a jurisdiction)
-    sovereignty_resource_region, sovereignty_replication_destination,
+    sovereignty_resource_region, sovereignty_environment_own_site,
+    sovereignty_replication_destination,
     sovereignty_telemetry_destination,
     sovereignty_store_customer_keys, sovereignty_key_region, sovereignty_key_rotation,
     sovereignty_network_no_public_exposure, sovereignty_image_registry_digest,

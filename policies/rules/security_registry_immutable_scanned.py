@@ -8,6 +8,34 @@ from policies.model import Finding, Rule
 from policies.view import PlanView, dig, examine, truthy
 
 ECR_SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+HARBOR_PROJECT = "harbor:index/project:Project"
+HARBOR_REGISTRY = "harbor:index/registry:Registry"
+HARBOR_IMMUTABLE = "harbor:index/immutableTagRule:ImmutableTagRule"
+
+
+def _harbor(view: PlanView) -> Iterator[Finding]:
+    """Harbor projects on a site: each scans what it holds; each that is not a proxy cache
+    (those follow their upstream's tags) has an enabled immutable rule over every repository
+    and tag (** / **)."""
+    rules = view.of_type(HARBOR_IMMUTABLE)
+    for r in view.of_type(HARBOR_PROJECT):
+        i = r["inputs"]
+        label = f"Harbor project {i.get('name', r['name'])}"
+        if not truthy(i.get("vulnerabilityScanning", True)):
+            yield view.finding(r, f"{label} does not scan images on push "
+                               "(vulnerabilityScanning false)", spec_path="registry.scan_on_push")
+        proxy = any(view.by_urn.get(d, {}).get("type") == HARBOR_REGISTRY
+                    for d in r.get("dependencies") or [])
+        if proxy:
+            continue
+        covered = [x for x in rules if r["urn"] in (x.get("dependencies") or [])
+                   and x["inputs"].get("repoMatching") == "**"
+                   and x["inputs"].get("tagMatching") == "**"
+                   and not truthy(x["inputs"].get("disabled", False))]
+        if not covered:
+            yield view.finding(r, f"{label} lets tags move: no enabled immutable tag rule "
+                               "covers every repository and tag (** / **)",
+                               spec_path="registry.immutable_tags")
 
 
 def check(view: PlanView) -> Iterator[Finding]:
@@ -36,11 +64,14 @@ def check(view: PlanView) -> Iterator[Finding]:
                 == "DISABLED":
             yield view.finding(r, f"Artifact Registry repository {r['name']} disables "
                                "vulnerability scanning", spec_path="registry.scan_on_push")
+    yield from _harbor(view)
 
 
-evidence = examine(("aws:ecr/repository:Repository", "gcp:artifactregistry/repository:Repository"),
+evidence = examine(("aws:ecr/repository:Repository", "gcp:artifactregistry/repository:Repository",
+                    HARBOR_PROJECT),
                    "imageTagMutability", "imageScanningConfiguration.scanOnPush", "format",
-                   "dockerConfig.immutableTags", "vulnerabilityScanningConfig.enablementConfig")
+                   "dockerConfig.immutableTags", "vulnerabilityScanningConfig.enablementConfig",
+                   "vulnerabilityScanning")
 
 
 RULE = Rule(
@@ -51,7 +82,9 @@ RULE = Rule(
     "that was reviewed) and scan every pushed image for vulnerabilities.",
     remediation="Keep registry.immutable_tags and registry.scan_on_push true (ECR: "
     "image_tag_mutability IMMUTABLE, image_scanning_configuration.scan_on_push; Artifact "
-    "Registry: docker_config.immutable_tags, scanning not DISABLED).",
+    "Registry: docker_config.immutable_tags, scanning not DISABLED; Harbor: "
+    "vulnerability_scanning on each project, an immutable tag rule ** / ** on each project "
+    "that is not a proxy cache).",
     enforcement="mandatory",
     check=check,
     evidence=evidence,

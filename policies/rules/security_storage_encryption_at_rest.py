@@ -8,9 +8,17 @@ from policies.kinds import EBS_PROVISIONERS, KARPENTER_NODE_CLASS, STORAGE_CLASS
 from policies.model import Finding, Rule
 from policies.view import PlanView, Resource, dig, examine, is_set, truthy
 
+MINIO_TENANT = "kubernetes:minio.min.io/v2:Tenant"
+
 
 def _unencrypted(r: Resource) -> str | None:
     t, i = r["type"], r["inputs"]
+    if t == MINIO_TENANT:  # a site's object storage: KES with the site's KMS, a default key
+        kes = dig(i, "spec", "kes", default=None)
+        if not is_set(kes) or not dig(kes, "kesSecret", "name", default=None):
+            return "has no KES (spec.kes): its objects are not encrypted with the site's KMS"
+        if not dig(kes, "keyName", default=None):
+            return "names no default key (spec.kes.keyName): objects are stored unencrypted"
     if t == KARPENTER_NODE_CLASS:  # Karpenter's default volumes are encrypted
         bad = [m.get("deviceName", str(n)) for n, m in enumerate(
             dig(i, "spec", "blockDeviceMappings", default=[]) or [])
@@ -49,7 +57,7 @@ def _unencrypted(r: Resource) -> str | None:
 def check(view: PlanView) -> Iterator[Finding]:
     for r in view.resources:
         if not r["type"].startswith(("aws:", "gcp:")) \
-                and r["type"] not in (KARPENTER_NODE_CLASS, STORAGE_CLASS):
+                and r["type"] not in (KARPENTER_NODE_CLASS, STORAGE_CLASS, MINIO_TENANT):
             continue
         what = _unencrypted(r)
         if what:
@@ -63,10 +71,12 @@ ENCRYPTABLE = ("aws:ebs/volume:Volume", "aws:ec2/launchTemplate:LaunchTemplate",
                "aws:s3/bucketServerSideEncryptionConfiguration:"
                "BucketServerSideEncryptionConfiguration",
                "aws:s3/bucketServerSideEncryptionConfigurationV2:"
-               "BucketServerSideEncryptionConfigurationV2", KARPENTER_NODE_CLASS, STORAGE_CLASS)
+               "BucketServerSideEncryptionConfigurationV2", KARPENTER_NODE_CLASS, STORAGE_CLASS,
+               MINIO_TENANT)
 evidence = examine(ENCRYPTABLE, "encrypted", "blockDeviceMappings", "storageEncrypted",
                    "encryptionConfig.resources", "databaseEncryption.state", "rules",
-                   "spec.blockDeviceMappings", "provisioner", "parameters.encrypted")
+                   "spec.blockDeviceMappings", "provisioner", "parameters.encrypted",
+                   "spec.kes.keyName")
 
 
 RULE = Rule(
@@ -75,8 +85,9 @@ RULE = Rule(
     severity="high",
     description="Data at rest is encrypted: EBS volumes, launch-template and Karpenter "
     "node-class volumes, the volumes EBS StorageClasses create, EFS, "
-    "databases, and Kubernetes secrets of EKS and GKE clusters (S3, GCS, ECR and Artifact "
-    "Registry encrypt by default).",
+    "databases, Kubernetes secrets of EKS and GKE clusters, and a site's MinIO tenant (KES "
+    "with the site's KMS and a default key; S3, GCS, ECR and Artifact Registry encrypt by "
+    "default).",
     remediation="Set encrypted=true on volumes (ebs.encrypted in launch templates), "
     "storage_encrypted on databases, encryption_config on EKS and database_encryption on GKE.",
     enforcement="mandatory",

@@ -45,7 +45,7 @@ def check(view: PlanView) -> Iterator[Finding]:
         if f.get("country") not in j.countries:
             yield view.finding(site, f"site {name}: country {f.get('country')} is outside "
                                f"{j.name}", subject=name, spec_path=f"environments.{name}.country",
-                               country=f.get("country"))
+                               country=f.get("country"), cause=view.country_cause(name))
     for r in view.resources:
         t = r["type"]
         cloud = t.removeprefix("pulumi:providers:") if t.startswith("pulumi:providers:") \
