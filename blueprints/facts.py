@@ -29,6 +29,8 @@ SITE_OBJECT_STORE = "aifactory:platform:SiteObjectStore"
 """The lakehouse tenant on a site: carries its servers, buckets and KMS."""
 CLUSTER_STORAGE = "aifactory:platform:ClusterStorage"
 """Carries `existingClasses`: StorageClasses a cluster has that the plan does not create."""
+TRAINING_VOLUMES = "aifactory:platform:TrainingVolumes"
+"""Carries `existingClasses` too: the site class its training volumes name."""
 
 # Labels the platform's Kubernetes objects carry and the policies read.
 POOL_LABEL = "aifactory.io/pool"

@@ -163,6 +163,15 @@ NETWORK_OPERATOR = ChartRef(
     "CRDs (NicClusterPolicy, IPoIBNetwork, MacvlanNetwork, HostDeviceNetwork) in ../shared/crds",
 )
 
+FSX_CSI_DRIVER = ChartRef(
+    chart="aws-fsx-csi-driver",
+    version="1.17.0",
+    repository="https://kubernetes-sigs.github.io/aws-fsx-csi-driver",
+    source="kubernetes-sigs/aws-fsx-csi-driver helm-chart-aws-fsx-csi-driver-1.17.0 "
+    "(appVersion 1.9.0; charts/aws-fsx-csi-driver), as its install guide adds the repo "
+    "https://kubernetes-sigs.github.io/aws-fsx-csi-driver",
+)
+
 CERT_MANAGER = ChartRef(
     chart="cert-manager",
     version="v1.21.1",
@@ -346,11 +355,32 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
         ChartImage(("mc", "image"), "quay.io/minio/mc", "tagged",
                    "RELEASE.2024-10-02T08-27-28Z"),
     ),
+    # MLflow's server and its migration init container run the chart's appVersion (3.15.1);
+    # its other init containers busybox at the values' tag
+    MLFLOW.name: tuple(
+        ChartImage(path, upstream, "image-tag", tag, keys=("repository", "tag"))
+        for path, upstream, tag in (
+            (("image",), "docker.io/burakince/mlflow", "3.15.1"),
+            (("initImages", "mlflowDbMigration"), "docker.io/burakince/mlflow", "3.15.1"),
+            (("initImages", "dbchecker"), "docker.io/busybox", "1.38.0"),
+            (("initImages", "iniFileInitializer"), "docker.io/busybox", "1.38.0"))),
     CLOUDNATIVE_PG.name: (ChartImage(("image",), "ghcr.io/cloudnative-pg/cloudnative-pg",
                                      "tagged", CLOUDNATIVE_PG_RELEASE),),
     EFA_DEVICE_PLUGIN.name: (ChartImage(
         ("image",), "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin",
         "tagged", "v0.5.20"),),
+    # the node component alone (nodeComponentOnly): the factory's file systems are bound
+    # statically, so the controller and its provisioner and resizer sidecars never run
+    FSX_CSI_DRIVER.name: (
+        ChartImage(("image",), "public.ecr.aws/fsx-csi-driver/aws-fsx-csi-driver", "tagged",
+                   "v1.9.0"),
+        ChartImage(("sidecars", "livenessProbe", "image"),
+                   "public.ecr.aws/csi-components/livenessprobe", "tagged",
+                   "v2.18.0-eksbuild.3"),
+        ChartImage(("sidecars", "nodeDriverRegistrar", "image"),
+                   "public.ecr.aws/csi-components/csi-node-driver-registrar", "tagged",
+                   "v2.16.0-eksbuild.3"),
+    ),
     # the operator alone: its node-feature-discovery is off (the GPU operator's serves both)
     NETWORK_OPERATOR.name: (ChartImage(
         ("operator",), "nvcr.io/nvidia/cloud-native/network-operator", "repository-image-tag",
@@ -374,8 +404,8 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
                    "digest", "v1.9.1"),
     ),
     # Serving (cert-manager v1.21.1, KEDA 2.20.2 and KServe v0.20.0 pull their appVersion;
-    # KServe's rbac proxy is pinned in its values). Envoy Gateway, MLflow and JupyterHub are
-    # not listed: a mirrored factory refuses them at load, and a chart missing here is judged
+    # KServe's rbac proxy is pinned in its values). Envoy Gateway and JupyterHub are not
+    # listed: a mirrored factory refuses them at load, and a chart missing here is judged
     # as one that runs images (sovereignty-chart-image-source), never as CRDs only.
     CERT_MANAGER.name: tuple(
         ChartImage(path, f"quay.io/jetstack/cert-manager-{name}", "jetstack", "v1.21.1")
@@ -412,8 +442,8 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
     KUBERAY_OPERATOR, CERT_MANAGER, KSERVE_CRD, KSERVE, ENVOY_GATEWAY, KEDA, MLFLOW,
-    JUPYTERHUB, EFA_DEVICE_PLUGIN, NETWORK_OPERATOR, MINIO_OPERATOR, MINIO_TENANT, HARBOR,
-    CLOUDNATIVE_PG, ARGO_WORKFLOWS)}
+    JUPYTERHUB, EFA_DEVICE_PLUGIN, NETWORK_OPERATOR, FSX_CSI_DRIVER, MINIO_OPERATOR, MINIO_TENANT,
+    HARBOR, CLOUDNATIVE_PG, ARGO_WORKFLOWS)}
 
 NETWORK_OPERATOR_MELLANOX = "nvcr.io/nvidia/mellanox"
 """Where the network operator's operands (named in our NicClusterPolicy) come from."""
@@ -446,6 +476,26 @@ MANIFEST_IMAGES: dict[str, tuple[str, tuple[ChartImage, ...]]] = {
         ChartImage((), "gcr.io/google-containers/pause", "tagged", "2.0"),
         ChartImage((), "gcr.io/gke-release/nri-device-injector", "tagged", "1.0.25-gke.6"),
         ChartImage((), "gke.gcr.io/gke-distroless/bash", "tagged", "latest"),
+    )),
+    # gpudirect-tcpxo/nccl-tcpxo-installer.yaml (commit e14ee8a; its pre-installation step
+    # runs the untagged `ubuntu`) for a3-megagpu-8g, with the NRI device injector TCPX uses
+    # (nri_device_injector/nri-device-injector.yaml, commit d4919d3, lists both accelerators).
+    "gpudirect-tcpxo": ("container-engine-accelerators gpudirect-tcpxo (e14ee8a), "
+                        "nri_device_injector (d4919d3)", (
+        ChartImage((), "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpxo/"
+                   "nccl-plugin-gpudirecttcpx-dev", "tagged", "v1.0.3"),
+        ChartImage((), "ubuntu", "tagged", "latest"),
+        ChartImage((), "gke.gcr.io/pause", "tagged", "3.8"),
+        ChartImage((), "gcr.io/gke-release/nri-device-injector", "tagged", "1.0.25-gke.6"),
+        ChartImage((), "gke.gcr.io/gke-distroless/bash", "tagged", "latest"),
+    )),
+    # gpudirect-rdma/nccl-rdma-installer.yaml (commit 2c776f7; its martian-logging step runs
+    # alpine:latest) for a3-ultragpu-8g and a4-highgpu-8g.
+    "gpudirect-rdma": ("container-engine-accelerators gpudirect-rdma (2c776f7)", (
+        ChartImage((), "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib",
+                   "tagged", "v1.0.6"),
+        ChartImage((), "alpine", "tagged", "latest"),
+        ChartImage((), "gke.gcr.io/pause", "tagged", "3.8"),
     )),
 }
 """Images of upstream manifests we build as objects of our own (no chart): what pulls them,

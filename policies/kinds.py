@@ -22,7 +22,8 @@ DATA_BEARING = frozenset({
     "gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository",
     "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey",
     "gcp:sql/databaseInstance:DatabaseInstance", "gcp:bigquery/dataset:Dataset",
-    "gcp:filestore/instance:Instance",
+    "gcp:filestore/instance:Instance", "gcp:lustre/instance:Instance",
+    "gcp:parallelstore/instance:Instance",
     # Iceberg catalogs: dropping one drops the tables' metadata (the files stay orphaned)
     "aws:glue/catalogDatabase:CatalogDatabase", "gcp:biglake/icebergCatalog:IcebergCatalog",
     "gcp:biglake/icebergNamespace:IcebergNamespace",

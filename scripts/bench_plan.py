@@ -15,9 +15,10 @@ and its peak RSS.
 
 Prints a table; the target is plan/floor <= 1.25 at every size and linear growth. The
 generated factories run jobs (see blueprint_yaml): Karpenter pools, sharing, teams with quotas,
-MultiKueue workers and workload operators, the model lifecycle (MLflow on RDS, served models
-with canaries, notebooks, alert routing, Grafana), and the lakehouse's Iceberg catalog with
-its pipelines and drift watch; sizes grow by environments past 60 pools.
+MultiKueue workers and workload operators, training storage (FSx for Lustre), the model
+lifecycle (MLflow on RDS, served models with canaries, notebooks, alert routing, Grafana), and
+the lakehouse's Iceberg catalog with its pipelines and drift watch; sizes grow by environments
+past 60 pools.
 """
 
 from __future__ import annotations
@@ -93,6 +94,9 @@ def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
               "      quotas: {p0-0: {nominal: 2, borrowing_limit: 2}}",
               "    applied:", "      namespace: team-applied",
               "      quotas: {p0-1: {nominal: 2, lending_limit: 1}}"]
+    # training storage: FSx for Lustre linked to the first zone, a volume and claim per team
+    lines += ["training_storage:", "  scratch:", "    environment: env0",
+              "    kind: fsx-lustre", "    capacity_gib: 2400", "    zone: z0"]
     # the model lifecycle: MLflow on RDS, models served with a canary, notebooks, alerts
     lines += ["model_registry:", "  environment: env0",
               "  database: {password_secret: db-password}",

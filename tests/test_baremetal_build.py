@@ -28,12 +28,16 @@ def site_only(data: dict[str, Any]) -> dict[str, Any]:
                      if v["environment"] in data["environments"]}
     for section in ("lakehouse", "registry"):
         data.pop(section, None)
-    # no EKS pool is left to scale: Karpenter's image leaves the mirror's lock
+    data["training_storage"] = {k: v for k, v in data.get("training_storage", {}).items()
+                                if v["environment"] in data["environments"]}
+    # no EKS pool is left to scale and no FSx to mount: Karpenter's, the EFA plugin's and the
+    # FSx CSI driver's images leave the mirror's lock
     images = data["sovereignty"]["mirror"]["images"]
     data["sovereignty"] = {**data["sovereignty"], "mirror": {
         **data["sovereignty"]["mirror"],
         "images": {k: v for k, v in images.items()
-                   if "/karpenter/" not in k and "aws-efa-k8s-device-plugin" not in k}}}
+                   if "/karpenter/" not in k and "aws-efa-k8s-device-plugin" not in k
+                   and "fsx-csi-driver" not in k and "/csi-components/" not in k}}}
     return data
 
 

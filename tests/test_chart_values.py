@@ -38,11 +38,12 @@ def test_every_example_passes_only_values_its_charts_declare(tmp_path: Path, ste
     # the platform's three charts per cluster kind, Karpenter's two where EKS pools are elastic,
     # cloud-aws's JobSet and KubeRay operators, and its serving (cert-manager, KEDA, the
     # KServe CRDs and controller, Envoy Gateway), MLflow and JupyterHub; the EFA device plugin
-    # where a pool has EFA (cloud-aws, hybrid) and the network operator on hybrid's site;
+    # where a pool has EFA (cloud-aws, hybrid), the network operator on hybrid's site and the
+    # FSx CSI driver of hybrid's training storage;
     # sovereign-eu's serving on GKE (cert-manager, KEDA, the KServe CRDs and controller; GKE's
     # own Gateway controller); Argo Workflows where the blueprint has pipelines (cloud-aws,
     # sovereign-eu)
-    assert report.releases == {"cloud-aws": 16, "cloud-gcp": 3, "hybrid": 10,
+    assert report.releases == {"cloud-aws": 16, "cloud-gcp": 3, "hybrid": 11,
                                "sovereign-eu": 13, "pilot": 10}[stem]
 
 

@@ -94,8 +94,9 @@ def test_sovereign_copy_with_the_gcp_region_moved_out_gives_one_grouped_cause(
     assert code == 1
     causes = [line.strip() for line in out.splitlines() if line.strip().startswith("CAUSE")]
     assert causes == ["CAUSE    [critical] environments.gcp-eu.region = us-central1: outside EU "
-                      "(114 violations of 5 rules)"], out  # no unrequested PyPI repository
-    # (the catalog, the pipelines' and the drift watch's images in the moved registry among them)
+                      "(116 violations of 5 rules)"], out  # no unrequested PyPI repository; the
+    # Managed Lustre instance moves too (its zone and its key's region: two more),
+    # and the catalog, the pipelines' and the drift watch's images in the moved registry
     assert not [line for line in out.splitlines() if line.strip().startswith("FAILED")], out
 
 

@@ -430,3 +430,101 @@ def test_roce_site_first_boot_sets_ethernet_link_type() -> None:
     text = firstboot.render_user_data(spec, "dc1", "dc1-dgx01")
     assert "set LINK_TYPE_P1=2" in text and "MTUBytes=9000" in text
     assert "aifactory.io/fabric=roce" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# GCP: the NCCL installers of TCPXO and RDMA
+
+
+def _gpudirect(kind: str, nics: int, accelerator: str, mirror: Any = None) -> Any:
+    from components.platform.gpudirect import GpuDirect, GpuDirectArgs, GpuNicNetwork
+    return GpuDirect("pool-gpudirect", GpuDirectArgs(
+        pool="pool", kind=kind, nics=[GpuNicNetwork(f"vpc{i}", f"sub{i}") for i in range(nics)],
+        accelerators=[accelerator], mirror=mirror))
+
+
+def test_tcpxo_gets_its_nccl_installer_and_the_device_injector(run: Any) -> None:
+    recorded: Recorded = run(lambda: _gpudirect("gpudirect-tcpxo", 8, "nvidia-h100-mega-80gb"))
+    sets = {d.inputs["metadata"]["name"]: d.inputs for d in
+            recorded.of_type("kubernetes:apps/v1:DaemonSet")}
+    assert sorted(sets) == ["device-injector", "nccl-tcpxo-installer"]
+    pod = sets["nccl-tcpxo-installer"]["spec"]["template"]["spec"]
+    assert sets["nccl-tcpxo-installer"]["metadata"]["namespace"] == "kube-system"
+    assert [c["name"] for c in pod["initContainers"]] == ["pre-installation",
+                                                         "nccl-tcpxo-installer"]
+    assert pod["initContainers"][0]["image"] == "ubuntu:latest"
+    assert pod["initContainers"][0]["command"][:5] == ["nsenter", "-at", "1", "--", "sh"]
+    assert "lspci -nn -D | grep '1ae0:0084'" in pod["initContainers"][0]["command"][6]
+    assert pod["initContainers"][1]["image"] == (
+        "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpxo/nccl-plugin-gpudirecttcpx-dev:v1.0.3")
+    [pause] = pod["containers"]
+    assert (pause["name"], pause["image"]) == ("pause", "gke.gcr.io/pause:3.8")
+    assert pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["nvidia-h100-mega-80gb"]
+    injector = sets["device-injector"]["spec"]["template"]["spec"]["containers"][0]
+    assert injector["image"] == "gcr.io/gke-release/nri-device-injector:1.0.25-gke.6"
+    assert len(recorded.of_type("kubernetes:networking.gke.io/v1:Network")) == 8
+
+
+def test_rdma_gets_its_nccl_installer_and_no_injector(run: Any) -> None:
+    recorded: Recorded = run(lambda: _gpudirect("gpudirect-rdma", 8, "nvidia-b200"))
+    [ds] = recorded.of_type("kubernetes:apps/v1:DaemonSet")
+    assert ds.inputs["metadata"]["name"] == "nccl-rdma-installer"
+    pod = ds.inputs["spec"]["template"]["spec"]
+    martians, installer = pod["initContainers"]
+    assert martians["image"] == "alpine:latest"
+    assert martians["args"][1].splitlines() == [
+        f"sysctl -w net.ipv4.conf.gpu{i}rdma0.log_martians=0" for i in range(8)]
+    assert installer["image"] == \
+        "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib:v1.0.6"
+    assert {v["name"]: v["hostPath"]["path"] for v in pod["volumes"]} == {
+        "library-dir-host": "/home/kubernetes/bin/nvidia/lib64",
+        "gib": "/home/kubernetes/bin/gib"}
+
+
+def test_tcpxo_and_rdma_images_come_from_the_mirror(run: Any) -> None:
+    from catalog.charts import MANIFEST_IMAGES
+    from components.platform.mirror import image_mirror
+    images = {f"{i.upstream}:{i.default_tag}": "sha256:" + f"{n:x}".rjust(64, "a")
+              for kind in ("gpudirect-tcpxo", "gpudirect-rdma")
+              for n, i in enumerate(MANIFEST_IMAGES[kind][1])}
+    mirror = image_mirror("europe-west4-docker.pkg.dev/acme/mirror", None, images)
+    recorded: Recorded = run(lambda: _gpudirect("gpudirect-rdma", 8, "nvidia-b200", mirror))
+    [ds] = recorded.of_type("kubernetes:apps/v1:DaemonSet")
+    pod = ds.inputs["spec"]["template"]["spec"]
+    assert pod["initContainers"][1]["image"] == (
+        "europe-west4-docker.pkg.dev/acme/mirror/us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/"
+        "nccl-plugin-gib:v1.0.6@sha256:" + "0".rjust(64, "a"))
+
+
+def test_a_sovereign_tcpxo_pool_needs_its_images_in_the_lock(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = yaml.safe_load((EXAMPLES / "sovereign-eu.yaml").read_text())
+    data["pools"]["train-h100"]["instance_type"] = "a3-megagpu-8g"
+    path = tmp_path / "bp.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpxo/nccl-plugin-gpudirecttcpx-dev" in err
+    assert "manifests gpudirect-tcpxo" in err
+
+
+def test_gpudirect_daemonsets_close_what_their_work_allows(run: Any) -> None:
+    from components.platform.nccl_installers import LOCKED_DOWN
+    for kind, nics, accelerator in (("gpudirect-tcpx", 4, "nvidia-h100-80gb"),
+                                    ("gpudirect-tcpxo", 8, "nvidia-h100-mega-80gb"),
+                                    ("gpudirect-rdma", 8, "nvidia-b200")):
+        recorded: Recorded = run(lambda: _gpudirect(kind, nics, accelerator))  # noqa: B023
+        for ds in recorded.of_type("kubernetes:apps/v1:DaemonSet"):
+            pod = ds.inputs["spec"]["template"]["spec"]
+            assert pod["automountServiceAccountToken"] is False
+            assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+            containers = [*pod.get("initContainers", []), *pod["containers"]]
+            for c in containers:
+                assert set(c["resources"]) == {"requests", "limits"}, (kind, c["name"])
+                assert set(c["resources"]["requests"]) == {"cpu", "memory"}
+            pauses = [c for c in containers if c["name"] == "pause"]
+            assert all(c["securityContext"] == LOCKED_DOWN for c in pauses)
+            # the host work stays privileged, as Google ships it
+            assert all(c["securityContext"] == {"privileged": True}
+                       for c in containers if c["name"] != "pause")

@@ -428,3 +428,52 @@ def test_node_series_of_a_pool_carry_its_owning_team() -> None:
         "action": "replace", "sourceLabels": ["__meta_kubernetes_node_label_aifactory_io_pool"],
         "regex": "infer-l4", "targetLabel": "team", "replacement": "applied"}
     assert "prometheus-node-exporter" not in monitoring_values(MonitoringArgs())
+
+
+def test_mlflow_on_a_site_keeps_its_database_on_cloudnative_pg_and_artifacts_in_the_tenant(
+        run) -> None:  # type: ignore[no-untyped-def]
+    from components.platform.postgres_cluster import BackupDestination, PostgresClusterArgs
+
+    cluster = PostgresClusterArgs(
+        name="mlflow-db", namespace="mlflow", database="mlflow", owner="mlflow",
+        password="db-pass-1", storage_size="50Gi", storage_class="ceph-rbd",
+        backup=BackupDestination(endpoint="https://minio.lakehouse.svc.cluster.local",
+                                 bucket="acme-backups-dc1", credentials="pk:pg-backup-1",
+                                 ca_secret="cluster-ca"))
+    store = ArtifactStore(kind="s3", bucket="acme-models-dc1",
+                          endpoint="https://minio.lakehouse.svc.cluster.local",
+                          credentials="mk:minio-key-1", ca_secret="cluster-ca")
+    rec = run(lambda: Mlflow("dc1-mlflow", mlflow_args(database=cluster, artifacts=store,
+                                                        identity={})))
+    chart = rec.one("kubernetes:helm.sh/v4:Chart")
+    values = chart.inputs["values"]
+    assert values["backendStore"]["postgres"]["host"] == "mlflow-db-rw.mlflow.svc.cluster.local"
+    assert values["artifactRoot"]["s3"] == {
+        "enabled": True, "bucket": "acme-models-dc1", "path": "mlflow",
+        "existingSecret": {"name": "mlflow-artifact-store",
+                           "keyOfAccessKeyId": "AWS_ACCESS_KEY_ID",
+                           "keyOfSecretAccessKey": "AWS_SECRET_ACCESS_KEY"}}
+    assert values["extraEnvVars"] == {
+        "MLFLOW_S3_ENDPOINT_URL": "https://minio.lakehouse.svc.cluster.local",
+        "AWS_CA_BUNDLE": "/etc/ssl/aifactory/ca.crt"}
+    assert values["extraVolumes"] == [{"name": "tenant-ca", "secret": {
+        "secretName": "cluster-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]
+    pg = rec.one("kubernetes:postgresql.cnpg.io/v1:Cluster")
+    assert pg.protect and pg.retain_on_delete
+    assert pg.inputs["metadata"]["namespace"] == "mlflow"
+    assert pg.urn in chart.dependencies
+    assert rec.one("kubernetes:core/v1:Namespace").urn in pg.dependencies
+    store_secret = rec.named("dc1-mlflow-artifact-store")
+    assert store_secret.inputs["stringData"] == {"AWS_ACCESS_KEY_ID": SECRET_MASK,
+                                                 "AWS_SECRET_ACCESS_KEY": SECRET_MASK}
+    text = json.dumps([r.inputs for r in rec.all])
+    for plain in ("db-pass-1", "pg-backup-1", "minio-key-1", "mk:"):
+        assert plain not in text
+
+
+def test_mlflow_refuses_a_site_store_without_its_credentials(run) -> None:  # type: ignore[no-untyped-def]
+    store = ArtifactStore(kind="s3", bucket="b", endpoint="https://minio.lakehouse.svc")
+    with pytest.raises(ComponentArgsError) as e:
+        run(lambda: Mlflow("m", mlflow_args(artifacts=store)))
+    assert str(e.value) == ("`artifacts.endpoint` needs kind s3, `credentials` and "
+                            "`ca_secret`: give all three for a site's tenant")

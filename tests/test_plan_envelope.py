@@ -114,14 +114,14 @@ def hybrid_site(switch_kw: float) -> dict[str, Any]:
     data = yaml.safe_load((EXAMPLES / "hybrid.yaml").read_text())
     data["environments"] = {"dc1": data["environments"]["dc1"]}
     data["pools"] = {"dc1-h100": data["pools"]["dc1-h100"]}
-    for section in ("lakehouse", "registry"):
+    for section in ("lakehouse", "registry", "training_storage"):
         data.pop(section)
-    # no EKS pool left: no Karpenter or EFA image; no fabric: no network operator images
+    # no EKS pool left: no Karpenter, EFA or FSx CSI image; no fabric: no network operator
     images = data["sovereignty"]["mirror"]["images"]
     data["sovereignty"]["mirror"]["images"] = {
         k: v for k, v in images.items() if "/karpenter/" not in k and not any(
             part in k for part in ("aws-efa-k8s-device-plugin", "/mellanox/",
-                                   "network-operator"))}
+                                   "network-operator", "fsx-csi-driver", "/csi-components/"))}
     del data["environments"]["dc1"]["fabric"]
     data["environments"]["dc1"]["racks"]["net1"] = {
         "power_limit_kw": 25, "cooling": "air",

@@ -162,7 +162,8 @@ def test_a_claim_of_a_class_the_cluster_lacks_fails() -> None:
     assert _messages(plan) == [
         "dc1-platform-monitoring-chart claims a volume (values.prometheus.prometheusSpec."
         "storageSpec.volumeClaimTemplate) of StorageClass 'ceph-rbd', which does not exist in "
-        "cluster dc1 (classes there: local-path): the claim would never bind"]
+        "cluster dc1 (classes there: local-path, nfs-training): the claim would never bind"]
+    # (nfs-training: the class the site's training volumes name, declared beside it)
 
 
 def test_a_claim_without_class_needs_a_default_class() -> None:

@@ -27,6 +27,7 @@ def test_every_chart_is_written_as_a_helmfile_release(rendered) -> None:  # type
                    for p in rendered.glob("manifests/*/helm/*.yaml"))
     assert files == [
         "manifests/aws-burst/helm/aws-burst-efa-device-plugin-chart.yaml",
+        "manifests/aws-burst/helm/aws-burst-fsx-csi-driver-chart.yaml",
         "manifests/aws-burst/helm/aws-burst-karpenter-chart.yaml",
         "manifests/aws-burst/helm/aws-burst-karpenter-crd-chart.yaml",
         "manifests/aws-burst/helm/aws-burst-platform-gpu-operator-chart.yaml",
@@ -37,7 +38,7 @@ def test_every_chart_is_written_as_a_helmfile_release(rendered) -> None:  # type
         "manifests/dc1/helm/dc1-platform-kueue-chart.yaml",
         "manifests/dc1/helm/dc1-platform-monitoring-chart.yaml",
     ]
-    doc = yaml.safe_load((rendered / files[7]).read_text())
+    doc = yaml.safe_load((rendered / files[8]).read_text())
     mirror = "123456789012.dkr.ecr.eu-north-1.amazonaws.com/acme-hybrid/mirror"
     assert doc["repositories"] == [{"name": "gpu-operator-oci", "url": f"{mirror}/charts",
                                     "oci": True}]

@@ -123,8 +123,8 @@ def test_a_site_lakehouse_and_registry_need_the_sites_object_storage(tmp_path: P
     data["lakehouse"]["zones"]["raw"]["archive_after_days"] = 90
     data["lakehouse"]["replication"] = {"region": "eu-west-1"}
     assert problems(tmp_path, data) == [
-        "environments.dc1.object_storage: required: the PostgreSQL backups of Harbor go to "
-        "the site's object storage; give the MinIO tenant on its storage hosts",
+        "environments.dc1.object_storage: required: the PostgreSQL backups of Harbor and MLflow "
+        "go to the site's object storage; give the MinIO tenant on its storage hosts",
         "lakehouse.environment: 'dc1' is a site without object storage: give "
         "environments.dc1.object_storage (the MinIO tenant on its storage hosts) to hold the "
         "lakehouse there",
@@ -374,6 +374,12 @@ def test_the_lakehouse_moved_to_a_cloud_fails_the_own_site_rule(
         "kind": "aws", "account_id": "123456789012", "region": "eu-central-1",
         "availability_zones": ["eu-central-1a", "eu-central-1b"]}
     data["lakehouse"]["environment"] = "aws-eu"
+    data["model_registry"]["environment"] = "aws-eu"  # MLflow's artifacts follow the lakehouse
+    assert problems(tmp_path, data) == [
+        "model_registry.storage_credentials: 'aws-eu' is aws: MLflow reaches its bucket "
+        "through its workload identity there; remove storage_credentials (a site's tenant "
+        "only)"]
+    del data["model_registry"]["storage_credentials"]  # in a cloud: its workload identity
     code, out = check(data, tmp_path, capsys)
     assert code == 1
     failed = [line.strip() for line in out.splitlines() if line.strip().startswith("FAILED")]
@@ -392,7 +398,7 @@ def test_the_site_moved_out_of_the_eu_is_one_cause(
     assert code == 1
     lines = [line.strip() for line in out.splitlines()]
     assert [line for line in lines if line.startswith(("CAUSE", "FAILED"))] == [
-        "CAUSE    [critical] environments.dc1.country = CH: outside EU (48 violations of 3 "
+        "CAUSE    [critical] environments.dc1.country = CH: outside EU (53 violations of 3 "
         "rules)"]
     rules = [line.split(":")[0] for line in lines if line.startswith("- sovereignty-")]
     assert rules == ["- sovereignty-resource-region", "- sovereignty-image-registry-digest",
@@ -427,11 +433,23 @@ def test_the_render_is_strict_valid_and_declares_every_chart_value(tmp_path: Pat
         (copy_dir / "helm" / f.name).write_text(text)
     values = subprocess.run([sys.executable, str(tools / "check_chart_values.py"),
                              str(copy_dir)], capture_output=True, text=True)
-    assert "7 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
+    assert "8 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
         values.stdout
+    # no stack secret, nor a secret derived from one (Harbor's internal ones), in plain text
+    from components.platform.site_registry import INTERNAL_SECRETS, derived_secret
+
+    plain = ["offline-placeholder", derived_secret("offline-placeholder", "registry-password",
+                                                   32)]
+    plain += [derived_secret("offline-placeholder", p, n)
+              for p, (_, _, n) in INTERNAL_SECRETS.items()]
     for f in out.rglob("*.yaml"):
         text = f.read_text()
-        assert "offline-placeholder" not in text, f
+        assert not [p for p in plain if p in text], f
+    plan = tmp_path / "plan.json"
+    assert main(["plan", str(EXAMPLE), "--format", "json", "--out", str(plan)]) == 0
+    text = plan.read_text()
+    assert not [p for p in plain if p in text]
+    assert text.count('"[secret]"') > 50
 
 
 def test_mirror_lock_lists_the_site_services_images(capsys: pytest.CaptureFixture[str]) -> None:
@@ -654,3 +672,45 @@ def test_harbors_database_on_cloudnative_pg(run) -> None:  # type: ignore[no-unt
             **{**cluster.__dict__, "namespace": "databases"}))))
     assert str(e.value) == ("`database.namespace` ('databases') is not the registry's "
                             "('registry'): Harbor's cluster runs in its namespace")
+
+
+def test_mlflow_on_a_site_and_its_database_errors(tmp_path: Path) -> None:
+    data = example()
+    reg = data["model_registry"]
+    reg["database"]["instance_class"] = "db.t4g.medium"
+    del reg["storage_credentials"]
+    del data["environments"]["dc1"]["databases"]
+    data["registry"]["site"]["database"]["sslmode"] = "verify-full"
+    assert problems(tmp_path, data) == [
+        "registry.site.database.sslmode: 'verify-full' needs the server's CA, and "
+        "CloudNativePG's own CA signs its certificate: use require, or give `host` for a "
+        "server of the site's",
+    ]
+    del data["registry"]["site"]["database"]["sslmode"]
+    assert problems(tmp_path, data) == [
+        "environments.dc1.databases: required: Harbor and MLflow keep their PostgreSQL on "
+        "'dc1' (CloudNativePG); give databases.backup_credentials and "
+        "databases.ca_bundle_secret (backups go to the site's object storage)",
+        "model_registry.storage_credentials: required: 'dc1' is a site, so MLflow writes the "
+        "models zone as a user of the site's tenant; name the stack secret holding its "
+        "'access_key:secret_key'",
+        "model_registry.database.instance_class: 'dc1' is a site: its database is a "
+        "CloudNativePG cluster, which has no instance class; remove instance_class",
+    ]
+
+
+def test_harbor_keeps_an_external_database_when_it_names_a_host(tmp_path: Path) -> None:
+    data = example()
+    data["registry"]["site"]["database"]["host"] = "pg.dc1.acme.internal"
+    path = tmp_path / "bp.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(path), "--format", "json", "--out", str(out)]) == 0
+    resources = json.loads(out.read_text())["resources"]
+    harbor = next(r for r in resources if r["type"] == "aifactory:platform:SiteRegistry")
+    assert harbor["inputs"]["database"] == {"host": "pg.dc1.acme.internal", "port": 5432,
+                                            "name": "registry", "sslmode": "verify-full",
+                                            "kind": "external"}
+    # MLflow's database is still a cluster of ours: one left, with its backups
+    assert [r["inputs"]["metadata"]["name"] for r in resources
+            if r["type"] == "kubernetes:postgresql.cnpg.io/v1:Cluster"] == ["mlflow-db"]

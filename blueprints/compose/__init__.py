@@ -64,5 +64,9 @@ def compose(spec: Blueprint, opts: pulumi.ResourceOptions | None = None) -> Buil
     for env_name, env in spec.environments.items():
         with blame(f"environments.{env_name}", env):
             built.environments[env_name] = _builder(env.kind)(spec, env_name, env, factory)
-    platform.build_platform(spec, built)
+    platforms = platform.build_platform(spec, built)
+    if spec.training_storage:
+        from blueprints.compose.training_storage import build_training_storage
+
+        build_training_storage(spec, built, platforms)
     return built

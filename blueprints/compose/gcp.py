@@ -106,7 +106,8 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
     logging_agent = f"serviceAccount:{env.logging_service_agent}" \
         if env.logging_service_agent else service_agents.logging(number)
     key_users = {GKE_KEY: [service_agents.gke(number)],
-                 DISK_KEY: [service_agents.compute(number)],
+                 DISK_KEY: [service_agents.compute(number),
+                            *([service_agents.lustre(number)] if _lustre(spec, env_name) else [])],
                  LOGS_KEY: [logging_agent]}
     dual = _dual_region(spec, env) if has_lakehouse else None
     if has_lakehouse and dual is None:
@@ -156,6 +157,7 @@ def build_environment(spec: Blueprint, env_name: str, env: GcpEnvironment,
         labels=labels,
         key_grants=keys.grants_for(GKE_KEY) + keys.grants_for(DISK_KEY),
         multi_networking=bool(gpudirect_pools(spec, env_name)),
+        lustre_csi=_lustre(spec, env_name),
     ), inside)
 
     pools: dict[str, pulumi.ComponentResource] = {}
@@ -256,6 +258,13 @@ def _pool_args(spec: Blueprint, env_name: str, env: GcpEnvironment, pool_name: s
         labels=gcp_labels(spec, environment=env_name, pool=pool_name),
         key_grants=keys.grants_for(DISK_KEY),
     )
+
+
+def _lustre(spec: Blueprint, env_name: str) -> bool:
+    """Whether the environment's training storage is Managed Lustre (its disk key and the
+    cluster's Lustre CSI add-on serve it)."""
+    return any(s.environment == env_name and s.kind == "managed-lustre"
+               for s in spec.training_storage.values())
 
 
 def _lakehouse(spec: Blueprint, env_name: str, env: GcpEnvironment, keys: KmsKeys,

@@ -90,6 +90,8 @@ def models_bucket(spec: Blueprint, built: Built) -> tuple[str, str]:
                           account_id=env.account_id)  # type: ignore[union-attr]
         del build
         return "s3", bucket_names(spec.name, [MODELS_ZONE], loc)[MODELS_ZONE]
+    if env.kind == "onprem":  # the site tenant's bucket of the zone (blueprints.compose.onprem)
+        return "s3", naming.bucket_name(spec.name, MODELS_ZONE, lake.environment)
     return "gs", naming.bucket_name(spec.name, MODELS_ZONE, env.project)  # type: ignore[union-attr]
 
 
@@ -203,6 +205,7 @@ def build_model_registry(spec: Blueprint, built: Built,
     reg = spec.model_registry
     if reg is None:
         return
+    from blueprints.compose.platform import mirror_of
     from components.platform.mlflow import ArtifactStore, Mlflow, MlflowArgs, PostgresConnection
 
     env: Any = spec.environments[reg.environment]
@@ -212,6 +215,9 @@ def build_model_registry(spec: Blueprint, built: Built,
     password = stack_secret(reg.database.password_secret)
     _, bucket = models_bucket(spec, built)
     identity: dict[str, pulumi.Input[str]] = {}
+    if env.kind == "onprem":
+        _site_model_registry(spec, built, platforms)
+        return
     db_host: pulumi.Input[str]
     with blame("model_registry.database", reg.database):
         if env.kind == "aws":
@@ -270,7 +276,49 @@ def build_model_registry(spec: Blueprint, built: Built,
                             if login and login.client_secret else None),
         basic_auth_password=(stack_secret(reg.basic_auth_secret)
                              if reg.basic_auth_secret else None),
-        labels=_labels(spec, reg.environment), depends_on=(db, *_after(platform))),
+        labels=_labels(spec, reg.environment), depends_on=(db, *_after(platform)),
+        mirror=mirror_of(spec)),
+        _opts(build))
+
+
+def _site_model_registry(spec: Blueprint, built: Built,
+                         platforms: dict[str, ClusterPlatform]) -> None:
+    """MLflow on a site: its database a CloudNativePG cluster in its namespace (backed up to the
+    site's tenant), its artifacts in the tenant's models bucket as a user allowed that bucket."""
+    from blueprints.compose.onprem import postgres_cluster_args
+    from blueprints.compose.platform import mirror_of
+    from components.platform.mlflow import ArtifactStore, Mlflow, MlflowArgs
+    from components.platform.object_store import tenant_endpoint
+
+    reg = spec.model_registry
+    assert reg is not None
+    env: Any = spec.environments[reg.environment]
+    build = built.environments[reg.environment]
+    assert env.object_storage is not None and env.databases is not None  # the spec requires
+    assert reg.storage_credentials is not None
+    operator = build.postgres_operator
+    assert operator is not None  # built with the site: MLflow keeps its database there
+    _, bucket = models_bucket(spec, built)
+    with blame("model_registry.database", reg.database):
+        database = postgres_cluster_args(
+            spec, reg.environment, name="mlflow-db", namespace=reg.namespace,
+            database="mlflow", owner="mlflow", password=stack_secret(reg.database.password_secret),
+            storage_gb=reg.database.storage_gb, depends_on=(operator,))
+    login = reg.login
+    Mlflow(naming.child(reg.environment, "mlflow"), MlflowArgs(
+        namespace=reg.namespace, database=database,
+        artifacts=ArtifactStore(kind="s3", bucket=bucket,
+                                endpoint=tenant_endpoint(env.object_storage.namespace),
+                                credentials=stack_secret(reg.storage_credentials),
+                                ca_secret=env.databases.ca_bundle_secret),
+        oidc_issuer=login.issuer if login else None,
+        oidc_client_id=login.client_id if login else None,
+        oidc_client_secret=(stack_secret(login.client_secret)
+                            if login and login.client_secret else None),
+        basic_auth_password=(stack_secret(reg.basic_auth_secret)
+                             if reg.basic_auth_secret else None),
+        labels=_labels(spec, reg.environment),
+        depends_on=tuple(_after(platforms[reg.environment])), mirror=mirror_of(spec)),
         _opts(build))
 
 

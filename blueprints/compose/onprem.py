@@ -268,6 +268,11 @@ def build_object_storage(spec: Blueprint, env_name: str, env: OnPremSite,
         zones.append(BucketZone(zone="registry", bucket=registry, noncurrent_retention_days=7))
         users.append(BucketUser(name="harbor", bucket=registry, credentials=stack_secret(
             spec.registry.site.storage_credentials)))
+    mlflow = spec.model_registry
+    if mlflow is not None and mlflow.environment == env_name and mlflow.storage_credentials \
+            and lake is not None and lake.environment == env_name:
+        users.append(BucketUser(name="mlflow", bucket=bucket_name(spec.name, "models", env_name),
+                                credentials=stack_secret(mlflow.storage_credentials)))
     backups = backup_bucket(spec, env_name)
     if backups is not None and env.databases is not None:
         # base backups and WAL: barman-cloud's retention deletes them, superseded versions

@@ -115,8 +115,8 @@ def fabric_charts(spec: Blueprint) -> list[str]:
 
 
 def fabric_manifests(spec: Blueprint) -> list[str]:
-    """Upstream manifests the fabrics need, built as our own objects (GPUDirect-TCPX's NCCL
-    plugin installer and device injector)."""
+    """Upstream manifests the fabrics need, built as our own objects (GPUDirect's NCCL plugin
+    installers, TCPX's and TCPXO's device injector)."""
     kinds = {GPUDIRECT[t][0] for p in spec.pools.values() if p.fabric
              for t in p.types if t in GPUDIRECT}
-    return ["gpudirect-tcpx"] if "gpudirect-tcpx" in kinds else []
+    return [k for k in ("gpudirect-tcpx", "gpudirect-tcpxo", "gpudirect-rdma") if k in kinds]

@@ -49,16 +49,18 @@ class OidcLogin(Strict):
 
 
 class RegistryDatabase(Strict):
-    """The model registry's PostgreSQL: RDS on AWS, Cloud SQL on GCP (CloudNativePG on a site
-    plugs into the same interface)."""
+    """The model registry's PostgreSQL: RDS on AWS, Cloud SQL on GCP, CloudNativePG on a site
+    (instances and backups as environments.<site>.databases says)."""
 
     instance_class: str | None = Field(
         None, min_length=1, description="Instance class: AWS db.* (default db.t4g.medium), "
-        "GCP a Cloud SQL tier (default db-custom-2-7680).")
-    storage_gb: int = Field(20, ge=20, le=65536, description="Allocated storage, GiB.")
+        "GCP a Cloud SQL tier (default db-custom-2-7680); none on a site.")
+    storage_gb: int = Field(20, ge=20, le=65536, description="Allocated storage, GiB (on a "
+                            "site: the volume of each CloudNativePG instance).")
     backup_retention_days: int = Field(
         7, ge=1, le=35, description="Automated backups kept, in the database's own region "
-        "(AWS: days; GCP: that many daily backups), with point-in-time recovery.")
+        "(AWS: days; GCP: that many daily backups), with point-in-time recovery; on a site "
+        "environments.<site>.databases.backup_retention_days applies.")
     password_secret: SecretRef = _secret_field(
         "Stack secret holding the database user's password.")
 
@@ -75,6 +77,11 @@ class ModelRegistry(Strict):
         None, pattern=SECRET_KEY_PATTERN,
         description="Stack secret holding the admin password of MLflow's basic auth (when "
         "there is no OIDC issuer).")
+    storage_credentials: SecretRef | None = Field(
+        None, pattern=SECRET_KEY_PATTERN,
+        description="On a site: stack secret holding 'access_key:secret_key' of the tenant "
+        "user MLflow writes the models zone with (created on the site's tenant, allowed that "
+        "bucket only); in a cloud MLflow uses its workload identity instead.")
 
     @model_validator(mode="after")
     def _never_open(self) -> ModelRegistry:
@@ -286,6 +293,8 @@ def secret_refs(spec: Blueprint) -> list[str]:
     if spec.model_registry is not None:
         r = spec.model_registry
         refs.append(r.database.password_secret)
+        if r.storage_credentials:
+            refs.append(r.storage_credentials)
         if r.login is not None and r.login.client_secret:
             refs.append(r.login.client_secret)
         if r.basic_auth_secret:
@@ -299,13 +308,33 @@ def secret_refs(spec: Blueprint) -> list[str]:
     return sorted(set(refs))
 
 
+def _site_model_registry(reg: ModelRegistry, lake: object) -> list[tuple[ProblemPath, str]]:
+    """MLflow on a site: its artifacts in the site's own lakehouse tenant, its database on
+    CloudNativePG there."""
+    problems: list[tuple[ProblemPath, str]] = []
+    lake_env = getattr(lake, "environment", None)
+    if lake is not None and lake_env != reg.environment:
+        problems.append(("model_registry.environment", f"{reg.environment!r} is a site, the "
+                         f"lakehouse is in {lake_env!r}: MLflow on a site keeps its artifacts "
+                         "in that site's tenant; run it where the lakehouse is"))
+    if reg.database.instance_class is not None:
+        problems.append(("model_registry.database.instance_class", f"{reg.environment!r} is "
+                         "a site: its database is a CloudNativePG cluster, which has no "
+                         "instance class; remove instance_class"))
+    if reg.storage_credentials is None:
+        problems.append(("model_registry.storage_credentials", f"required: {reg.environment!r} "
+                         "is a site, so MLflow writes the models zone as a user of the site's "
+                         "tenant; name the stack secret holding its 'access_key:secret_key'"))
+    return problems
+
+
 def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
     """References of the lifecycle sections to environments, pools, teams and the lakehouse."""
     problems: list[tuple[ProblemPath, str]] = []
     envs = spec.environments
     teams = sorted(spec.queueing.teams) if spec.queueing is not None else []
     for section, ref, allowed in (
-        ("model_registry", spec.model_registry, ("aws", "gcp")),
+        ("model_registry", spec.model_registry, ("aws", "gcp", "onprem")),
         ("serving", spec.serving, ("aws", "gcp", "onprem")),
         ("notebooks", spec.notebooks, ("aws", "gcp", "onprem")),
     ):
@@ -317,8 +346,7 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
                              f"environment: declared are {sorted(envs)}"))
         elif env.kind not in allowed:
             problems.append((f"{section}.environment", f"{ref.environment!r} is {env.kind}: "
-                             f"{section} runs on {', '.join(allowed)} for now (its database "
-                             "on a site, CloudNativePG, is not built yet)"))
+                             f"{section} runs on {', '.join(allowed)}"))
     lake = spec.lakehouse
     needs_zone = [s for s, v in (("model_registry", spec.model_registry),
                                  ("serving", spec.serving)) if v is not None]
@@ -330,7 +358,14 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
             problems.append(("lakehouse.zones", f"{section} keeps weights in the "
                              f"{MODELS_ZONE!r} zone: add `{MODELS_ZONE}: {{}}` to lakehouse.zones"))
     reg = spec.model_registry
-    if reg is not None and lake is not None and reg.environment in envs \
+    reg_env = envs.get(reg.environment) if reg is not None else None
+    if reg is not None and reg_env is not None and reg_env.kind == "onprem":
+        problems.extend(_site_model_registry(reg, lake))
+    elif reg is not None and reg_env is not None and reg.storage_credentials is not None:
+        problems.append(("model_registry.storage_credentials", f"{reg.environment!r} is "
+                         f"{reg_env.kind}: MLflow reaches its bucket through its workload "
+                         "identity there; remove storage_credentials (a site's tenant only)"))
+    elif reg is not None and lake is not None and reg.environment in envs \
             and envs[lake.environment].kind != envs[reg.environment].kind:
         problems.append(("model_registry.environment", f"{reg.environment!r} is "
                          f"{envs[reg.environment].kind}, the lakehouse is "
@@ -388,7 +423,7 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
                 problems.append((f"alerts.routes.{i}.team", f"{route.team!r} is not a team: "
                                  f"teams are {teams} (queueing.teams)"))
     mirrored = spec.sovereignty is not None and spec.sovereignty.mirror is not None
-    unmirrored = {"model_registry": "MLflow's", "notebooks": "JupyterHub's"}
+    unmirrored = {"notebooks": "JupyterHub's"}
     for section, whose in unmirrored.items():
         if mirrored and getattr(spec, section) is not None:
             problems.append((section, f"{whose} images are not in the mirror's lock yet: a "

@@ -45,6 +45,7 @@ from blueprints.spec.site import (
     Rack,
     SiteCluster,
 )
+from blueprints.spec.training_storage import TrainingStorage, training_storage_problems
 from blueprints.spec.site_services import (
     SiteRegistry,
     postgres_services,
@@ -271,6 +272,9 @@ class Blueprint(Strict):
     pools: dict[Name, GpuPool] = Field(default_factory=dict, description="GPU pools by name.")
     lakehouse: Lakehouse | None = Field(None, description="Object-storage lakehouse.")
     registry: Registry | None = Field(None, description="Container registry.")
+    training_storage: dict[Name, TrainingStorage] = Field(
+        default_factory=dict, description="Training file systems by name, one an environment "
+        "(FSx for Lustre, Managed Lustre, GCS FUSE, a site's NFS/Lustre/GPFS).")
     queueing: Queueing | None = Field(None, description="Kueue job queueing.")
     platform: Platform = Field(
         default_factory=lambda: Platform(), description="Workload operators and other extras."
@@ -358,6 +362,7 @@ class Blueprint(Strict):
             problems.extend(_queueing_problems(self, self.queueing))
         problems.extend(_gcp_replication(self))
         problems.extend(lifecycle_problems(self))
+        problems.extend(training_storage_problems(self))
         problems.extend(site_lakehouse_problems(self.lakehouse, self.environments))
         problems.extend(site_registry_problems(self.registry, self.environments))
         problems.extend(site_database_problems(self))
@@ -375,8 +380,9 @@ class Blueprint(Strict):
         """The upstream charts the platform layer installs for this blueprint: monitoring
         always, the GPU operator with GPU pools, Kueue with queueing, Karpenter where an EKS
         pool is elastic, the workload operators the blueprint names, MinIO's operator (with the
-        images of its Tenant, pinned by MinIO's tenant chart) for a site's object storage, and
-        Harbor for a site registry."""
+        images of its Tenant, pinned by MinIO's tenant chart) for a site's object storage,
+        Harbor for a site registry, and CloudNativePG where a service keeps its database on
+        a site."""
         charts = ["kube-prometheus-stack"]
         if self.pools:
             charts.append("gpu-operator")
@@ -404,6 +410,8 @@ class Blueprint(Strict):
         if self.pipelines is not None:
             charts.append("argo-workflows")
         charts += fabric_charts(self)
+        if any(s.kind == "fsx-lustre" for s in self.training_storage.values()):
+            charts.append("aws-fsx-csi-driver")
         return charts
 
     def platform_image_sets(self) -> list[str]:

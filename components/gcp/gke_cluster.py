@@ -82,6 +82,9 @@ class GkeClusterArgs:
     """Grants of both keys to the GKE and Compute Engine service agents: the cluster waits."""
     multi_networking: bool = False
     """GKE multi-networking (GPUDirect pools' extra node networks); needs Dataplane V2."""
+    lustre_csi: bool = False
+    """Turn on GKE's Lustre CSI driver add-on (Managed Lustre training storage), on the
+    legacy LNet port 6988 its instances serve GKE clients on."""
 
 
 class GkeCluster(FactoryComponent):
@@ -162,6 +165,9 @@ class GkeCluster(FactoryComponent):
             addons_config={
                 "gce_persistent_disk_csi_driver_config": {"enabled": True},
                 "gcs_fuse_csi_driver_config": {"enabled": True},
+                **({"lustre_csi_driver_config": {"enabled": True,
+                                                 "enable_legacy_lustre_port": True}}
+                   if args.lustre_csi else {}),
                 "http_load_balancing": {"disabled": False},
             },
             deletion_protection=True,

@@ -62,3 +62,8 @@ def service_account_email(account_id: str, project: str) -> str:
 def cloud_sql(project_number: str) -> str:
     """Cloud SQL service agent: encrypts an instance's disks and backups with its key."""
     return _agent(project_number, "gcp-sa-cloud-sql.iam.gserviceaccount.com")
+
+
+def lustre(project_number: str) -> str:
+    """Managed Lustre service agent: encrypts an instance's data with its key."""
+    return _agent(project_number, "gcp-sa-lustre.iam.gserviceaccount.com")

@@ -1,5 +1,5 @@
-"""GPUDirect on a GKE cluster: the multi-networking objects of the GPU NICs, and for TCPX the
-NCCL plugin installer and the device injector.
+"""GPUDirect on a GKE cluster: the multi-networking objects of the GPU NICs, and the NCCL plugin
+installer (and device injector) of each GPUDirect kind.
 
 - Per GPU NIC, a GKENetworkParamSet (its VPC and subnet; deviceMode NetDevice for TCPX/TCPXO,
   RDMA for GPUDirect RDMA) and a Network of type Device that refers to it (networking.gke.io/v1,
@@ -11,6 +11,8 @@ NCCL plugin installer and the device injector.
   hands the GPU devices to the TCPX receive-datapath sidecar), as in
   GoogleCloudPlatform/container-engine-accelerators gpudirect-tcpx/, with their images from the
   sovereign mirror when there is one (catalog.charts.MANIFEST_IMAGES).
+- GPUDirect-TCPXO: Google's `nccl-tcpxo-installer` and the same device injector; GPUDirect
+  RDMA: Google's `nccl-rdma-installer` (components.platform.nccl_installers).
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ from catalog.charts import MANIFEST_IMAGES
 from components.base import FactoryComponent
 from components.naming import child
 from components.platform.mirror import ImageMirror, mirrored_image
+from components.platform.nccl_installers import (
+    harden,
+    rdma_installer_spec,
+    tcpxo_installer_spec,
+)
 
 GKE_NETWORKING_API = "networking.gke.io/v1"
 ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
@@ -70,9 +77,8 @@ def network_names(pool: str, kind: str, count: int) -> list[str]:
     return [f"{pool}-vpc{i + 1}" for i in range(count)]
 
 
-def _image(upstream: str, mirror: ImageMirror | None) -> str:
-    tag = next(i.default_tag for i in MANIFEST_IMAGES["gpudirect-tcpx"][1]
-               if i.upstream == upstream)
+def _image(upstream: str, mirror: ImageMirror | None, kind: str = "gpudirect-tcpx") -> str:
+    tag = next(i.default_tag for i in MANIFEST_IMAGES[kind][1] if i.upstream == upstream)
     return mirrored_image(upstream, mirror, tag)
 
 
@@ -89,7 +95,7 @@ def installer_spec(args: GpuDirectArgs) -> dict[str, Any]:
         "selector": {"matchLabels": app}, "updateStrategy": {"type": "RollingUpdate"},
         "template": {
             "metadata": {"labels": {"name": "nccl-tcpx-installer", **app}},
-            "spec": {
+            "spec": harden({
                 "priorityClassName": "system-node-critical",
                 "affinity": _affinity(args.accelerators),
                 "tolerations": [{"operator": "Exists"}],
@@ -115,7 +121,7 @@ def installer_spec(args: GpuDirectArgs) -> dict[str, Any]:
                 }],
                 "containers": [{"name": "pause", "image": _image(
                     "gcr.io/google-containers/pause", args.mirror)}],
-            },
+            }),
         },
     }
 
@@ -141,21 +147,22 @@ def injector_spec(args: GpuDirectArgs) -> dict[str, Any]:
         "selector": {"matchLabels": app}, "updateStrategy": {"type": "RollingUpdate"},
         "template": {
             "metadata": {"labels": {"name": "device-injector", **app}},
-            "spec": {
+            "spec": harden({
                 "priorityClassName": "system-node-critical",
                 "affinity": _affinity(args.accelerators),
                 "tolerations": [{"operator": "Exists"}],
                 "hostNetwork": True, "hostPID": True,
                 "initContainers": [{
                     "name": "enable-nri",
-                    "image": _image("gke.gcr.io/gke-distroless/bash", args.mirror),
+                    "image": _image("gke.gcr.io/gke-distroless/bash", args.mirror, args.kind),
                     "securityContext": {"privileged": True},
                     "volumeMounts": [{"name": "root", "mountPath": "/"}],
                     "command": ["/bin/bash", "-c", ENABLE_NRI],
                 }],
                 "containers": [{
                     "name": "device-injector",
-                    "image": _image("gcr.io/gke-release/nri-device-injector", args.mirror),
+                    "image": _image("gcr.io/gke-release/nri-device-injector", args.mirror,
+                                    args.kind),
                     "resources": {"requests": {"cpu": "150m"}},
                     "securityContext": {"privileged": True},
                     "volumeMounts": [{"name": "dev", "mountPath": "/dev"},
@@ -164,13 +171,26 @@ def injector_spec(args: GpuDirectArgs) -> dict[str, Any]:
                 "volumes": [{"name": "root", "hostPath": {"path": "/"}},
                             {"name": "nri", "hostPath": {"path": "/var/run/nri"}},
                             {"name": "dev", "hostPath": {"path": "/dev"}}],
-            },
+            }),
         },
     }
 
 
+def daemonsets(args: GpuDirectArgs) -> list[tuple[str, dict[str, Any]]]:
+    """(name, spec) of the DaemonSets a GPUDirect kind needs, as Google documents them."""
+    if args.kind == "gpudirect-tcpx":
+        return [("nccl-tcpx-installer", installer_spec(args)),
+                ("device-injector", injector_spec(args))]
+    if args.kind == "gpudirect-tcpxo":
+        return [("nccl-tcpxo-installer", tcpxo_installer_spec(args.accelerators, args.mirror)),
+                ("device-injector", injector_spec(args))]
+    return [("nccl-rdma-installer", rdma_installer_spec(args.accelerators, len(args.nics),
+                                                        args.mirror))]
+
+
 class GpuDirect(FactoryComponent):
-    """GKE multi-networking objects of the GPU NICs, and TCPX's installer and injector."""
+    """GKE multi-networking objects of the GPU NICs, and the NCCL installer (and device
+    injector) of their kind."""
 
     def __init__(self, name: str, args: GpuDirectArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -198,15 +218,13 @@ class GpuDirect(FactoryComponent):
                     "group": "networking.gke.io", "kind": "GKENetworkParamSet",
                     "name": net_name}},
                 opts=self.child_opts(depends_on=[params]))
-        if args.kind == "gpudirect-tcpx":
-            for ds, spec in (("nccl-tcpx-installer", installer_spec(args)),
-                             ("device-injector", injector_spec(args))):
-                k8s.apps.v1.DaemonSet(
-                    child(name, ds),
-                    metadata=cast("k8s.meta.v1.ObjectMetaArgsDict", {
-                        "name": ds, "namespace": "kube-system",
-                        "labels": {**labels, "k8s-app": ds}}),
-                    spec=cast("k8s.apps.v1.DaemonSetSpecArgsDict", spec),
-                    opts=self.child_opts())
+        for ds, spec in daemonsets(args):
+            k8s.apps.v1.DaemonSet(
+                child(name, ds),
+                metadata=cast("k8s.meta.v1.ObjectMetaArgsDict", {
+                    "name": ds, "namespace": "kube-system",
+                    "labels": {**labels, "k8s-app": ds}}),
+                spec=cast("k8s.apps.v1.DaemonSetSpecArgsDict", spec),
+                opts=self.child_opts())
         self.networks = pulumi.Output.from_input(names)
         self.register_outputs({"networks": self.networks})

@@ -1,18 +1,23 @@
 """MLflow, tracking server and model registry (community-charts/mlflow, pinned).
 
-The database is pluggable: any PostgreSQL reachable from the cluster (RDS on EKS today; Cloud
-SQL and CloudNativePG give the same host, database, user and password). Its password, the OIDC
-client secret and the basic-auth admin password come in as Pulumi secrets and are written to
-Secrets the chart reads (`existing*Secret`): never in the chart's values. Artifacts go to the
-lakehouse's models zone through the service account's cloud identity (IRSA, Workload
-Identity). Login is OIDC through the factory's issuer, or MLflow's basic auth: never open.
+The database is pluggable: any PostgreSQL reachable from the cluster (RDS on EKS, Cloud SQL on
+GKE give the same host, database, user and password); on a site, a CloudNativePG cluster this
+component creates in its namespace (components.platform.postgres_cluster), backed up to the
+site's MinIO tenant. On a site the artifacts go to the tenant's models bucket over verified TLS
+(the tenant's CA mounted, AWS_CA_BUNDLE), as a tenant user allowed that bucket only.
+
+Its password, the OIDC client secret and the basic-auth admin password come in as Pulumi
+secrets and are written to Secrets the chart reads (`existing*Secret`): never in the chart's
+values. In a cloud, artifacts go to the lakehouse's models zone through the service account's
+cloud identity (IRSA, Workload Identity). Login is OIDC through the factory's issuer, or
+MLflow's basic auth: never open.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -22,9 +27,16 @@ from catalog.charts import MLFLOW
 from components.base import FactoryComponent
 from components.naming import child
 from components.platform.common import chart, namespace
+from components.platform.mirror import ImageMirror
+
+if TYPE_CHECKING:
+    from components.platform.postgres_cluster import PostgresClusterArgs
 
 DB_SECRET = "mlflow-database"
 LOGIN_SECRET = "mlflow-login"
+STORE_SECRET = "mlflow-artifact-store"
+CA_MOUNT = "/etc/ssl/aifactory"
+"""Where the tenant's CA is mounted (a site's S3 endpoint)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,12 @@ class ArtifactStore:
     """Bucket name."""
     path: str = "mlflow"
     """Prefix of MLflow's artifacts in the bucket."""
+    endpoint: str | None = None
+    """https:// S3 endpoint of a site's MinIO tenant (None: the cloud's own store)."""
+    credentials: pulumi.Input[str] | None = None
+    """With `endpoint`: secret 'access_key:secret_key' of a tenant user allowed the bucket."""
+    ca_secret: str | None = None
+    """With `endpoint`: existing Secret (ca.crt) in MLflow's namespace trusting the tenant."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +79,9 @@ class MlflowArgs:
 
     namespace: str
     """Namespace."""
-    database: PostgresConnection
-    """The tracking and registry database."""
+    database: PostgresConnection | PostgresClusterArgs
+    """The tracking and registry database: a server's connection, or a CloudNativePG cluster
+    to create in `namespace`."""
     artifacts: ArtifactStore
     """Where artifacts go."""
     identity: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -79,11 +98,24 @@ class MlflowArgs:
     """Labels on the objects."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What must exist first (the database)."""
+    mirror: ImageMirror | None = None
+    """In-jurisdiction mirror of the chart and its images (None: upstream)."""
+
+
+def connection_of(database: PostgresConnection | PostgresClusterArgs) -> PostgresConnection:
+    """Where MLflow connects: the server given, or the CloudNativePG cluster's primary."""
+    if isinstance(database, PostgresConnection):
+        return database
+    from components.platform.postgres_cluster import host
+
+    return PostgresConnection(host=host(database.name, database.namespace),
+                              database=database.database, username=database.owner,
+                              password=database.password)
 
 
 def mlflow_values(args: MlflowArgs) -> dict[str, Any]:
     """Chart values: PostgreSQL through the Secret, artifacts in the bucket, login required."""
-    db = args.database
+    db = connection_of(args.database)
     postgres = {"enabled": True, "host": db.host, "port": db.port, "database": db.database,
                 "user": db.username}
     db_secret = {"name": DB_SECRET, "usernameKey": "username", "passwordKey": "password"}
@@ -96,6 +128,16 @@ def mlflow_values(args: MlflowArgs) -> dict[str, Any]:
                                       "path": store.path}},
         "serviceAccount": {"create": True, "annotations": dict(args.identity)},
     }
+    if store.endpoint is not None:
+        values["artifactRoot"]["s3"]["existingSecret"] = {
+            "name": STORE_SECRET, "keyOfAccessKeyId": "AWS_ACCESS_KEY_ID",
+            "keyOfSecretAccessKey": "AWS_SECRET_ACCESS_KEY"}
+        values["extraEnvVars"] = {"MLFLOW_S3_ENDPOINT_URL": store.endpoint,
+                                  "AWS_CA_BUNDLE": f"{CA_MOUNT}/ca.crt"}
+        values["extraVolumes"] = [{"name": "tenant-ca", "secret": {
+            "secretName": store.ca_secret, "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]
+        values["extraVolumeMounts"] = [{"name": "tenant-ca", "mountPath": CA_MOUNT,
+                                        "readOnly": True}]
     if args.oidc_issuer is not None:
         values["oidcAuth"] = {
             "enabled": True,
@@ -128,6 +170,22 @@ class Mlflow(FactoryComponent):
                                      "would be open; give one")
         if oidc and args.basic_auth_password is not None:
             raise ComponentArgsError("give `oidc_issuer` or `basic_auth_password`, not both")
+        store = args.artifacts
+        if store.endpoint is not None and (store.kind != "s3" or store.credentials is None
+                                           or store.ca_secret is None):
+            raise ComponentArgsError("`artifacts.endpoint` needs kind s3, `credentials` and "
+                                     "`ca_secret`: give all three for a site's tenant")
+        from components.platform.postgres_cluster import PostgresCluster, PostgresClusterArgs
+        from components.platform.postgres_cluster import validate as validate_cluster
+
+        cluster_args = args.database if isinstance(args.database, PostgresClusterArgs) else None
+        if cluster_args is not None:
+            if cluster_args.namespace != args.namespace:
+                raise ComponentArgsError(f"`database.namespace` ({cluster_args.namespace!r}) is "
+                                         f"not MLflow's ({args.namespace!r}): its cluster runs "
+                                         "in its namespace")
+            validate_cluster(cluster_args)
+        connection = connection_of(args.database)
         super().__init__("aifactory:platform:Mlflow", name, {
             "namespace": args.namespace, "login": "oidc" if oidc else "basic-auth",
             "artifacts": args.artifacts.kind, "chartVersion": MLFLOW.version}, opts)
@@ -138,9 +196,30 @@ class Mlflow(FactoryComponent):
             child(name, "database"),
             metadata={"name": DB_SECRET, "namespace": args.namespace, "labels": labels},
             type="Opaque",
-            string_data={"username": args.database.username,
-                         "password": pulumi.Output.secret(args.database.password)},
+            string_data={"username": connection.username,
+                         "password": pulumi.Output.secret(connection.password)},
             opts=self.child_opts(depends_on=[ns]))
+        first: list[pulumi.Resource] = [ns, db]
+        if cluster_args is not None:
+            from dataclasses import replace
+
+            first.append(PostgresCluster(
+                child(name, "db"), replace(cluster_args, create_namespace=False,
+                                           depends_on=(ns, *cluster_args.depends_on)),
+                pulumi.ResourceOptions(parent=self)))
+        if store.endpoint is not None:
+            assert store.credentials is not None  # validated above
+            from components.platform.object_store import secret_text
+
+            creds = secret_text(store.credentials)
+            first.append(k8s.core.v1.Secret(
+                child(name, "artifact-store"),
+                metadata={"name": STORE_SECRET, "namespace": args.namespace, "labels": labels},
+                type="Opaque", string_data={
+                    "AWS_ACCESS_KEY_ID": secret_text(creds.apply(lambda c: c.partition(":")[0])),
+                    "AWS_SECRET_ACCESS_KEY": secret_text(
+                        creds.apply(lambda c: c.partition(":")[2]))},
+                opts=self.child_opts(depends_on=[ns])))
         login_data: dict[str, pulumi.Input[str]]
         if oidc:
             assert args.oidc_client_secret is not None
@@ -155,5 +234,6 @@ class Mlflow(FactoryComponent):
             type="Opaque", string_data=login_data, opts=self.child_opts(depends_on=[ns]))
         self.chart = chart(child(name, "chart"), MLFLOW, "mlflow", args.namespace,
                            mlflow_values(args),
-                           self.child_opts(depends_on=[ns, db, login, *args.depends_on]))
+                           self.child_opts(depends_on=[*first, login, *args.depends_on]),
+                           args.mirror)
         self.register_outputs({})

@@ -131,6 +131,8 @@ class TeamNamespace(FactoryComponent):
         if args.allowed_priorities is not None:
             self._priority_cap(name, args, labels)
 
+        self.team: str = args.team
+        """The team (what a caller matches the namespace by)."""
         self.namespace = pulumi.Output.from_input(ns_name)
         self.gpu_quota = pulumi.Output.from_input(quota)
         self.register_outputs({"namespace": self.namespace, "gpu_quota": self.gpu_quota})

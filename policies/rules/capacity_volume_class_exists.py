@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from blueprints.facts import CLUSTER_STORAGE
+from blueprints.facts import CLUSTER_STORAGE, TRAINING_VOLUMES
 from policies.model import Evidence, Finding, Rule
 from policies.view import UNKNOWN, PlanView, Resource, dig
 
@@ -52,7 +52,7 @@ def classes_by_cluster(view: PlanView) -> dict[str, dict[str, bool]]:
         if isinstance(name, str) and name:
             default = dig(r["inputs"], "metadata", "annotations", DEFAULT_ANNOTATION)
             out[view.cluster_name(r)][name] = str(default).lower() == "true"
-    for r in view.of_type(CLUSTER_STORAGE):
+    for r in view.of_type(CLUSTER_STORAGE, TRAINING_VOLUMES):
         for name in r["inputs"].get("existingClasses") or []:
             out[view.cluster_name(r)].setdefault(str(name), False)
     return out

@@ -90,6 +90,9 @@ def _missing(view: PlanView, r: Resource) -> str | None:
             "has no encryption.defaultKmsKeyName"
     if t == "gcp:artifactregistry/repository:Repository":
         return None if is_set(i.get("kmsKeyName")) else "has no kmsKeyName"
+    if t == "gcp:lustre/instance:Instance":
+        return None if is_set(i.get("kmsKey")) else "has no kmsKey: its data uses a " \
+            "Google-managed key"
     if t == "gcp:container/cluster:Cluster":
         enc = i.get("databaseEncryption") or {}
         ok = str(enc.get("state", "")).upper() == "ENCRYPTED" and is_set(enc.get("keyName"))
@@ -133,14 +136,15 @@ STORES = (*AWS_BUCKETS, "aws:ecr/repository:Repository", "aws:eks/cluster:Cluste
           "aws:fsx/lustreFileSystem:LustreFileSystem", "aws:cloudwatch/logGroup:LogGroup",
           "gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository",
           "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool", *GCP_LOG_BUCKETS,
-          "gcp:compute/disk:Disk", "aws:rds/instance:Instance", "aws:rds/cluster:Cluster",
+          "gcp:compute/disk:Disk", "gcp:lustre/instance:Instance", "aws:rds/instance:Instance",
+          "aws:rds/cluster:Cluster",
           "gcp:sql/databaseInstance:DatabaseInstance", KARPENTER_NODE_CLASS, STORAGE_CLASS)
 KEY_INPUTS = ("performanceInsightsKmsKeyId", "encryptionKeyName", "spec.blockDeviceMappings",
               "provisioner", "parameters",
               "encryptionConfigurations", "encryptionConfig", "blockDeviceMappings",
               "launchTemplate", "kmsKeyId", "encryption.defaultKmsKeyName", "kmsKeyName",
               "databaseEncryption", "nodeConfig.bootDiskKmsKey", "cmekSettings.kmsKeyName",
-              "diskEncryptionKey.kmsKeySelfLink")
+              "diskEncryptionKey.kmsKeySelfLink", "kmsKey")
 
 
 def evidence(view: PlanView) -> Iterator[Evidence]:
@@ -159,7 +163,8 @@ RULE = Rule(
     description="With a declared jurisdiction, every store is encrypted with a customer-managed "
     "key: S3 buckets (SSE-KMS), GCS buckets, ECR and Artifact Registry repositories, EKS and "
     "GKE secrets, node volumes and boot disks (launch templates, Karpenter node classes), the "
-    "volumes StorageClasses create, EBS/EFS/FSx, CloudWatch log groups and GCP log buckets.",
+    "volumes StorageClasses create, EBS/EFS/FSx for Lustre, Managed Lustre, CloudWatch log groups "
+    "and GCP log buckets.",
     remediation="Create a KMS key (AWS) or Cloud KMS crypto key (GCP) in the environment and "
     "reference it from the store's encryption settings.",
     enforcement="mandatory",
