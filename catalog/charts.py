@@ -232,6 +232,22 @@ ARGO_WORKFLOWS = ChartRef(
     "WorkflowTemplate and CronWorkflow CRDs in ../shared/crds/argoproj.io",
 )
 
+POLARIS = ChartRef(
+    chart="polaris",
+    version="1.7.0",
+    repository="https://downloads.apache.org/polaris/helm-chart",
+    source="apache/polaris apache-polaris-1.7.0 (helm/polaris; Polaris 1.7.0): the Iceberg REST "
+    "catalog on a site, its metastore on CloudNativePG (relational-jdbc), its grants enforced by "
+    "its own RBAC",
+)
+POLARIS_ADMIN_TOOL = "docker.io/apache/polaris-admin-tool"
+"""The admin tool (the chart's maintenance image) our bootstrap Job runs: it creates the realm
+and its root principal in the metastore."""
+CATALOG_SETUP_IMAGE = "docker.io/library/python"
+CATALOG_SETUP_TAG = "3.13.9-slim-trixie"
+"""Python (standard library only) of the Job that creates the site catalog's warehouse,
+namespaces, principals and grants through Polaris' management API."""
+
 VLLM_RUNTIME = "vllm-runtime"
 """Not a chart: the key in CHART_IMAGES of the vLLM image our ServingRuntime runs."""
 VLLM_IMAGE = "docker.io/vllm/vllm-openai"
@@ -437,13 +453,15 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
     ARGO_WORKFLOWS.name: tuple(
         ChartImage((key, "image"), f"quay.io/argoproj/{name}", "registry-tagged", "v4.0.6")
         for key, name in (("controller", "workflow-controller"), ("executor", "argoexec"))),
+    # the server at the chart's appVersion; its maintenance CronJobs stay off
+    POLARIS.name: (ChartImage(("image",), "docker.io/apache/polaris", "tagged", "1.7.0"),),
     VLLM_RUNTIME: (ChartImage((), VLLM_IMAGE, "reference", VLLM_TAG, keys=("image", "")),),
 }
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
     KUBERAY_OPERATOR, CERT_MANAGER, KSERVE_CRD, KSERVE, ENVOY_GATEWAY, KEDA, MLFLOW,
     JUPYTERHUB, EFA_DEVICE_PLUGIN, NETWORK_OPERATOR, FSX_CSI_DRIVER, MINIO_OPERATOR, MINIO_TENANT,
-    HARBOR, CLOUDNATIVE_PG, ARGO_WORKFLOWS)}
+    HARBOR, CLOUDNATIVE_PG, ARGO_WORKFLOWS, POLARIS)}
 
 NETWORK_OPERATOR_MELLANOX = "nvcr.io/nvidia/mellanox"
 """Where the network operator's operands (named in our NicClusterPolicy) come from."""
@@ -461,6 +479,10 @@ OPERAND_IMAGES: dict[str, tuple[ChartImage, ...]] = {
                            ("nvidia-k8s-ipam", "network-operator-v26.4.1"))),
     # the PostgreSQL our Clusters name in spec.imageName
     CLOUDNATIVE_PG.name: (ChartImage((), CNPG_POSTGRES, "tagged", CNPG_POSTGRES_TAG),),
+    # the Jobs of ours beside Polaris' chart: the admin tool's bootstrap (at the chart's
+    # maintenance.image tag) and the setup of warehouse, namespaces and grants
+    POLARIS.name: (ChartImage((), POLARIS_ADMIN_TOOL, "tagged", "1.7.0"),
+                   ChartImage((), CATALOG_SETUP_IMAGE, "tagged", CATALOG_SETUP_TAG)),
 }
 """Images an operator chart's operator runs because an object of ours names them (not the
 chart's values): a sovereign mirror holds them too, at these tags."""

@@ -234,6 +234,8 @@ def default_image(chart: ChartData, image: ChartImage, pinned_version: str) -> t
         tag = str(node.get("tag") or "")
     elif image.style == "tagged":
         repo, tag = str(node.get("repository", "")), str(node.get("tag") or "")
+        if repo and "." not in repo.split("/", 1)[0]:
+            repo = f"docker.io/{repo}"  # a Docker Hub name without its registry (Polaris)
     elif image.style == "jetstack":
         repo = str(node.get("repository") or "") or "/".join(
             str(p) for p in (owner.values.get("imageRegistry"), owner.values.get("imageNamespace"),
