@@ -35,6 +35,8 @@ class EnvironmentBuild:
     """GPU pool components by pool name."""
     postgres_operator: pulumi.Resource | None = None
     """A site's CloudNativePG operator, when services keep their databases on the site."""
+    object_store: pulumi.Resource | None = None
+    """A site's MinIO tenant with its buckets and users, when it has object storage."""
 
 
 @dataclass

@@ -56,6 +56,8 @@ def zone_buckets(spec: Blueprint) -> dict[str, str]:
 
         loc = AwsLocation(partition=env.partition, region=env.region, account_id=env.account_id)
         return bucket_names(spec.name, list(lake.zones), loc)
+    if env.kind == "onprem":  # the site tenant's buckets (blueprints.compose.onprem)
+        return {z: naming.bucket_name(spec.name, z, lake.environment) for z in lake.zones}
     return {z: naming.bucket_name(spec.name, z, env.project) for z in lake.zones}
 
 
@@ -144,6 +146,57 @@ def _gcp_catalog(spec: Blueprint, built: Built) -> tuple[CatalogConnection, dict
     return connection, {}
 
 
+def _site_catalog(spec: Blueprint, built: Built, platforms: dict[str, ClusterPlatform],
+                  ) -> tuple[CatalogConnection, dict[str, Any]]:
+    """Polaris on the site, its metastore on the site's CloudNativePG, its warehouse the
+    tenant's zone buckets."""
+    from blueprints.compose.onprem import postgres_cluster_args
+    from blueprints.compose.platform import mirror_of
+    from blueprints.compose.secrets import stack_secret
+    from catalog.charts import CATALOG_SETUP_IMAGE, OPERAND_IMAGES, POLARIS
+    from components.platform.mirror import image_reference
+    from components.platform.object_store import tenant_endpoint
+    from components.platform.site_catalog import SiteCatalogArgs, SiteIcebergCatalog
+
+    lake = spec.lakehouse
+    assert lake is not None and lake.catalog is not None and lake.catalog.site is not None
+    c = lake.catalog.site
+    env: Any = spec.environments[lake.environment]
+    build: Any = built.environments[lake.environment]
+    assert env.object_storage is not None and env.databases is not None  # the spec requires
+    operator = build.postgres_operator
+    assert operator is not None  # the catalog keeps its metastore on the site
+    platform = platforms[lake.environment]  # the teams queue on the site (the spec checks)
+    mirror = mirror_of(spec)
+    images = {i.upstream: image_reference(i, mirror) for i in OPERAND_IMAGES[POLARIS.name]}
+    database = postgres_cluster_args(
+        spec, lake.environment, name="catalog-db", namespace=c.namespace, database="polaris",
+        owner="polaris", password=stack_secret(c.database.password),
+        storage_gb=c.database.storage_gb, depends_on=(operator,))
+    warehouse = naming.fit(naming.child(spec.name, "lakehouse"), 63)
+    catalog = SiteIcebergCatalog(naming.child(lake.environment, "iceberg-catalog"),
+                                 SiteCatalogArgs(
+        namespace=c.namespace, warehouse=warehouse, zone_buckets=zone_buckets(spec),
+        namespaces=catalog_namespaces(spec),
+        team_namespaces={t: _namespace_of(spec, t) for t in granted_teams(spec)},
+        s3_endpoint=tenant_endpoint(env.object_storage.namespace),
+        ca_secret=env.databases.ca_bundle_secret,
+        storage_credentials=stack_secret(c.storage_credentials),
+        root_credentials=stack_secret(c.root_credentials), token_key=stack_secret(c.token_key),
+        database=database, admin_image=images["docker.io/apache/polaris-admin-tool"],
+        setup_image=images[CATALOG_SETUP_IMAGE], replicas=c.replicas,
+        labels=k8s_labels(spec, **{"aifactory.io/site": lake.environment}),
+        depends_on=[d for d in (build.object_store,) if d is not None] + [
+            t.namespace_resource for t in platform.team_namespaces], mirror=mirror),
+        pulumi.ResourceOptions(parent=build.component, providers=[build.kubernetes]))
+    connection = CatalogConnection(
+        uri=catalog.uri, warehouse=warehouse,
+        properties={"oauth2-server-uri": f"{catalog.uri}/v1/oauth/tokens",
+                    "scope": "PRINCIPAL_ROLE:ALL", "header.Polaris-Realm": "POLARIS",
+                    "header.X-Iceberg-Access-Delegation": "vended-credentials"})
+    return connection, {}
+
+
 def build_catalog(spec: Blueprint, built: Built,
                   platforms: dict[str, ClusterPlatform]) -> LakehouseAccess | None:
     """The lakehouse's catalog and each granted team's service account and connection."""
@@ -155,6 +208,8 @@ def build_catalog(spec: Blueprint, built: Built,
         connection, annotations = _aws_catalog(spec, built)
     elif env.kind == "gcp":
         connection, annotations = _gcp_catalog(spec, built)
+    elif env.kind == "onprem":
+        connection, annotations = _site_catalog(spec, built, platforms)
     else:
         raise ComponentArgsError(f"a catalog on {env.kind} is not built yet")
     assert spec.queueing is not None  # the spec requires the teams with the catalog

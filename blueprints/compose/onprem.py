@@ -165,7 +165,8 @@ def build_environment(spec: Blueprint, env_name: str, env: OnPremSite,
     if env.fabric is not None:
         _network_operator(spec, env_name, env, site, provider, labels)
     return EnvironmentBuild(environment=env_name, kind="onprem", component=site,
-                            kubernetes=provider, pools=pools, postgres_operator=operator)
+                            kubernetes=provider, pools=pools, postgres_operator=operator,
+                            object_store=store)
 
 
 def site_service_secret_keys(spec: Blueprint, env_name: str) -> list[str]:
@@ -184,6 +185,11 @@ def site_service_secret_keys(spec: Blueprint, env_name: str) -> list[str]:
     if isinstance(env, OnPremSite) and env.databases is not None \
             and env_name in postgres_services(spec):
         keys.add(env.databases.backup_credentials)
+    lake = spec.lakehouse
+    catalog = lake.catalog if lake is not None and lake.environment == env_name else None
+    if catalog is not None and catalog.site is not None:
+        c = catalog.site
+        keys |= {c.root_credentials, c.token_key, c.storage_credentials, c.database.password}
     return sorted(full_key(k) for k in keys)
 
 
@@ -273,6 +279,13 @@ def build_object_storage(spec: Blueprint, env_name: str, env: OnPremSite,
             and lake is not None and lake.environment == env_name:
         users.append(BucketUser(name="mlflow", bucket=bucket_name(spec.name, "models", env_name),
                                 credentials=stack_secret(mlflow.storage_credentials)))
+    catalog = lake.catalog if lake is not None and lake.environment == env_name else None
+    if catalog is not None and catalog.site is not None and zones:
+        # Polaris reads and writes every zone, and vends credentials scoped to a table
+        # through the tenant's STS (within this user's policy)
+        zone_names = [z.bucket for z in zones if lake is not None and z.zone in lake.zones]
+        users.append(BucketUser(name="polaris", bucket=zone_names[0], also=tuple(zone_names[1:]),
+                                credentials=stack_secret(catalog.site.storage_credentials)))
     backups = backup_bucket(spec, env_name)
     if backups is not None and env.databases is not None:
         # base backups and WAL: barman-cloud's retention deletes them, superseded versions

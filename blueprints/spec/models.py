@@ -381,8 +381,8 @@ class Blueprint(Strict):
         always, the GPU operator with GPU pools, Kueue with queueing, Karpenter where an EKS
         pool is elastic, the workload operators the blueprint names, MinIO's operator (with the
         images of its Tenant, pinned by MinIO's tenant chart) for a site's object storage,
-        Harbor for a site registry, and CloudNativePG where a service keeps its database on
-        a site."""
+        Harbor for a site registry, CloudNativePG where a service keeps its database on
+        a site, and Polaris for a site's lakehouse catalog."""
         charts = ["kube-prometheus-stack"]
         if self.pools:
             charts.append("gpu-operator")
@@ -409,6 +409,9 @@ class Blueprint(Strict):
             charts.append("cloudnative-pg")
         if self.pipelines is not None:
             charts.append("argo-workflows")
+        lake = self.lakehouse
+        if lake is not None and lake.catalog is not None and lake.catalog.site is not None:
+            charts.append("polaris")  # the site's Iceberg REST catalog
         charts += fabric_charts(self)
         if any(s.kind == "fsx-lustre" for s in self.training_storage.values()):
             charts.append("aws-fsx-csi-driver")

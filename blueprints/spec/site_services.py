@@ -338,8 +338,8 @@ def site_registry_problems(reg: object, environments: Mapping[str, object],
 
 def postgres_services(spec: object) -> dict[str, list[str]]:
     """The services keeping a CloudNativePG database on each site, by site: Harbor (the site
-    registry without a database host of the site's) and MLflow (the model registry on a
-    site)."""
+    registry without a database host of the site's), MLflow (the model registry on a site)
+    and Polaris (the lakehouse's catalog on a site)."""
     from blueprints.spec.site import OnPremSite
 
     envs: Mapping[str, object] = getattr(spec, "environments", {})
@@ -352,6 +352,11 @@ def postgres_services(spec: object) -> dict[str, list[str]]:
     mlflow = getattr(spec, "model_registry", None)
     if mlflow is not None and isinstance(envs.get(mlflow.environment), OnPremSite):
         found.setdefault(mlflow.environment, []).append("MLflow")
+    lake = getattr(spec, "lakehouse", None)
+    catalog = getattr(lake, "catalog", None)
+    if catalog is not None and getattr(catalog, "site", None) is not None \
+            and isinstance(envs.get(lake.environment), OnPremSite):  # type: ignore[union-attr]
+        found.setdefault(lake.environment, []).append("Polaris")  # type: ignore[union-attr]
     return found
 
 

@@ -62,7 +62,7 @@ class BucketZone:
 
 @dataclass(frozen=True)
 class BucketUser:
-    """A tenant user of one service, allowed one bucket only (read, write, delete)."""
+    """A tenant user of one service, allowed its buckets only (read, write, delete)."""
 
     name: str
     """Service name (the policy is <name>-rw)."""
@@ -70,6 +70,8 @@ class BucketUser:
     """The bucket it may use."""
     credentials: pulumi.Input[str]
     """Secret 'access_key:secret_key'."""
+    also: tuple[str, ...] = ()
+    """Further buckets it may use (the site catalog's: every zone of the lakehouse)."""
 
 
 @dataclass(frozen=True)
@@ -178,9 +180,10 @@ def validate(args: SiteObjectStoreArgs) -> None:
                                  f"pool has {drives}: lower parity or add drives")
     buckets = {z.bucket for z in args.zones}
     for u in args.users:
-        if u.bucket not in buckets:
-            raise ComponentArgsError(f"`users`: {u.name} is allowed bucket {u.bucket!r}, which "
-                                     f"the tenant does not have ({sorted(buckets)})")
+        for bucket in (u.bucket, *u.also):
+            if bucket not in buckets:
+                raise ComponentArgsError(f"`users`: {u.name} is allowed bucket {bucket!r}, "
+                                         f"which the tenant does not have ({sorted(buckets)})")
     if not args.kms.endpoint.startswith("https://"):
         raise ComponentArgsError(f"`kms.endpoint` ({args.kms.endpoint!r}) is not https://: KES "
                                  "reaches its KMS over TLS")
@@ -215,11 +218,13 @@ def user_env(name: str) -> tuple[str, str]:
     return f"USER_{base}_ACCESS_KEY", f"USER_{base}_SECRET_KEY"
 
 
-def bucket_policy(bucket: str) -> dict[str, Any]:
-    """A tenant policy allowing one bucket only (IAM JSON, as `mc admin policy create` reads)."""
+def bucket_policy(bucket: str, *also: str) -> dict[str, Any]:
+    """A tenant policy allowing these buckets only (IAM JSON, as `mc admin policy create`
+    reads)."""
     return {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Action": ["s3:*"],
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}]}
+        "Resource": [r for b in (bucket, *also)
+                     for r in (f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*")]}]}
 
 
 def bucket_script(zones: Sequence[BucketZone], users: Sequence[BucketUser] = ()) -> str:
@@ -494,7 +499,7 @@ class SiteObjectStore(FactoryComponent):
         files = {"setup.sh": script, **{
             f"{z.bucket}.lifecycle.json": json.dumps(lifecycle(z), indent=2, sort_keys=True)
             for z in args.zones}, **{
-            f"{u.name}-rw.policy.json": json.dumps(bucket_policy(u.bucket), indent=2,
+            f"{u.name}-rw.policy.json": json.dumps(bucket_policy(u.bucket, *u.also), indent=2,
                                                    sort_keys=True) for u in args.users}}
         config = k8s.core.v1.ConfigMap(
             child(name, "buckets"),
