@@ -180,16 +180,36 @@ def test_a_biglake_catalog_is_where_its_warehouse_bucket_is() -> None:
         "bucket), outside EU (allowed: " in " ".join(messages)
 
 
-def test_a_catalog_on_a_site_is_refused_until_it_is_built(tmp_path: Path) -> None:
+def test_a_catalog_on_a_site_needs_its_server_settings(tmp_path: Path) -> None:
     text = (EXAMPLES / "sovereign-onprem.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
-    zone = next(iter(data["lakehouse"]["zones"]))
-    team = next(iter(data["queueing"]["teams"]))
-    data["lakehouse"]["catalog"] = {"namespaces": {"raw": {"zone": zone, "writers": [team]}}}
+    del data["lakehouse"]["catalog"]["site"]
     site = data["lakehouse"]["environment"]
     text = yaml.safe_dump(data, sort_keys=False)
     assert problems(tmp_path, text) == [
         f"bp.yaml:{line_of(text, '  catalog:')}: lakehouse.catalog: {site!r} is a site: its "
-        "catalog (an Iceberg REST server, Lakekeeper or Polaris, with its database on "
-        "CloudNativePG and grants per team) is not built yet; catalogs run on AWS (Glue) and "
-        "GCP (BigLake); remove catalog for now"]
+        "catalog is a Polaris server there; add lakehouse.catalog.site with its "
+        "root_credentials, token_key, storage_credentials and database"]
+
+
+def test_a_site_catalogs_settings_are_refused_in_a_cloud(tmp_path: Path) -> None:
+    data = yaml.safe_load(CLOUD_AWS)
+    data["lakehouse"]["catalog"]["site"] = {
+        "root_credentials": "r", "token_key": "t", "storage_credentials": "s",
+        "database": {"password": "p"}}
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, '    site:')}: lakehouse.catalog.site: 'aws-prod' is aws: its "
+        "catalog is the cloud's (Glue, BigLake); remove site"]
+
+
+def test_the_onprem_example_declares_its_site_catalog() -> None:
+    spec = load(EXAMPLES / "sovereign-onprem.yaml")
+    assert spec.lakehouse is not None and spec.lakehouse.catalog is not None
+    c = spec.lakehouse.catalog.site
+    assert c is not None and c.namespace == "iceberg-catalog" and c.replicas == 2
+    assert {n: (ns.zone, ns.writers, ns.readers)
+            for n, ns in spec.lakehouse.catalog.namespaces.items()} == {
+        "raw": ("raw", ["research"], []), "curated": ("curated", ["research"], ["applied"]),
+        "features": ("features", ["research"], ["applied"])}
+    assert "polaris" in spec.platform_charts()

@@ -123,8 +123,9 @@ def test_a_site_lakehouse_and_registry_need_the_sites_object_storage(tmp_path: P
     data["lakehouse"]["zones"]["raw"]["archive_after_days"] = 90
     data["lakehouse"]["replication"] = {"region": "eu-west-1"}
     assert problems(tmp_path, data) == [
-        "environments.dc1.object_storage: required: the PostgreSQL backups of Harbor and MLflow "
-        "go to the site's object storage; give the MinIO tenant on its storage hosts",
+        "environments.dc1.object_storage: required: the PostgreSQL backups of Harbor, MLflow "
+        "and Polaris go to the site's object storage; give the MinIO tenant on its storage "
+        "hosts",
         "lakehouse.environment: 'dc1' is a site without object storage: give "
         "environments.dc1.object_storage (the MinIO tenant on its storage hosts) to hold the "
         "lakehouse there",
@@ -376,10 +377,19 @@ def test_the_lakehouse_moved_to_a_cloud_fails_the_own_site_rule(
     data["lakehouse"]["environment"] = "aws-eu"
     data["model_registry"]["environment"] = "aws-eu"  # MLflow's artifacts follow the lakehouse
     assert problems(tmp_path, data) == [
+        "lakehouse.catalog: the teams' namespaces are in queueing.environment 'dc1' (onprem), "
+        "the lakehouse in 'aws-eu' (aws): the catalog grants the teams' cloud identities "
+        "(IRSA, Workload Identity); queue in the lakehouse's cloud",
+        "lakehouse.catalog.site: 'aws-eu' is aws: its catalog is the cloud's (Glue, BigLake); "
+        "remove site",
         "model_registry.storage_credentials: 'aws-eu' is aws: MLflow reaches its bucket "
         "through its workload identity there; remove storage_credentials (a site's tenant "
         "only)"]
     del data["model_registry"]["storage_credentials"]  # in a cloud: its workload identity
+    del data["lakehouse"]["catalog"]  # Glue's would grant cloud identities of the teams
+    for image in ("docker.io/apache/polaris:1.7.0", "docker.io/apache/polaris-admin-tool:1.7.0",
+                  "docker.io/library/python:3.13.9-slim-trixie"):
+        del data["sovereignty"]["mirror"]["images"][image]  # and Polaris' images with it
     code, out = check(data, tmp_path, capsys)
     assert code == 1
     failed = [line.strip() for line in out.splitlines() if line.strip().startswith("FAILED")]
@@ -398,7 +408,7 @@ def test_the_site_moved_out_of_the_eu_is_one_cause(
     assert code == 1
     lines = [line.strip() for line in out.splitlines()]
     assert [line for line in lines if line.startswith(("CAUSE", "FAILED"))] == [
-        "CAUSE    [critical] environments.dc1.country = CH: outside EU (53 violations of 3 "
+        "CAUSE    [critical] environments.dc1.country = CH: outside EU (58 violations of 3 "
         "rules)"]
     rules = [line.split(":")[0] for line in lines if line.startswith("- sovereignty-")]
     assert rules == ["- sovereignty-resource-region", "- sovereignty-image-registry-digest",
@@ -433,7 +443,7 @@ def test_the_render_is_strict_valid_and_declares_every_chart_value(tmp_path: Pat
         (copy_dir / "helm" / f.name).write_text(text)
     values = subprocess.run([sys.executable, str(tools / "check_chart_values.py"),
                              str(copy_dir)], capture_output=True, text=True)
-    assert "8 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
+    assert "9 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
         values.stdout
     # no stack secret, nor a secret derived from one (Harbor's internal ones), in plain text
     from components.platform.site_registry import INTERNAL_SECRETS, derived_secret
@@ -688,8 +698,8 @@ def test_mlflow_on_a_site_and_its_database_errors(tmp_path: Path) -> None:
     ]
     del data["registry"]["site"]["database"]["sslmode"]
     assert problems(tmp_path, data) == [
-        "environments.dc1.databases: required: Harbor and MLflow keep their PostgreSQL on "
-        "'dc1' (CloudNativePG); give databases.backup_credentials and "
+        "environments.dc1.databases: required: Harbor, MLflow and Polaris keep their "
+        "PostgreSQL on 'dc1' (CloudNativePG); give databases.backup_credentials and "
         "databases.ca_bundle_secret (backups go to the site's object storage)",
         "model_registry.storage_credentials: required: 'dc1' is a site, so MLflow writes the "
         "models zone as a user of the site's tenant; name the stack secret holding its "
@@ -711,6 +721,7 @@ def test_harbor_keeps_an_external_database_when_it_names_a_host(tmp_path: Path) 
     assert harbor["inputs"]["database"] == {"host": "pg.dc1.acme.internal", "port": 5432,
                                             "name": "registry", "sslmode": "verify-full",
                                             "kind": "external"}
-    # MLflow's database is still a cluster of ours: one left, with its backups
+    # MLflow's and the catalog's databases are still clusters of ours, with their backups
     assert [r["inputs"]["metadata"]["name"] for r in resources
-            if r["type"] == "kubernetes:postgresql.cnpg.io/v1:Cluster"] == ["mlflow-db"]
+            if r["type"] == "kubernetes:postgresql.cnpg.io/v1:Cluster"] == [
+                "catalog-db", "mlflow-db"]

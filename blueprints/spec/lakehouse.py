@@ -190,9 +190,6 @@ def catalog_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
     if not on_site and cat.site is not None and lake_env is not None:
         problems.append(("lakehouse.catalog.site", f"{lake.environment!r} is {lake_env.kind}: "
                          "its catalog is the cloud's (Glue, BigLake); remove site"))
-    if on_site and lake_env is not None and getattr(lake_env, "object_storage", None) is None:
-        problems.append(("lakehouse.catalog", f"the catalog's warehouse is the site's MinIO "
-                         f"tenant: give environments.{lake.environment}.object_storage"))
     if on_site and q is not None and q.environment != lake.environment:
         problems.append(("lakehouse.catalog", f"the teams queue on {q.environment!r}, the "
                          f"lakehouse is on site {lake.environment!r}: a site's catalog writes "

@@ -367,7 +367,8 @@ def site_database_problems(spec: object) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for name, services in postgres_services(spec).items():
         env = envs[name]
-        users = " and ".join(services)
+        users = " and ".join([", ".join(services[:-1]), services[-1]] if len(services) > 2
+                             else services)
         if getattr(env, "databases", None) is None:
             problems.append((f"environments.{name}.databases", f"required: {users} "
                              f"keep{'s' if len(services) == 1 else ''} "

@@ -264,7 +264,10 @@ def bootstrap_job_spec(args: SiteCatalogArgs, labels: Mapping[str, str]) -> dict
             "env": env, "resources": _resources(), "securityContext": _locked_container(),
             "volumeMounts": [{"name": "cnpg-ca", "mountPath": "/cnpg-ca", "readOnly": True},
                              {"name": "tmp", "mountPath": "/tmp"}]}],
-        "volumes": [{"name": "cnpg-ca", "secret": {"secretName": f"{args.database.name}-ca"}},
+        # the CA's certificate only (CloudNativePG's <cluster>-ca also holds its key)
+        "volumes": [{"name": "cnpg-ca", "secret": {"secretName": f"{args.database.name}-ca",
+                                                   "items": [{"key": "ca.crt",
+                                                              "path": "ca.crt"}]}},
                     {"name": "tmp", "emptyDir": {}}]}}}
 
 
