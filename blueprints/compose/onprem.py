@@ -283,7 +283,8 @@ def build_object_storage(spec: Blueprint, env_name: str, env: OnPremSite,
     if catalog is not None and catalog.site is not None and zones:
         # Polaris reads and writes every zone, and vends credentials scoped to a table
         # through the tenant's STS (within this user's policy)
-        zone_names = [z.bucket for z in zones if lake is not None and z.zone in lake.zones]
+        used = {ns.zone for ns in catalog.namespaces.values()}  # not MLflow's models zone
+        zone_names = [z.bucket for z in zones if z.zone in used]
         users.append(BucketUser(name="polaris", bucket=zone_names[0], also=tuple(zone_names[1:]),
                                 credentials=stack_secret(catalog.site.storage_credentials)))
     backups = backup_bucket(spec, env_name)

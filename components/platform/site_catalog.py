@@ -199,7 +199,8 @@ def polaris_values(args: SiteCatalogArgs) -> dict[str, Any]:
 def setup_plan(args: SiteCatalogArgs) -> dict[str, Any]:
     """What the setup Job makes the server hold: the warehouse, the namespaces, the roles and
     the grants (read by catalog_setup/setup.py; plain data, no secret)."""
-    buckets = sorted(set(args.zone_buckets.values()))
+    # the zones a namespace keeps its tables in, nothing else of the tenant
+    buckets = sorted({args.zone_buckets[ns.zone] for ns in args.namespaces})
     grants: dict[str, list[str]] = {t: [] for t in sorted(args.team_namespaces)}
     roles: dict[str, dict[str, Any]] = {}
     for ns in args.namespaces:
