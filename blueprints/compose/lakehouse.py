@@ -251,6 +251,7 @@ def build_pipelines(spec: Blueprint, built: Built, platforms: dict[str, ClusterP
         PipelinesArgs,
         PipelineStagesArgs,
     )
+    from components.platform.site_catalog import TEAM_SECRET
 
     p = spec.pipelines
     if p is None:
@@ -268,6 +269,17 @@ def build_pipelines(spec: Blueprint, built: Built, platforms: dict[str, ClusterP
         artifacts = ArtifactRepository(kind="s3", bucket=bucket, region=env.region,
                                        endpoint=f"s3.{env.region}.{suffix}",
                                        prefix=ARTIFACTS_PREFIX)
+    elif env.kind == "onprem":
+        from blueprints.compose.secrets import stack_secret
+        from components.platform.object_store import tenant_endpoint
+
+        assert env.object_storage is not None and env.databases is not None  # the spec requires
+        assert p.storage_credentials is not None  # the spec requires it on a site
+        artifacts = ArtifactRepository(
+            kind="s3", bucket=bucket, region="us-east-1",  # MinIO's default region
+            endpoint=tenant_endpoint(env.object_storage.namespace).removeprefix("https://"),
+            prefix=ARTIFACTS_PREFIX, credentials=stack_secret(p.storage_credentials),
+            ca_secret=env.databases.ca_bundle_secret)
     else:
         artifacts = ArtifactRepository(kind="gcs", bucket=bucket, prefix=ARTIFACTS_PREFIX)
     s = p.stages
@@ -278,6 +290,7 @@ def build_pipelines(spec: Blueprint, built: Built, platforms: dict[str, ClusterP
                                   curated=_catalog_name(spec, s.curated),
                                   features=_catalog_name(spec, s.features), table=s.table),
         schedule=s.schedule, labels=labels,
+        catalog_secret=TEAM_SECRET if env.kind == "onprem" else None,
         depends_on=(platform.monitoring.chart, access,
                     *(t.namespace_resource for t in platform.team_namespaces)),
         mirror=mirror_of(spec))

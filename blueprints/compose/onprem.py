@@ -190,6 +190,10 @@ def site_service_secret_keys(spec: Blueprint, env_name: str) -> list[str]:
     if catalog is not None and catalog.site is not None:
         c = catalog.site
         keys |= {c.root_credentials, c.token_key, c.storage_credentials, c.database.password}
+    p = spec.pipelines
+    if p is not None and p.storage_credentials is not None and lake is not None \
+            and lake.environment == env_name:
+        keys.add(p.storage_credentials)
     return sorted(full_key(k) for k in keys)
 
 
@@ -287,6 +291,12 @@ def build_object_storage(spec: Blueprint, env_name: str, env: OnPremSite,
         zone_names = [z.bucket for z in zones if z.zone in used]
         users.append(BucketUser(name="polaris", bucket=zone_names[0], also=tuple(zone_names[1:]),
                                 credentials=stack_secret(catalog.site.storage_credentials)))
+    p = spec.pipelines
+    if p is not None and p.storage_credentials is not None and lake is not None \
+            and lake.environment == env_name:
+        users.append(BucketUser(name="argo", bucket=bucket_name(spec.name, p.artifacts_zone,
+                                                               env_name),
+                                credentials=stack_secret(p.storage_credentials)))
     backups = backup_bucket(spec, env_name)
     if backups is not None and env.databases is not None:
         # base backups and WAL: barman-cloud's retention deletes them, superseded versions

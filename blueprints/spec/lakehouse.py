@@ -163,6 +163,9 @@ class Pipelines(Strict):
                                 "artifacts and logs go to (under argo/).")
     stages: PipelineStages = Field(default_factory=lambda: PipelineStages(),
                                    description="The example pipeline's namespaces and table.")
+    storage_credentials: str | None = Field(
+        None, description="On a site: stack secret 'access_key:secret_key' of the tenant user "
+        "`argo`, allowed the artifacts zone's bucket (in a cloud: the workload identity).")
     drift: DriftWatch | None = Field(None, description="Drift watch of the features table.")
 
 
@@ -258,6 +261,15 @@ def pipelines_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
         problems.append(("pipelines.environment", f"{p.environment!r} is {env.kind}, the "
                          f"lakehouse is {lake_env.kind}: run the pipelines in the lakehouse's "
                          "cloud (they reach the catalog through the workload's identity)"))
+    on_site = lake_env is not None and lake_env.kind == "onprem"
+    if on_site and p.storage_credentials is None:
+        problems.append(("pipelines", f"{lake.environment!r} is a site: Argo writes its "
+                         "artifacts to the site's tenant as a user of its own; name the stack "
+                         "secret holding its keys in pipelines.storage_credentials"))
+    if not on_site and p.storage_credentials is not None and lake_env is not None:
+        problems.append(("pipelines.storage_credentials", f"{lake.environment!r} is "
+                         f"{lake_env.kind}: Argo reaches its bucket through the workload "
+                         "identity there; remove storage_credentials (a site's tenant only)"))
     if p.artifacts_zone not in lake.zones:
         problems.append(("pipelines.artifacts_zone", f"{p.artifacts_zone!r} is not a lakehouse "
                          f"zone: zones are {sorted(lake.zones)}"))

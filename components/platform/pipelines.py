@@ -27,13 +27,15 @@ from components.base import FactoryComponent
 from components.iceberg import SERVICE_ACCOUNT
 from components.naming import child
 from components.platform.common import chart, namespace
-from components.platform.lakehouse_access import CONFIG_MAP
+from components.platform.lakehouse_access import CATALOG_NAME, CONFIG_MAP
 from components.platform.mirror import ImageMirror
 
 ARGO_API = "argoproj.io/v1alpha1"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 STEPS_CONFIG_MAP = "lakehouse-pipeline-steps"
 TEMPLATE_NAME = "lakehouse-raw-to-features"
+ARTIFACTS_SECRET = "argo-artifacts"
+"""On a site: the Secret in the pipelines' namespace with the tenant user's keys."""
 STEPS_DIR = Path(__file__).resolve().parent / "pipeline_steps"
 RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                         "readOnlyRootFilesystem": True, "runAsNonRoot": True}
@@ -56,6 +58,12 @@ class ArtifactRepository:
     """S3: the endpoint (s3.<region>.amazonaws.com, or a site's object store)."""
     prefix: str = "argo"
     """Key prefix of every artifact."""
+    credentials: pulumi.Input[str] | None = None
+    """A site's store: secret 'access_key:secret_key' of the tenant user allowed the bucket
+    (None: the cloud's workload identity)."""
+    ca_secret: str | None = None
+    """With `credentials`: existing Secret (ca.crt) in the pipelines' namespace with the CA
+    that signed the store's certificate (artifacts go over verified TLS)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,9 @@ class PipelinesArgs:
     """The example pipeline's tables."""
     schedule: str | None = None
     """Cron schedule of the example pipeline (None: no CronWorkflow)."""
+    catalog_secret: str | None = None
+    """On a site: the Secret in the namespace with the team's catalog login (key
+    `credential`, 'client_id:client_secret'), given to the steps as PyIceberg's credential."""
     local_queue: str = "default"
     """The team's LocalQueue."""
     controller_namespace: str = "argo"
@@ -111,7 +122,15 @@ def pipelines_values(args: PipelinesArgs) -> dict[str, Any]:
     # the chart passes artifactRepository through `tpl`: Argo's own {{...}} is quoted for it
     key = '{{ "{{workflow.namespace}}/{{workflow.name}}/{{pod.name}}" }}'
     repo: dict[str, Any]
-    if a.kind == "s3":
+    if a.kind == "s3" and a.credentials is not None:
+        # a site's tenant: its user's keys from a Secret in the workflow's namespace, its CA;
+        # the tenant encrypts every object at rest itself (KES)
+        repo = {"bucket": a.bucket, "endpoint": a.endpoint, "region": a.region,
+                "insecure": False, "keyFormat": f"{a.prefix}/{key}",
+                "accessKeySecret": {"name": ARTIFACTS_SECRET, "key": "accessKey"},
+                "secretKeySecret": {"name": ARTIFACTS_SECRET, "key": "secretKey"},
+                "caSecret": {"name": a.ca_secret, "key": "ca.crt"}}
+    elif a.kind == "s3":
         repo = {"bucket": a.bucket, "endpoint": a.endpoint, "region": a.region,
                 "useSDKCreds": True, "insecure": False, "keyFormat": f"{a.prefix}/{key}",
                 "encryptionOptions": {"enableEncryption": True}}
@@ -128,7 +147,7 @@ def pipelines_values(args: PipelinesArgs) -> dict[str, Any]:
         "server": {"enabled": False},
         "workflow": {"serviceAccount": {"create": False, "name": SERVICE_ACCOUNT},
                      "rbac": {"create": True}},
-        "useStaticCredentials": False,
+        "useStaticCredentials": a.credentials is not None,
         "artifactRepository": {"archiveLogs": True, a.kind: repo},
     }
 
@@ -140,7 +159,11 @@ def container_step(name: str, script: str, args: PipelinesArgs, env: Mapping[str
         "name": name,
         "container": {
             "image": args.image, "command": ["python", f"/steps/{script}"],
-            "env": [{"name": k, "value": v} for k, v in sorted(env.items())],
+            "env": [{"name": k, "value": v} for k, v in sorted(env.items())] + ([{
+                "name": f"PYICEBERG_CATALOG__{CATALOG_NAME.upper()}__CREDENTIAL",
+                "valueFrom": {"secretKeyRef": {"name": args.catalog_secret,
+                                               "key": "credential"}}}]
+                if args.catalog_secret is not None else []),
             "envFrom": [{"configMapRef": {"name": CONFIG_MAP}}],
             "resources": {"requests": {"cpu": "1", "memory": "4Gi"},
                           "limits": {"memory": "4Gi"}},
@@ -214,6 +237,10 @@ class Pipelines(FactoryComponent):
                                      f"{args.namespace!r}: give the controller its own")
         if args.artifacts.kind == "s3" and not (args.artifacts.endpoint and args.artifacts.region):
             raise ComponentArgsError("an s3 artifact repository needs `endpoint` and `region`")
+        if (args.artifacts.credentials is None) != (args.artifacts.ca_secret is None) or (
+                args.artifacts.credentials is not None and args.artifacts.kind != "s3"):
+            raise ComponentArgsError("a site's artifact store needs kind s3, `credentials` and "
+                                     "`ca_secret`: give all three, or none in a cloud")
         super().__init__("aifactory:platform:Pipelines", name, {
             "namespace": args.namespace, "team": args.team, "queue": args.local_queue,
             "chartVersion": ARGO_WORKFLOWS.version, "template": TEMPLATE_NAME}, opts)
@@ -227,7 +254,19 @@ class Pipelines(FactoryComponent):
             child(name, "steps"), metadata={"name": STEPS_CONFIG_MAP, "namespace": args.namespace,
                                             "labels": labels},
             data=steps_data(), opts=self.child_opts(depends_on=list(args.depends_on)))
-        after = [self.chart, steps]
+        after: list[pulumi.Resource] = [self.chart, steps]
+        if args.artifacts.credentials is not None:
+            from components.platform.object_store import secret_text
+
+            creds = secret_text(args.artifacts.credentials)
+            after.append(k8s.core.v1.Secret(
+                child(name, "artifacts-credentials"),
+                metadata={"name": ARTIFACTS_SECRET, "namespace": args.namespace,
+                          "labels": labels},
+                type="Opaque", string_data={
+                    "accessKey": secret_text(creds.apply(lambda c: c.partition(":")[0])),
+                    "secretKey": secret_text(creds.apply(lambda c: c.partition(":")[2]))},
+                opts=self.child_opts(depends_on=list(args.depends_on))))
         self.template = k8s.apiextensions.CustomResource(
             child(name, "template"), api_version=ARGO_API, kind="WorkflowTemplate",
             metadata={"name": TEMPLATE_NAME, "namespace": args.namespace, "labels": labels},

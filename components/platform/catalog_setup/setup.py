@@ -141,6 +141,8 @@ def main(plan_path: str) -> None:
             kube_secret(spec["namespace"], plan["team_secret"], {
                 "client_id": credentials["clientId"],
                 "client_secret": credentials["clientSecret"],
+                # PyIceberg's `credential` property
+                "credential": f"{credentials['clientId']}:{credentials['clientSecret']}",
                 "uri": plan["uri"], "warehouse": wh})
         status, _ = api("POST", "/principal-roles", {"principalRole": {"name": team}})
         expect(status, (201, 409), f"principal role {team}")
