@@ -213,3 +213,21 @@ def test_the_onprem_example_declares_its_site_catalog() -> None:
         "raw": ("raw", ["research"], []), "curated": ("curated", ["research"], ["applied"]),
         "features": ("features", ["research"], ["applied"])}
     assert "polaris" in spec.platform_charts()
+
+
+def test_pipelines_on_a_site_name_their_tenant_user(tmp_path: Path) -> None:
+    text = (EXAMPLES / "sovereign-onprem.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    del data["pipelines"]["storage_credentials"]
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'pipelines:')}: pipelines: 'dc1' is a site: Argo writes its "
+        "artifacts to the site's tenant as a user of its own; name the stack secret holding "
+        "its keys in pipelines.storage_credentials"]
+    data = yaml.safe_load(CLOUD_AWS)
+    data["pipelines"]["storage_credentials"] = "argo-s3"
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'storage_credentials: argo-s3')}: "
+        "pipelines.storage_credentials: 'aws-prod' is aws: Argo reaches its bucket through the "
+        "workload identity there; remove storage_credentials (a site's tenant only)"]

@@ -339,3 +339,44 @@ def test_the_plan_shows_each_namespace_with_its_zone_and_teams() -> None:
          "writers": ["ingestion"], "readers": ["data-eng"]}]
     text = render(plan)
     assert "  aws-prod     features   features  data-eng   applied, research" in text
+
+
+SITE_ARTIFACTS = ArtifactRepository(
+    kind="s3", bucket="acme-sovereign-curated-dc1", region="us-east-1",
+    endpoint="minio.lakehouse.svc.cluster.local", credentials="argo-key:argo-s3cr3t",
+    ca_secret="cluster-ca")
+
+
+def test_on_a_site_argo_writes_the_tenant_with_its_own_user_over_verified_tls(run) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.plan.recorder import SECRET_MASK
+
+    args = pipelines_args(artifacts=SITE_ARTIFACTS, catalog_secret="lakehouse-catalog-credentials")
+    values = pipelines_values(args)
+    assert values["useStaticCredentials"] is True
+    assert values["artifactRepository"]["s3"] == {
+        "bucket": "acme-sovereign-curated-dc1", "endpoint": "minio.lakehouse.svc.cluster.local",
+        "region": "us-east-1", "insecure": False,
+        "keyFormat": 'argo/{{ "{{workflow.namespace}}/{{workflow.name}}/{{pod.name}}" }}',
+        "accessKeySecret": {"name": "argo-artifacts", "key": "accessKey"},
+        "secretKeySecret": {"name": "argo-artifacts", "key": "secretKey"},
+        "caSecret": {"name": "cluster-ca", "key": "ca.crt"}}
+    rec = run(lambda: Pipelines("dc1-pipelines", args))
+    keys = rec.named("dc1-pipelines-artifacts-credentials")
+    assert keys.inputs["metadata"]["namespace"] == "team-data-eng"
+    assert keys.inputs["stringData"] in (SECRET_MASK, {"accessKey": SECRET_MASK,
+                                                       "secretKey": SECRET_MASK})
+    assert "s3cr3t" not in json.dumps([r.inputs for r in rec.all], default=str)
+    curate = rec.one("kubernetes:argoproj.io/v1alpha1:WorkflowTemplate").inputs["spec"][
+        "templates"][1]["container"]
+    assert curate["env"][-1] == {
+        "name": "PYICEBERG_CATALOG__LAKEHOUSE__CREDENTIAL",
+        "valueFrom": {"secretKeyRef": {"name": "lakehouse-catalog-credentials",
+                                       "key": "credential"}}}
+
+
+def test_a_site_artifact_store_needs_its_credentials_and_ca(run) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ComponentArgsError) as err:
+        run(lambda: Pipelines("p", pipelines_args(artifacts=replace(SITE_ARTIFACTS,
+                                                                    ca_secret=None))))
+    assert str(err.value) == ("a site's artifact store needs kind s3, `credentials` and "
+                              "`ca_secret`: give all three, or none in a cloud")
