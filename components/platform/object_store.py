@@ -62,14 +62,22 @@ class BucketZone:
 
 @dataclass(frozen=True)
 class BucketUser:
-    """A tenant user of one service, allowed one bucket only (read, write, delete)."""
+    """A tenant user of one service, allowed one bucket only (read, write, delete; or read
+    only)."""
 
     name: str
-    """Service name (the policy is <name>-rw)."""
+    """Service name (the policy is <name>-rw, or <name>-ro when read-only)."""
     bucket: str
     """The bucket it may use."""
     credentials: pulumi.Input[str]
     """Secret 'access_key:secret_key'."""
+    read_only: bool = False
+    """Read the bucket only (list and get): a reader such as KServe's storage initializer."""
+
+    @property
+    def policy(self) -> str:
+        """The name of its tenant policy."""
+        return f"{self.name}-{'ro' if self.read_only else 'rw'}"
 
 
 @dataclass(frozen=True)
@@ -215,10 +223,13 @@ def user_env(name: str) -> tuple[str, str]:
     return f"USER_{base}_ACCESS_KEY", f"USER_{base}_SECRET_KEY"
 
 
-def bucket_policy(bucket: str) -> dict[str, Any]:
-    """A tenant policy allowing one bucket only (IAM JSON, as `mc admin policy create` reads)."""
+def bucket_policy(bucket: str, read_only: bool = False) -> dict[str, Any]:
+    """A tenant policy allowing one bucket only (IAM JSON, as `mc admin policy create` reads);
+    read-only: listing the bucket and getting its objects."""
+    actions = (["s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject"] if read_only
+               else ["s3:*"])
     return {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": ["s3:*"],
+        "Effect": "Allow", "Action": actions,
         "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}]}
 
 
@@ -245,7 +256,7 @@ def bucket_script(zones: Sequence[BucketZone], users: Sequence[BucketUser] = ())
         lines.append(f"{mc} ilm import {target} < /config/{z.bucket}.lifecycle.json")
     for u in users:
         access, secret = user_env(u.name)
-        policy = f"{u.name}-rw"
+        policy = u.policy
         user = f'"$(cat /secrets/{access})"'
         lines.append(f"{mc} admin policy create {ALIAS} {policy} /config/{policy}.policy.json")
         lines.append(f'{mc} admin user add {ALIAS} {user} "$(cat /secrets/{secret})"')
@@ -494,8 +505,9 @@ class SiteObjectStore(FactoryComponent):
         files = {"setup.sh": script, **{
             f"{z.bucket}.lifecycle.json": json.dumps(lifecycle(z), indent=2, sort_keys=True)
             for z in args.zones}, **{
-            f"{u.name}-rw.policy.json": json.dumps(bucket_policy(u.bucket), indent=2,
-                                                   sort_keys=True) for u in args.users}}
+            f"{u.policy}.policy.json": json.dumps(bucket_policy(u.bucket, u.read_only),
+                                                  indent=2, sort_keys=True)
+            for u in args.users}}
         config = k8s.core.v1.ConfigMap(
             child(name, "buckets"),
             metadata=object_meta(f"{args.tenant}-buckets", ns, labels),
