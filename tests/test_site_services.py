@@ -378,8 +378,20 @@ def test_the_lakehouse_moved_to_a_cloud_fails_the_own_site_rule(
     assert problems(tmp_path, data) == [
         "model_registry.storage_credentials: 'aws-eu' is aws: MLflow reaches its bucket "
         "through its workload identity there; remove storage_credentials (a site's tenant "
-        "only)"]
+        "only)",
+        "serving.environment: 'dc1' is a site, the lakehouse is in 'aws-eu': a site's models "
+        "are read from that site's tenant; serve where the lakehouse is"]
     del data["model_registry"]["storage_credentials"]  # in a cloud: its workload identity
+    # the site's serving reads the site's tenant, which moved away: drop it, and its images
+    # from the lock (which names exactly the images the factory pulls)
+    del data["serving"]
+    from catalog.charts import CERT_MANAGER, ENVOY_GATEWAY, KEDA, KSERVE, VLLM_RUNTIME, images_of
+
+    served = {f"{i.upstream}:{i.default_tag}" for n in (CERT_MANAGER.name, ENVOY_GATEWAY.name,
+                                                        KEDA.name, KSERVE.name, VLLM_RUNTIME)
+              for i in images_of(n)}
+    lock = data["sovereignty"]["mirror"]["images"]
+    data["sovereignty"]["mirror"]["images"] = {k: v for k, v in lock.items() if k not in served}
     code, out = check(data, tmp_path, capsys)
     assert code == 1
     failed = [line.strip() for line in out.splitlines() if line.strip().startswith("FAILED")]
@@ -398,7 +410,7 @@ def test_the_site_moved_out_of_the_eu_is_one_cause(
     assert code == 1
     lines = [line.strip() for line in out.splitlines()]
     assert [line for line in lines if line.startswith(("CAUSE", "FAILED"))] == [
-        "CAUSE    [critical] environments.dc1.country = CH: outside EU (53 violations of 3 "
+        "CAUSE    [critical] environments.dc1.country = CH: outside EU (77 violations of 3 "
         "rules)"]
     rules = [line.split(":")[0] for line in lines if line.startswith("- sovereignty-")]
     assert rules == ["- sovereignty-resource-region", "- sovereignty-image-registry-digest",
@@ -433,7 +445,7 @@ def test_the_render_is_strict_valid_and_declares_every_chart_value(tmp_path: Pat
         (copy_dir / "helm" / f.name).write_text(text)
     values = subprocess.run([sys.executable, str(tools / "check_chart_values.py"),
                              str(copy_dir)], capture_output=True, text=True)
-    assert "8 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
+    assert "13 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
         values.stdout
     # no stack secret, nor a secret derived from one (Harbor's internal ones), in plain text
     from components.platform.site_registry import INTERNAL_SECRETS, derived_secret
@@ -450,6 +462,17 @@ def test_the_render_is_strict_valid_and_declares_every_chart_value(tmp_path: Pat
     text = plan.read_text()
     assert not [p for p in plain if p in text]
     assert text.count('"[secret]"') > 50
+    # serving's storage initializer reads the tenant as its read-only user, masked
+    reader = yaml.safe_load(next(out.rglob("secret-dc1-serving-reader-s3.yaml")).read_text())
+    assert reader["stringData"] == {"AWS_ACCESS_KEY_ID": "[secret]",
+                                    "AWS_SECRET_ACCESS_KEY": "[secret]"}
+    assert reader["metadata"]["annotations"]["serving.kserve.io/s3-endpoint"] == \
+        "minio.lakehouse.svc.cluster.local"
+    buckets = yaml.safe_load(next(out.rglob("configmap-dc1-object-storage-buckets.yaml"))
+                             .read_text())["data"]
+    assert json.loads(buckets["serving-ro.policy.json"])["Statement"][0]["Action"] == [
+        "s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject"]
+    assert "admin policy attach lake serving-ro --user" in buckets["setup.sh"]
 
 
 def test_mirror_lock_lists_the_site_services_images(capsys: pytest.CaptureFixture[str]) -> None:
@@ -458,7 +481,9 @@ def test_mirror_lock_lists_the_site_services_images(capsys: pytest.CaptureFixtur
     for ref in ("quay.io/minio/minio:RELEASE.2025-04-08T15-41-24Z",
                 "quay.io/minio/kes:2025-03-12T09-35-18Z",
                 "quay.io/minio/mc:RELEASE.2024-10-02T08-27-28Z",
-                "quay.io/minio/operator-sidecar:v7.0.1", "docker.io/goharbor/harbor-core:v2.15.1"):
+                "quay.io/minio/operator-sidecar:v7.0.1", "docker.io/goharbor/harbor-core:v2.15.1",
+                "docker.io/envoyproxy/gateway:v1.9.0",
+                "docker.io/envoyproxy/envoy:distroless-v1.39.0"):
         assert ref in out, out
 
 
