@@ -739,3 +739,47 @@ def test_harbor_keeps_an_external_database_when_it_names_a_host(tmp_path: Path) 
     # MLflow's database is still a cluster of ours: one left, with its backups
     assert [r["inputs"]["metadata"]["name"] for r in resources
             if r["type"] == "kubernetes:postgresql.cnpg.io/v1:Cluster"] == ["mlflow-db"]
+
+
+def test_serving_on_a_site_and_its_tenant_user_errors(tmp_path: Path) -> None:
+    data = example()
+    del data["serving"]["storage_credentials"]
+    assert problems(tmp_path, data) == [
+        "serving.storage_credentials: required: 'dc1' is a site, so KServe reads the models "
+        "zone as a user of the site's tenant; name the stack secret holding its "
+        "'access_key:secret_key'"]
+    data = example()
+    data["environments"]["aws-eu"] = {
+        "kind": "aws", "account_id": "123456789012", "region": "eu-central-1",
+        "availability_zones": ["eu-central-1a", "eu-central-1b"]}
+    data["pools"]["aws-l4"] = {"environment": "aws-eu", "instance_type": "g6.xlarge",
+                               "min_nodes": 0, "max_nodes": 2}
+    data["serving"]["environment"] = "aws-eu"
+    del data["serving"]["gateway_addresses"]
+    data["serving"]["models"]["assistant"]["pool"] = "aws-l4"
+    assert problems(tmp_path, data) == [
+        "serving.environment: 'aws-eu' is aws, the lakehouse is onprem: serve in the "
+        "lakehouse's cloud (weights are read through the workload's identity)",
+        "serving.storage_credentials: 'aws-eu' is aws: KServe reads the weights through the "
+        "workload's identity there; remove storage_credentials (a site's tenant only)"]
+
+
+def test_serving_on_the_site_reads_the_tenant_as_its_reader(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(EXAMPLE), "--format", "json", "--out", str(out)]) == 0
+    resources = json.loads(out.read_text())["resources"]
+    serving = next(r for r in resources if r["type"] == "aifactory:platform:Serving")
+    assert (serving["inputs"]["substrate"], serving["inputs"]["gateway"]) == (
+        "onprem", "envoy-gateway")
+    isvcs = {r["inputs"]["metadata"]["name"]: r["inputs"]["spec"]["predictor"]
+             for r in resources if r["type"].endswith(":InferenceService")}
+    assert {n: (p["serviceAccountName"], p["model"]["storageUri"])
+            for n, p in isvcs.items()} == {
+        "assistant-v1": ("model-reader", "s3://acme-sovereign-models-dc1/assistant/v1"),
+        "assistant-v2": ("model-reader", "s3://acme-sovereign-models-dc1/assistant/v2")}
+    gateway = next(r for r in resources if r["type"].endswith("v1:Gateway"))
+    assert gateway["inputs"]["spec"]["addresses"] == [{"type": "IPAddress",
+                                                       "value": "10.30.0.60"}]
+    charts = {r["inputs"]["name"]: r["inputs"]["chart"] for r in resources
+              if r["type"] == "kubernetes:helm.sh/v4:Chart"}
+    assert charts["envoy-gateway"] == "oci://registry.dc1.acme.internal/mirror/charts/gateway-helm"
