@@ -44,7 +44,6 @@ from blueprints.spec.site import (
     Rack,
     SiteCluster,
 )
-from blueprints.spec.training_storage import TrainingStorage, training_storage_problems
 from blueprints.spec.site_services import (
     SiteRegistry,
     postgres_services,
@@ -52,6 +51,7 @@ from blueprints.spec.site_services import (
     site_lakehouse_problems,
     site_registry_problems,
 )
+from blueprints.spec.training_storage import TrainingStorage, training_storage_problems
 from catalog import cloud as cloud_catalog
 from catalog import mig
 from catalog.charts import (

@@ -271,7 +271,7 @@ class Serving(FactoryComponent):
         models_ns = namespace(child(name, "ns"), args.namespace, labels, "baseline",
                               self.child_opts(depends_on=deps))
         reader_deps: list[pulumi.Resource] = [models_ns]
-        secrets = None
+        secrets: list[k8s.core.v1.ObjectReferenceArgs] | None = None
         if args.site_store is not None:
             store = k8s.core.v1.Secret(
                 child(name, "reader-s3"),
@@ -280,7 +280,7 @@ class Serving(FactoryComponent):
                 type="Opaque", string_data=s3_credentials(args.site_store.credentials),
                 opts=self.child_opts(depends_on=[models_ns]))
             reader_deps.append(store)
-            secrets = [{"name": STORAGE_SECRET}]
+            secrets = [k8s.core.v1.ObjectReferenceArgs(name=STORAGE_SECRET)]
         reader = k8s.core.v1.ServiceAccount(
             child(name, "reader"),
             metadata={"name": SERVICE_ACCOUNT, "namespace": args.namespace, "labels": labels,
