@@ -224,6 +224,14 @@ JUPYTERHUB = ChartRef(
     source="jupyterhub/zero-to-jupyterhub-k8s 4.4.0 (JupyterHub 5.5.0)",
 )
 
+ARGO_WORKFLOWS = ChartRef(
+    chart="argo-workflows",
+    version="1.0.18",
+    repository="https://argoproj.github.io/argo-helm",
+    source="argoproj/argo-helm argo-workflows-1.0.18 (Argo Workflows v4.0.6); the "
+    "WorkflowTemplate and CronWorkflow CRDs in ../shared/crds/argoproj.io",
+)
+
 VLLM_RUNTIME = "vllm-runtime"
 """Not a chart: the key in CHART_IMAGES of the vLLM image our ServingRuntime runs."""
 VLLM_IMAGE = "docker.io/vllm/vllm-openai"
@@ -424,6 +432,11 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
         ChartImage(("kserve", "controller"), "quay.io/brancz/kube-rbac-proxy", "reference",
                    "v0.18.0", keys=("rbacProxyImage", "")),
     ),
+    # Pipelines: the controller and the executor its pods run (the server/UI stays off); both
+    # default to the chart's appVersion v4.0.6 (images.tag empty).
+    ARGO_WORKFLOWS.name: tuple(
+        ChartImage((key, "image"), f"quay.io/argoproj/{name}", "registry-tagged", "v4.0.6")
+        for key, name in (("controller", "workflow-controller"), ("executor", "argoexec"))),
     VLLM_RUNTIME: (ChartImage((), VLLM_IMAGE, "reference", VLLM_TAG, keys=("image", "")),),
     # Envoy Gateway v1.9.0 (charts/gateway-helm/values.tmpl.yaml): the control plane (its
     # certgen job too) runs global.images.envoyGateway.image, filled with the release's
@@ -442,7 +455,7 @@ CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,
     KUBERAY_OPERATOR, CERT_MANAGER, KSERVE_CRD, KSERVE, ENVOY_GATEWAY, KEDA, MLFLOW,
     JUPYTERHUB, EFA_DEVICE_PLUGIN, NETWORK_OPERATOR, FSX_CSI_DRIVER, MINIO_OPERATOR, MINIO_TENANT,
-    HARBOR, CLOUDNATIVE_PG)}
+    HARBOR, CLOUDNATIVE_PG, ARGO_WORKFLOWS)}
 
 NETWORK_OPERATOR_MELLANOX = "nvcr.io/nvidia/mellanox"
 """Where the network operator's operands (named in our NicClusterPolicy) come from."""

@@ -52,3 +52,13 @@ def gcp_service_account_id(factory: str, purpose: str) -> str:
 def label_value(value: str) -> str:
     """A value valid as a GCP or Kubernetes label value (63 characters, [a-z0-9_-])."""
     return fit(value.replace("_", "-"), 63)
+
+
+def catalog_namespace(factory: str, namespace: str) -> str:
+    """An Iceberg namespace's name in a catalog shared by the account or project (a Glue
+    database, a BigLake namespace): the factory's name first, '_' for '-', 100 characters."""
+    name = f"{factory}_{namespace}".lower().replace("-", "_")
+    if len(name) <= 100:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{name[:93].rstrip('_')}_{digest}"

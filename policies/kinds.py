@@ -24,6 +24,9 @@ DATA_BEARING = frozenset({
     "gcp:sql/databaseInstance:DatabaseInstance", "gcp:bigquery/dataset:Dataset",
     "gcp:filestore/instance:Instance", "gcp:lustre/instance:Instance",
     "gcp:parallelstore/instance:Instance",
+    # Iceberg catalogs: dropping one drops the tables' metadata (the files stay orphaned)
+    "aws:glue/catalogDatabase:CatalogDatabase", "gcp:biglake/icebergCatalog:IcebergCatalog",
+    "gcp:biglake/icebergNamespace:IcebergNamespace",
     # a site's own: its MinIO tenant (the lakehouse, the registry's blobs), Harbor's projects
     "kubernetes:minio.min.io/v2:Tenant", "harbor:index/project:Project",
 })

@@ -281,6 +281,19 @@ class PlanView:
             return gcp_region(p) if p else None
         return None
 
+    def warehouse_region(self, r: Resource) -> str | None:
+        """Where a catalog placed by its warehouse lives (a BigLake Iceberg catalog has no
+        location of its own: it is its default location's bucket's): that bucket's region in
+        the plan, None when the plan does not hold the bucket."""
+        location = decoded_inputs(r).get("defaultLocation")
+        if not isinstance(location, str) or not location.startswith("gs://"):
+            return None
+        bucket = location.removeprefix("gs://").split("/", 1)[0]
+        for b in self.of_type("gcp:storage/bucket:Bucket"):
+            if b["inputs"].get("name") == bucket:
+                return self.region(b)
+        return None
+
     def _provider_value(self, r: Resource, key: str) -> str | None:
         v = self.provider_inputs(r).get(key)
         return v if isinstance(v, str) and v else None

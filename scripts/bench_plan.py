@@ -15,9 +15,10 @@ and its peak RSS.
 
 Prints a table; the target is plan/floor <= 1.25 at every size and linear growth. The
 generated factories run jobs (see blueprint_yaml): Karpenter pools, sharing, teams with quotas,
-MultiKueue workers and workload operators, training storage (FSx for Lustre), and the model
-lifecycle (MLflow on RDS, served models with canaries, notebooks, alert routing, Grafana);
-sizes grow by environments past 60 pools.
+MultiKueue workers and workload operators, training storage (FSx for Lustre), the model
+lifecycle (MLflow on RDS, served models with canaries, notebooks, alert routing, Grafana), and
+the lakehouse's Iceberg catalog with its pipelines and drift watch; sizes grow by environments
+past 60 pools.
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
     lines += ["lakehouse:", "  environment: env0", "  zones:"]
     lines += [f"    z{z}: {{retention_days: 365}}" for z in range(zones)]
     lines += ["    models: {}"]
+    # the lakehouse's tables: an Iceberg catalog with a namespace per stage, granted per team
+    lines += ["  catalog:", "    namespaces:",
+              "      raw: {zone: z0, writers: [research]}",
+              "      curated: {zone: z0, writers: [research], readers: [applied]}",
+              "      features: {zone: models, writers: [research], readers: [applied]}"]
     lines += ["registry: {environment: env0, repositories: [training, serving]}",
               "platform: {workloads: [jobset, ray]}",
               "queueing:", "  environment: env0", "  teams:",
@@ -109,7 +115,12 @@ def blueprint_yaml(environments: int, pools_per_env: int, zones: int) -> str:
               "    oncall: {kind: pagerduty, secret: pagerduty-key}",
               "    applied: {kind: slack, secret: slack-hook, channel: '#applied'}",
               "  routes:", "    - {team: applied, receiver: applied}", "    - {receiver: oncall}",
-              "monitoring: {grafana: {admin_password_secret: grafana-admin}}"]
+              "monitoring: {grafana: {admin_password_secret: grafana-admin}}",
+              # pipelines over the catalog (Argo Workflows) and the drift watch
+              "pipelines:", "  environment: env0", "  team: research",
+              "  image: registry.example/pipelines@sha256:" + "0" * 64,
+              "  artifacts_zone: z0", "  stages: {schedule: '0 2 * * *'}",
+              "  drift: {team: applied}"]
     return "\n".join(lines) + "\n"
 
 

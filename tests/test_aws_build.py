@@ -103,7 +103,8 @@ def test_kubernetes_provider_for_the_cluster_has_a_secret_kubeconfig(plan) -> No
 def test_data_bearing_resources_are_protected(plan) -> None:
     # log groups hold the audit and flow-log evidence a compliance review asks for
     data = {"aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:ecr/repository:Repository",
-            "aws:cloudwatch/logGroup:LogGroup", "aws:rds/instance:Instance"}
+            "aws:cloudwatch/logGroup:LogGroup", "aws:rds/instance:Instance",
+            "aws:glue/catalogDatabase:CatalogDatabase"}  # the catalog's Iceberg namespaces
     aws = [r for r in plan["resources"] if r["type"].startswith("aws:")]
     assert {r["type"] for r in aws if r["protect"]} == data
     assert all(r["protect"] for r in aws if r["type"] in data)

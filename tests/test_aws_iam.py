@@ -124,5 +124,6 @@ def test_no_policy_in_the_aws_example_allows_everything(example_spec) -> None:
     inline_roles = {r.inputs["role"] for r in registrations
                     if r.type == "aws:iam/rolePolicy:RolePolicy"}
     # cluster secrets key, training jobs, Karpenter's controller, the EBS CSI driver's key use,
-    # model serving (read) and MLflow (read/write) on the models zone
-    assert len(inline_roles) == 7 and not inline_roles & node_role_ids
+    # model serving (read) and MLflow (read/write) on the models zone; the catalog's Lake
+    # Formation data access and its four teams' roles
+    assert len(inline_roles) == 12 and not inline_roles & node_role_ids

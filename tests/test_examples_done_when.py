@@ -49,10 +49,12 @@ def test_sovereign_copy_with_the_lakehouse_outside_the_eu_fails(
     # one cause: the new environment's region; the lakehouse bucket is among what it affects
     causes = [line.strip() for line in out.splitlines() if line.strip().startswith("CAUSE")]
     assert causes == ["CAUSE    [critical] environments.gcp-us.region = us-central1: outside EU "
-                      "(21 violations of 3 rules)"], out
+                      "(22 violations of 3 rules)"], out
     [region] = [line.strip() for line in out.splitlines()
                 if line.strip().startswith("- sovereignty-resource-region:")]
     assert "gcp-us-lakehouse-raw" in region.split(", "), region
+    # the Iceberg catalog moves with its warehouse bucket, and is refused with it
+    assert "gcp-us-iceberg-catalog-catalog" in region.split(", "), region
     assert not [line for line in out.splitlines() if line.strip().startswith("FAILED")], out
 
 
@@ -92,8 +94,9 @@ def test_sovereign_copy_with_the_gcp_region_moved_out_gives_one_grouped_cause(
     assert code == 1
     causes = [line.strip() for line in out.splitlines() if line.strip().startswith("CAUSE")]
     assert causes == ["CAUSE    [critical] environments.gcp-eu.region = us-central1: outside EU "
-                      "(109 violations of 5 rules)"], out  # no unrequested PyPI repository; the
-    # Managed Lustre instance moves too (its zone and its key's region: two more)
+                      "(116 violations of 5 rules)"], out  # no unrequested PyPI repository; the
+    # Managed Lustre instance moves too (its zone and its key's region: two more),
+    # and the catalog, the pipelines' and the drift watch's images in the moved registry
     assert not [line for line in out.splitlines() if line.strip().startswith("FAILED")], out
 
 

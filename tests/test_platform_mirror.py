@@ -150,7 +150,7 @@ def test_a_lock_entry_no_chart_pulls_fails(tmp_path) -> None:  # type: ignore[no
     assert f"{path}:{line}: sovereignty.mirror.images.nvcr.io/nvidia/cuda:13.0.1-base-ubi9: " \
         "nvcr.io/nvidia/cuda is not an image the factory's charts (kube-prometheus-stack, " \
         "gpu-operator, kueue, karpenter-crd, karpenter, cert-manager, keda, kserve-crd, " \
-        "kserve-resources, vllm-runtime) and manifests (gpudirect-tcpx) pull: " \
+        "kserve-resources, vllm-runtime, argo-workflows) and manifests (gpudirect-tcpx) pull: " \
         "remove it from the lock " \
         "(`aifactory mirror lock` prints the lock)" in str(err.value).splitlines()
 

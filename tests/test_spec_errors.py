@@ -87,7 +87,7 @@ def test_unknown_key_lists_allowed_keys(tmp_path: Path) -> None:
     assert problems(tmp_path, text) == [
         "bp.yaml:2: colour: unknown key 'colour' (allowed: name, description, tags, "
         "environments, pools, lakehouse, registry, training_storage, queueing, platform, "
-        "model_registry, serving, notebooks, alerts, monitoring, sovereignty, policy)"
+        "model_registry, serving, notebooks, pipelines, alerts, monitoring, sovereignty, policy)"
     ]
 
 

@@ -217,7 +217,29 @@ def summarise(resources: list[dict[str, Any]], settings: dict[str, Any]) -> dict
         "cost": cost,
         "sites": sites,
         "servedModels": served_models(resources, index),
+        "catalogNamespaces": catalog_namespaces(resources, index),
     }
+
+
+CATALOGS = ("aifactory:aws:IcebergCatalog", "aifactory:gcp:IcebergCatalog")
+
+
+def catalog_namespaces(resources: list[dict[str, Any]],
+                       index: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each Iceberg namespace of the lakehouse's catalog: its zone and the teams that write
+    and read it (from the catalog components' inputs)."""
+    out = []
+    for r in resources:
+        if r["type"] not in CATALOGS:
+            continue
+        i = r["inputs"]
+        grants: dict[str, dict[str, str]] = i.get("grants") or {}
+        for ns, zone in sorted((i.get("zones") or {}).items()):
+            out.append({"environment": building_block(r, index).split("/", 1)[0],
+                        "namespace": ns, "zone": zone,
+                        "writers": sorted(t for t, g in grants.items() if g.get(ns) == "write"),
+                        "readers": sorted(t for t, g in grants.items() if g.get(ns) == "read")})
+    return out
 
 
 def served_models(resources: list[dict[str, Any]],

@@ -105,6 +105,16 @@ def render(plan: dict[str, Any], markdown: bool = False) -> str:
                     markdown, left=frozenset({0, 1, 2, 3})),
             "",
         ]
+    if s.get("catalogNamespaces"):
+        out += [
+            h("Lakehouse tables (Iceberg catalog namespaces; grants per team and zone)"),
+            *_table(["environment", "namespace", "zone", "writers", "readers"],
+                    [[n["environment"], n["namespace"], n["zone"],
+                      ", ".join(n["writers"]) or "-", ", ".join(n["readers"]) or "-"]
+                     for n in s["catalogNamespaces"]],
+                    markdown, left=frozenset({0, 1, 2, 3, 4})),
+            "",
+        ]
     cost = s.get("cost")
     if cost and any(p["cloud"] != "onprem" for p in s["pools"]):
         per = cost["usdPerHour"]

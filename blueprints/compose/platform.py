@@ -260,4 +260,7 @@ def build_platform(spec: Blueprint, built: Built) -> dict[str, ClusterPlatform]:
             kubeconfigs[env_name] = platform.multikueue_kubeconfig
         platforms[env_name] = platform
     build_lifecycle(spec, built, platforms)
+    from blueprints.compose.lakehouse import build_lakehouse_tables
+
+    build_lakehouse_tables(spec, built, platforms)
     return platforms

@@ -22,6 +22,7 @@ import catalog
 from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_cidr, fail
 from blueprints.spec.clouds import AwsEnvironment, AwsQuotas, GcpEnvironment
 from blueprints.spec.fabric import fabric_charts, fabric_manifests
+from blueprints.spec.lakehouse import LakehouseCatalog, Pipelines, lakehouse_problems
 from blueprints.spec.lifecycle import (
     Alerts,
     ModelRegistry,
@@ -120,6 +121,8 @@ class Lakehouse(Strict):
                              "Cloud Storage) or a site (a MinIO tenant, with `site`).")
     zones: dict[str, LakehouseZone] = Field(min_length=1, description="Zones by name.")
     replication: Replication | None = Field(None, description="Cross-region replication.")
+    catalog: LakehouseCatalog | None = Field(
+        None, description="Iceberg catalog over the zones, with namespaces and grants per team.")
 
 
 class Registry(Strict):
@@ -280,6 +283,8 @@ class Blueprint(Strict):
         None, description="MLflow tracking and model registry.")
     serving: Serving | None = Field(None, description="KServe model serving (vLLM).")
     notebooks: Notebooks | None = Field(None, description="JupyterHub notebooks.")
+    pipelines: Pipelines | None = Field(
+        None, description="Argo Workflows pipelines over the lakehouse, and the drift watch.")
     alerts: Alerts | None = Field(None, description="Alert receivers and routes.")
     monitoring: Monitoring = Field(
         default_factory=lambda: Monitoring(), description="Monitoring settings (Grafana).")
@@ -361,6 +366,7 @@ class Blueprint(Strict):
         problems.extend(site_lakehouse_problems(self.lakehouse, self.environments))
         problems.extend(site_registry_problems(self.registry, self.environments))
         problems.extend(site_database_problems(self))
+        problems.extend(lakehouse_problems(self))
         reg = self.registry
         if reg is not None and reg.python_repository and getattr(
                 self.environments.get(reg.environment), "kind", None) == "aws":
@@ -401,6 +407,8 @@ class Blueprint(Strict):
             charts.append("harbor")
         if postgres_services(self):
             charts.append("cloudnative-pg")
+        if self.pipelines is not None:
+            charts.append("argo-workflows")
         charts += fabric_charts(self)
         if any(s.kind == "fsx-lustre" for s in self.training_storage.values()):
             charts.append("aws-fsx-csi-driver")

@@ -9,6 +9,8 @@ from policies.residency import allowed_places, region_allowed
 from policies.view import UNKNOWN, PlanView, Resource, cloud_of, decoded_inputs
 
 _OWN_LOCATION = ("region", "location", "zone")
+WAREHOUSE_PLACED = ("gcp:biglake/icebergCatalog:IcebergCatalog",)
+"""Catalogs that live where their warehouse bucket does (no location input of their own)."""
 
 
 def _env_path(view: PlanView, r: Resource, leaf: str) -> str | None:
@@ -64,7 +66,15 @@ def check(view: PlanView) -> Iterator[Finding]:
             continue
         own = [r["inputs"].get(k) for k in _OWN_LOCATION
                if isinstance(r["inputs"].get(k), str) and r["inputs"].get(k)]
-        if own and own[0] != UNKNOWN:
+        if t in WAREHOUSE_PLACED:
+            region = view.warehouse_region(r)
+            if region and not region_allowed(j, cloud, region):
+                yield view.finding(r, f"{t.rsplit(':', 1)[-1]} {r['name']} keeps its tables "
+                                   f"in {region} (its warehouse bucket), outside {j.name} "
+                                   f"(allowed: {allowed_places(j, cloud)})",
+                                   spec_path="lakehouse.environment", region=region,
+                                   cause=view.region_cause(cloud, region))
+        elif own and own[0] != UNKNOWN:
             # a location of its own: judged here (one inherited from the provider is judged
             # on the provider, once)
             region = view.region(r)

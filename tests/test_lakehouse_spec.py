@@ -1,0 +1,195 @@
+"""The catalog and pipelines sections of the blueprint: each refusal with the whole message a
+user sees, the CLI's exit 2 at `file:line: field: message`, and a catalog outside the
+jurisdiction refused by the sovereignty rule (exit 1)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import EXAMPLES, ROOT
+
+from aifactory.cli import main
+from blueprints.spec import BlueprintError, load
+from policies import BY_NAME, evaluate
+
+CLOUD_AWS = (EXAMPLES / "cloud-aws.yaml").read_text(encoding="utf-8")
+FEATURES = "      features: {zone: features, writers: [data-eng], readers: [research, applied]}\n"
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "bp.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BlueprintError) as e:
+        load(path)
+    return [str(p).replace(str(path), "bp.yaml") for p in e.value.problems]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+def test_the_examples_declare_catalog_namespaces_and_pipelines() -> None:
+    spec = load(EXAMPLES / "cloud-aws.yaml")
+    assert spec.lakehouse is not None and spec.lakehouse.catalog is not None
+    assert {n: (ns.zone, ns.writers, ns.readers)
+            for n, ns in spec.lakehouse.catalog.namespaces.items()} == {
+        "raw": ("raw", ["ingestion"], ["data-eng"]),
+        "curated": ("curated", ["data-eng"], ["research"]),
+        "features": ("features", ["data-eng"], ["research", "applied"])}
+    assert spec.pipelines is not None and spec.pipelines.team == "data-eng"
+    assert spec.pipelines.drift is not None and spec.pipelines.drift.team == "applied"
+    eu = load(EXAMPLES / "sovereign-eu.yaml")
+    assert eu.lakehouse is not None and eu.lakehouse.catalog is not None
+    assert eu.pipelines is not None and eu.pipelines.environment == "gcp-eu"
+
+
+def test_a_namespace_granted_to_a_team_that_does_not_exist(tmp_path: Path) -> None:
+    text = CLOUD_AWS.replace(FEATURES, FEATURES.replace("applied]", "aplied]"))
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'aplied]')}: lakehouse.catalog.namespaces.features.readers[1]: "
+        "'aplied' is not a team: did you mean 'applied'? teams are ['applied', 'data-eng', "
+        "'ingestion', 'research'] (queueing.teams)"]
+
+
+def test_the_cli_exits_2_on_an_unknown_team(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CLOUD_AWS.replace("writers: [ingestion]", "writers: [marketing]"),
+                   encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "aifactory.cli", "check", str(bad)],
+                         capture_output=True, text=True, cwd=ROOT, check=False)
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[0] == (
+        f"{bad}:{line_of(bad.read_text(), 'marketing')}: lakehouse.catalog.namespaces.raw."
+        "writers[0]: 'marketing' is not a team: teams are ['applied', 'data-eng', 'ingestion', "
+        "'research'] (queueing.teams)")
+    assert "Traceback" not in run.stderr
+
+
+def test_a_namespace_in_a_zone_the_lakehouse_lacks(tmp_path: Path) -> None:
+    text = CLOUD_AWS.replace("raw: {zone: raw,", "raw: {zone: bronze,")
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'zone: bronze')}: lakehouse.catalog.namespaces.raw.zone: "
+        "'bronze' is not a lakehouse zone: zones are ['curated', 'features', 'models', 'raw']"]
+
+
+def test_a_reader_that_writes_already(tmp_path: Path) -> None:
+    text = CLOUD_AWS.replace(FEATURES, FEATURES.replace("readers: [research,",
+                                                        "readers: [data-eng,"))
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'readers: [data-eng, applied]')}: "
+        "lakehouse.catalog.namespaces.features.readers[0]: 'data-eng' is a writer already "
+        "(writers read too): remove it from readers"]
+
+
+def test_a_namespace_name_engines_would_need_to_quote(tmp_path: Path) -> None:
+    text = CLOUD_AWS.replace("      curated: {zone: curated,", "      Curated-X: {zone: curated,")
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'Curated-X')}: lakehouse.catalog.namespaces.Curated-X: "
+        "'Curated-X' is not a namespace name: lower-case letters, digits and '_', starting "
+        "with a letter (e.g. curated_events)"]
+
+
+def test_the_pipelines_team_must_write_what_the_pipeline_writes(tmp_path: Path) -> None:
+    text = CLOUD_AWS.replace("curated: {zone: curated, writers: [data-eng], readers: [research]}",
+                             "curated: {zone: curated, writers: [research], readers: [data-eng]}")
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'stages: {raw: raw')}: pipelines.stages.curated: the "
+        "pipelines' team 'data-eng' cannot write namespace 'curated': add it to "
+        "lakehouse.catalog.namespaces.curated.writers"]
+
+
+def test_pipelines_run_where_the_teams_queue(tmp_path: Path) -> None:
+    text = CLOUD_AWS.replace("pipelines:                       # Argo Workflows in data-eng's "
+                             "namespace, admitted by its Kueue queue\n  environment: aws-prod\n"
+                             "  team: data-eng",
+                             "pipelines:\n  environment: aws-dev\n  team: data-engineering")
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'environment: aws-dev')}: pipelines.environment: 'aws-dev' "
+        "is not an environment: declared are ['aws-prod']",
+        f"bp.yaml:{line_of(text, 'team: data-engineering')}: pipelines.team: 'data-engineering' "
+        "is not a team: did you mean 'data-eng'? teams are ['applied', 'data-eng', "
+        "'ingestion', 'research'] (queueing.teams)"]
+
+
+def test_pipelines_need_the_catalog(tmp_path: Path) -> None:
+    start = CLOUD_AWS.index("  catalog:")
+    end = CLOUD_AWS.index("\nregistry:")
+    text = CLOUD_AWS[:start] + CLOUD_AWS[end:]
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'pipelines:')}: pipelines: needs lakehouse.catalog: the "
+        "pipeline reads and writes Iceberg tables through it; add lakehouse.catalog.namespaces"]
+
+
+def _check(data: dict[str, Any], tmp_path: Path,
+           capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    path = tmp_path / "copy.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    code = main(["check", str(path)])
+    captured = capsys.readouterr()
+    assert code != 2, captured.err
+    return code, captured.out
+
+
+def test_a_catalog_outside_the_jurisdiction_fails_the_sovereignty_rule(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """cloud-aws under an EU jurisdiction: its catalog (Glue databases, Lake Formation
+    locations and grants) is in London, each resource judged by its own region."""
+    data = yaml.safe_load(CLOUD_AWS)
+    data["sovereignty"] = {"jurisdiction": "EU"}
+    code, out = _check(data, tmp_path, capsys)
+    assert code == 1
+    [region] = [line.strip() for line in out.splitlines()
+                if line.strip().startswith("- sovereignty-resource-region:")]
+    flagged = region.removeprefix("- sovereignty-resource-region: ").split(", ")
+    catalog = sorted(n for n in flagged if n.startswith("aws-prod-iceberg-catalog"))
+    assert catalog[:3] == ["aws-prod-iceberg-catalog-applied-features-database",
+                           "aws-prod-iceberg-catalog-applied-features-tables",
+                           "aws-prod-iceberg-catalog-curated"]
+    assert {"aws-prod-iceberg-catalog-raw", "aws-prod-iceberg-catalog-raw-location",
+            "aws-prod-iceberg-catalog-encryption"} <= set(catalog)
+    assert len(catalog) == 24  # 3 databases, 3 locations, encryption, 17 grants
+
+
+GOLDEN_EU = ROOT / "tests" / "golden" / "sovereign-eu.plan.json"
+BIGLAKE = "gcp:biglake/icebergCatalog:IcebergCatalog"
+
+
+def _eu_plan() -> dict[str, Any]:
+    return json.loads(GOLDEN_EU.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def test_a_biglake_catalog_is_where_its_warehouse_bucket_is() -> None:
+    rule = BY_NAME["sovereignty-resource-region"]
+    plan = _eu_plan()
+    assert [v.message for v in evaluate(plan, [rule]).violations] == []
+    moved = copy.deepcopy(plan)
+    [cat] = [r for r in moved["resources"] if r["type"] == BIGLAKE]
+    bucket = cat["inputs"]["defaultLocation"].removeprefix("gs://")
+    for r in moved["resources"]:
+        if r["type"] == "gcp:storage/bucket:Bucket" and r["inputs"].get("name") == bucket:
+            r["inputs"]["location"] = "US-CENTRAL1"
+    messages = [v.message for v in evaluate(moved, [rule]).violations]
+    assert f"IcebergCatalog {cat['name']} keeps its tables in us-central1 (its warehouse " \
+        "bucket), outside EU (allowed: " in " ".join(messages)
+
+
+def test_a_catalog_on_a_site_is_refused_until_it_is_built(tmp_path: Path) -> None:
+    text = (EXAMPLES / "sovereign-onprem.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    zone = next(iter(data["lakehouse"]["zones"]))
+    team = next(iter(data["queueing"]["teams"]))
+    data["lakehouse"]["catalog"] = {"namespaces": {"raw": {"zone": zone, "writers": [team]}}}
+    site = data["lakehouse"]["environment"]
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, '  catalog:')}: lakehouse.catalog: {site!r} is a site: its "
+        "catalog (an Iceberg REST server, Lakekeeper or Polaris, with its database on "
+        "CloudNativePG and grants per team) is not built yet; catalogs run on AWS (Glue) and "
+        "GCP (BigLake); remove catalog for now"]
