@@ -420,9 +420,9 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
                    "digest", "v1.9.1"),
     ),
     # Serving (cert-manager v1.21.1, KEDA 2.20.2 and KServe v0.20.0 pull their appVersion;
-    # KServe's rbac proxy is pinned in its values). Envoy Gateway and JupyterHub are not
-    # listed: a mirrored factory refuses them at load, and a chart missing here is judged
-    # as one that runs images (sovereignty-chart-image-source), never as CRDs only.
+    # KServe's rbac proxy is pinned in its values). JupyterHub is not listed: a mirrored
+    # factory refuses it at load, and a chart missing here is judged as one that runs images
+    # (sovereignty-chart-image-source), never as CRDs only.
     CERT_MANAGER.name: tuple(
         ChartImage(path, f"quay.io/jetstack/cert-manager-{name}", "jetstack", "v1.21.1")
         for path, name in ((("image",), "controller"), (("webhook", "image"), "webhook"),
@@ -456,6 +456,18 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
     # the server at the chart's appVersion; its maintenance CronJobs stay off
     POLARIS.name: (ChartImage(("image",), "docker.io/apache/polaris", "tagged", "1.7.0"),),
     VLLM_RUNTIME: (ChartImage((), VLLM_IMAGE, "reference", VLLM_TAG, keys=("image", "")),),
+    # Envoy Gateway v1.9.0 (charts/gateway-helm/values.tmpl.yaml): the control plane (its
+    # certgen job too) runs global.images.envoyGateway.image, filled with the release's
+    # docker.io/envoyproxy/gateway:v1.9.0; the proxies it deploys run
+    # global.images.envoyProxy.image, by default the controller's DefaultEnvoyProxyImage
+    # (api/v1alpha1/shared_types.go: Envoy distroless-v1.39.0 in the v1.9.0 line); the rate
+    # limit service, should a policy turn it on, global.images.ratelimit.image (17b1956c).
+    ENVOY_GATEWAY.name: tuple(
+        ChartImage(("global", "images", key), f"docker.io/envoyproxy/{image}", "reference", tag,
+                   keys=("image", ""))
+        for key, image, tag in (("envoyGateway", "gateway", "v1.9.0"),
+                                ("envoyProxy", "envoy", "distroless-v1.39.0"),
+                                ("ratelimit", "ratelimit", "17b1956c"))),
 }
 CHARTS: dict[str, ChartRef] = {c.name: c for c in (
     GPU_OPERATOR, KUEUE, KUBE_PROMETHEUS_STACK, KARPENTER_CRD, KARPENTER, JOBSET, LEADERWORKERSET,

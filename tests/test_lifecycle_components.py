@@ -26,7 +26,7 @@ from components.platform.mlflow import ArtifactStore, Mlflow, MlflowArgs, Postgr
 from components.platform.monitoring import Monitoring, MonitoringArgs, monitoring_values
 from components.platform.notebooks import NotebookProfile, Notebooks, NotebooksArgs
 from components.platform.served_model import Revision, ServedModelArgs, deployed_revisions
-from components.platform.serving import Serving, ServingArgs
+from components.platform.serving import Serving, ServingArgs, SiteModelStore
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
@@ -131,13 +131,82 @@ def test_serving_on_gke_uses_the_gke_gateway_controller(run) -> None:  # type: i
     assert rec.of_type("kubernetes:gateway.networking.k8s.io/v1:GatewayClass") == []
 
 
+TENANT = SiteModelStore(endpoint="https://minio.lakehouse.svc.cluster.local",
+                        credentials=pulumi.Output.secret("serving-user:reader-secret-123"))
+
+
 def test_serving_on_a_site_announces_its_addresses(run) -> None:  # type: ignore[no-untyped-def]
-    rec = run(lambda: Serving("dc1-serving", serving("onprem", identity={},
+    rec = run(lambda: Serving("dc1-serving", serving("onprem", identity={}, site_store=TENANT,
                                                      gateway_addresses=("10.0.0.50",))))
     assert rec.one(GATEWAY).inputs["spec"]["addresses"] == [
         {"type": "IPAddress", "value": "10.0.0.50"}]
     with pytest.raises(ComponentArgsError, match="a site's Gateway needs the addresses"):
-        run(lambda: Serving("dc1-serving", serving("onprem", identity={})))
+        run(lambda: Serving("dc1-serving", serving("onprem", identity={}, site_store=TENANT)))
+
+
+def test_serving_on_a_site_reads_the_tenant_as_kserve_documents(run) -> None:  # type: ignore[no-untyped-def]
+    rec = run(lambda: Serving("dc1-serving", serving("onprem", identity={}, site_store=TENANT,
+                                                     gateway_addresses=("10.0.0.50",))))
+    secret = rec.one(SECRET).inputs
+    assert secret["metadata"]["name"] == "model-reader-s3"
+    assert secret["metadata"]["annotations"] == {
+        "serving.kserve.io/s3-endpoint": "minio.lakehouse.svc.cluster.local",
+        "serving.kserve.io/s3-usehttps": "1", "serving.kserve.io/s3-verifyssl": "1",
+        "serving.kserve.io/s3-region": "us-east-1",
+        "serving.kserve.io/s3-useanoncredential": "false",
+        "serving.kserve.io/s3-cabundle-configmap": "kube-root-ca.crt",
+        "serving.kserve.io/s3-cabundle": "/etc/ssl/custom-certs/ca.crt"}
+    assert secret["stringData"] == {"AWS_ACCESS_KEY_ID": SECRET_MASK,
+                                    "AWS_SECRET_ACCESS_KEY": SECRET_MASK}
+    reader = rec.one("kubernetes:core/v1:ServiceAccount").inputs
+    assert (reader["metadata"]["name"], reader["secrets"]) == (
+        "model-reader", [{"name": "model-reader-s3"}])
+    isvc = rec.of_type(ISVC)[0].inputs["spec"]["predictor"]
+    assert isvc["serviceAccountName"] == "model-reader"
+    dump = json.dumps([r.inputs for r in rec.all])
+    assert "reader-secret-123" not in dump and "serving-user" not in dump
+
+
+def test_serving_on_a_site_needs_its_tenant(run) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ComponentArgsError) as e:
+        run(lambda: Serving("dc1-serving", serving("onprem", identity={},
+                                                   gateway_addresses=("10.0.0.50",))))
+    assert str(e.value) == ("`site_store` is None: a site has no workload identity; give the "
+                            "tenant (endpoint, credentials) the weights are read from")
+    with pytest.raises(ComponentArgsError) as e:
+        run(lambda: Serving("s", serving(site_store=TENANT)))
+    assert str(e.value) == ("`site_store` on aws: a cloud reads the weights through "
+                            "`identity`; leave site_store out")
+    plain = replace(TENANT, endpoint="http://minio.lakehouse.svc.cluster.local")
+    with pytest.raises(ComponentArgsError) as e:
+        run(lambda: Serving("dc1-serving", serving("onprem", identity={}, site_store=plain,
+                                                   gateway_addresses=("10.0.0.50",))))
+    assert str(e.value) == ("`site_store.endpoint` ('http://minio.lakehouse.svc.cluster.local')"
+                            " is not https://: the credentials never cross plain HTTP")
+
+
+def test_mirrored_serving_on_a_site_pulls_envoy_from_the_mirror(run) -> None:  # type: ignore[no-untyped-def]
+    from catalog.charts import images_of
+    from components.platform.mirror import image_mirror
+
+    names = [ENVOY_GATEWAY.name, CERT_MANAGER.name, KEDA.name, KSERVE.name, "vllm-runtime"]
+    lock = {f"{i.upstream}:{i.default_tag}": "sha256:" + "ab" * 32
+            for n in names for i in images_of(n)}
+    mirror = image_mirror("registry.dc1.example/mirror", None, lock)
+    rec = run(lambda: Serving("dc1-serving", serving(
+        "onprem", identity={}, site_store=TENANT, gateway_addresses=("10.0.0.50",),
+        mirror=mirror)))
+    envoy = next(r for r in rec.of_type(CHART) if r.inputs["chart"].endswith("gateway-helm"))
+    images = envoy.inputs["values"]["global"]["images"]
+    digest = "@sha256:" + "ab" * 32
+    assert images == {
+        "envoyGateway": {"image": "registry.dc1.example/mirror/docker.io/envoyproxy/gateway:"
+                                  "v1.9.0" + digest},
+        "envoyProxy": {"image": "registry.dc1.example/mirror/docker.io/envoyproxy/envoy:"
+                                "distroless-v1.39.0" + digest},
+        "ratelimit": {"image": "registry.dc1.example/mirror/docker.io/envoyproxy/ratelimit:"
+                               "17b1956c" + digest}}
+    assert envoy.inputs["chart"].startswith("oci://registry.dc1.example/mirror/")
 
 
 def test_large_weights_are_cached_on_the_pool(run) -> None:  # type: ignore[no-untyped-def]

@@ -388,16 +388,33 @@ def test_the_lakehouse_moved_to_a_cloud_fails_the_own_site_rule(
         "pipelines.environment: 'dc1' is onprem, the lakehouse is aws: run the pipelines in "
         "the lakehouse's cloud (they reach the catalog through the workload's identity)",
         "pipelines.storage_credentials: 'aws-eu' is aws: Argo reaches its bucket through the "
-        "workload identity there; remove storage_credentials (a site's tenant only)"]
+        "workload identity there; remove storage_credentials (a site's tenant only)",
+        "serving.environment: 'dc1' is a site, the lakehouse is in 'aws-eu': a site's models "
+        "are read from that site's tenant; serve where the lakehouse is"]
     del data["model_registry"]["storage_credentials"]  # in a cloud: its workload identity
     del data["lakehouse"]["catalog"]  # Glue's would grant cloud identities of the teams
     del data["pipelines"]  # they need the catalog, and run where it is
-    for image in ("quay.io/argoproj/argoexec:v4.0.6",
-                  "quay.io/argoproj/workflow-controller:v4.0.6"):
-        del data["sovereignty"]["mirror"]["images"][image]
-    for image in ("docker.io/apache/polaris:1.7.0", "docker.io/apache/polaris-admin-tool:1.7.0",
-                  "docker.io/library/python:3.13.9-slim-trixie"):
-        del data["sovereignty"]["mirror"]["images"][image]  # and Polaris' images with it
+    # the site's serving reads the site's tenant, which moved away: drop it, and its images
+    # from the lock (which names exactly the images the factory pulls)
+    del data["serving"]
+    from catalog.charts import (
+        ARGO_WORKFLOWS,
+        CERT_MANAGER,
+        ENVOY_GATEWAY,
+        KEDA,
+        KSERVE,
+        POLARIS,
+        VLLM_RUNTIME,
+        images_of,
+    )
+
+    # and the catalog's and the pipelines' images with them
+    served = {f"{i.upstream}:{i.default_tag}" for n in (CERT_MANAGER.name, ENVOY_GATEWAY.name,
+                                                        KEDA.name, KSERVE.name, VLLM_RUNTIME,
+                                                        POLARIS.name, ARGO_WORKFLOWS.name)
+              for i in images_of(n)}
+    lock = data["sovereignty"]["mirror"]["images"]
+    data["sovereignty"]["mirror"]["images"] = {k: v for k, v in lock.items() if k not in served}
     code, out = check(data, tmp_path, capsys)
     assert code == 1
     failed = [line.strip() for line in out.splitlines() if line.strip().startswith("FAILED")]
@@ -416,7 +433,7 @@ def test_the_site_moved_out_of_the_eu_is_one_cause(
     assert code == 1
     lines = [line.strip() for line in out.splitlines()]
     assert [line for line in lines if line.startswith(("CAUSE", "FAILED"))] == [
-        "CAUSE    [critical] environments.dc1.country = CH: outside EU (64 violations of 3 "
+        "CAUSE    [critical] environments.dc1.country = CH: outside EU (77 violations of 3 "
         "rules)"]
     rules = [line.split(":")[0] for line in lines if line.startswith("- sovereignty-")]
     assert rules == ["- sovereignty-resource-region", "- sovereignty-image-registry-digest",
@@ -451,7 +468,7 @@ def test_the_render_is_strict_valid_and_declares_every_chart_value(tmp_path: Pat
         (copy_dir / "helm" / f.name).write_text(text)
     values = subprocess.run([sys.executable, str(tools / "check_chart_values.py"),
                              str(copy_dir)], capture_output=True, text=True)
-    assert "10 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
+    assert "13 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
         values.stdout
     # no stack secret, nor a secret derived from one (Harbor's internal ones), in plain text
     from components.platform.site_registry import INTERNAL_SECRETS, derived_secret
@@ -468,6 +485,17 @@ def test_the_render_is_strict_valid_and_declares_every_chart_value(tmp_path: Pat
     text = plan.read_text()
     assert not [p for p in plain if p in text]
     assert text.count('"[secret]"') > 50
+    # serving's storage initializer reads the tenant as its read-only user, masked
+    reader = yaml.safe_load(next(out.rglob("secret-dc1-serving-reader-s3.yaml")).read_text())
+    assert reader["stringData"] == {"AWS_ACCESS_KEY_ID": "[secret]",
+                                    "AWS_SECRET_ACCESS_KEY": "[secret]"}
+    assert reader["metadata"]["annotations"]["serving.kserve.io/s3-endpoint"] == \
+        "minio.lakehouse.svc.cluster.local"
+    buckets = yaml.safe_load(next(out.rglob("configmap-dc1-object-storage-buckets.yaml"))
+                             .read_text())["data"]
+    assert json.loads(buckets["serving-ro.policy.json"])["Statement"][0]["Action"] == [
+        "s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject"]
+    assert "admin policy attach lake serving-ro --user" in buckets["setup.sh"]
 
 
 def test_mirror_lock_lists_the_site_services_images(capsys: pytest.CaptureFixture[str]) -> None:
@@ -476,7 +504,9 @@ def test_mirror_lock_lists_the_site_services_images(capsys: pytest.CaptureFixtur
     for ref in ("quay.io/minio/minio:RELEASE.2025-04-08T15-41-24Z",
                 "quay.io/minio/kes:2025-03-12T09-35-18Z",
                 "quay.io/minio/mc:RELEASE.2024-10-02T08-27-28Z",
-                "quay.io/minio/operator-sidecar:v7.0.1", "docker.io/goharbor/harbor-core:v2.15.1"):
+                "quay.io/minio/operator-sidecar:v7.0.1", "docker.io/goharbor/harbor-core:v2.15.1",
+                "docker.io/envoyproxy/gateway:v1.9.0",
+                "docker.io/envoyproxy/envoy:distroless-v1.39.0"):
         assert ref in out, out
 
 
@@ -733,3 +763,47 @@ def test_harbor_keeps_an_external_database_when_it_names_a_host(tmp_path: Path) 
     assert [r["inputs"]["metadata"]["name"] for r in resources
             if r["type"] == "kubernetes:postgresql.cnpg.io/v1:Cluster"] == [
                 "catalog-db", "mlflow-db"]
+
+
+def test_serving_on_a_site_and_its_tenant_user_errors(tmp_path: Path) -> None:
+    data = example()
+    del data["serving"]["storage_credentials"]
+    assert problems(tmp_path, data) == [
+        "serving.storage_credentials: required: 'dc1' is a site, so KServe reads the models "
+        "zone as a user of the site's tenant; name the stack secret holding its "
+        "'access_key:secret_key'"]
+    data = example()
+    data["environments"]["aws-eu"] = {
+        "kind": "aws", "account_id": "123456789012", "region": "eu-central-1",
+        "availability_zones": ["eu-central-1a", "eu-central-1b"]}
+    data["pools"]["aws-l4"] = {"environment": "aws-eu", "instance_type": "g6.xlarge",
+                               "min_nodes": 0, "max_nodes": 2}
+    data["serving"]["environment"] = "aws-eu"
+    del data["serving"]["gateway_addresses"]
+    data["serving"]["models"]["assistant"]["pool"] = "aws-l4"
+    assert problems(tmp_path, data) == [
+        "serving.environment: 'aws-eu' is aws, the lakehouse is onprem: serve in the "
+        "lakehouse's cloud (weights are read through the workload's identity)",
+        "serving.storage_credentials: 'aws-eu' is aws: KServe reads the weights through the "
+        "workload's identity there; remove storage_credentials (a site's tenant only)"]
+
+
+def test_serving_on_the_site_reads_the_tenant_as_its_reader(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(EXAMPLE), "--format", "json", "--out", str(out)]) == 0
+    resources = json.loads(out.read_text())["resources"]
+    serving = next(r for r in resources if r["type"] == "aifactory:platform:Serving")
+    assert (serving["inputs"]["substrate"], serving["inputs"]["gateway"]) == (
+        "onprem", "envoy-gateway")
+    isvcs = {r["inputs"]["metadata"]["name"]: r["inputs"]["spec"]["predictor"]
+             for r in resources if r["type"].endswith(":InferenceService")}
+    assert {n: (p["serviceAccountName"], p["model"]["storageUri"])
+            for n, p in isvcs.items()} == {
+        "assistant-v1": ("model-reader", "s3://acme-sovereign-models-dc1/assistant/v1"),
+        "assistant-v2": ("model-reader", "s3://acme-sovereign-models-dc1/assistant/v2")}
+    gateway = next(r for r in resources if r["type"].endswith("v1:Gateway"))
+    assert gateway["inputs"]["spec"]["addresses"] == [{"type": "IPAddress",
+                                                       "value": "10.30.0.60"}]
+    charts = {r["inputs"]["name"]: r["inputs"]["chart"] for r in resources
+              if r["type"] == "kubernetes:helm.sh/v4:Chart"}
+    assert charts["envoy-gateway"] == "oci://registry.dc1.acme.internal/mirror/charts/gateway-helm"

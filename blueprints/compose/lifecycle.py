@@ -24,7 +24,13 @@ from components.platform.common import ENVIRONMENT_LABEL, GpuPoolCapacity
 from components.platform.monitoring import MonitoringArgs
 from components.platform.notebooks import NotebookProfile, Notebooks, NotebooksArgs
 from components.platform.served_model import Revision, ServedModelArgs
-from components.platform.serving import SERVICE_ACCOUNT, Serving, ServingArgs, needs_cache
+from components.platform.serving import (
+    SERVICE_ACCOUNT,
+    Serving,
+    ServingArgs,
+    SiteModelStore,
+    needs_cache,
+)
 from components.platform.team_queues import team_queue_name
 
 if TYPE_CHECKING:
@@ -181,6 +187,9 @@ def build_serving(spec: Blueprint, built: Built, platforms: dict[str, ClusterPla
         ProxySubnet(naming.child(s.environment, "serving-proxies"), ProxySubnetArgs(
             network_id=network.network_id, region=env.region,  # type: ignore[union-attr]
             cidr=s.proxy_subnet_cidr), pulumi.ResourceOptions(parent=env_build.component))
+    site_store = None
+    if env.kind == "onprem":
+        site_store = _site_model_store(spec, s.environment)
     scheme, bucket = models_bucket(spec, built)
     root = f"{scheme}://{bucket}"
     models = tuple(served_model_args(spec, n, m, root, capacities[m.pool])
@@ -194,8 +203,21 @@ def build_serving(spec: Blueprint, built: Built, platforms: dict[str, ClusterPla
         identity=identity, gateway_addresses=tuple(s.gateway_addresses),
         cache_gb={p: max(100, gb) for p, gb in cache.items()},
         labels=_labels(spec, s.environment), depends_on=tuple(_after(platform)),
-        mirror=mirror_of(spec)),
+        mirror=mirror_of(spec), site_store=site_store),
         _opts(env_build))
+
+
+def _site_model_store(spec: Blueprint, env_name: str) -> SiteModelStore:
+    """The site's tenant the weights are read from, as its read-only user `serving` (created
+    on the tenant by blueprints.compose.onprem); its certificate is signed by the cluster CA."""
+    from components.platform.object_store import tenant_endpoint
+
+    s = spec.serving
+    env: Any = spec.environments[env_name]
+    assert s is not None and s.storage_credentials is not None  # the spec requires them
+    assert env.object_storage is not None  # the lakehouse is on this site (the spec checks)
+    return SiteModelStore(endpoint=tenant_endpoint(env.object_storage.namespace),
+                          credentials=stack_secret(s.storage_credentials))
 
 
 def build_model_registry(spec: Blueprint, built: Built,

@@ -297,6 +297,14 @@ def build_object_storage(spec: Blueprint, env_name: str, env: OnPremSite,
         users.append(BucketUser(name="argo", bucket=bucket_name(spec.name, p.artifacts_zone,
                                                                env_name),
                                 credentials=stack_secret(p.storage_credentials)))
+    serving = spec.serving
+    if serving is not None and serving.environment == env_name \
+            and serving.storage_credentials and lake is not None \
+            and lake.environment == env_name:
+        # KServe's storage initializer: it reads the weights, never writes them
+        users.append(BucketUser(name="serving", bucket=bucket_name(spec.name, "models", env_name),
+                                credentials=stack_secret(serving.storage_credentials),
+                                read_only=True))
     backups = backup_bucket(spec, env_name)
     if backups is not None and env.databases is not None:
         # base backups and WAL: barman-cloud's retention deletes them, superseded versions

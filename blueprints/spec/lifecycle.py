@@ -191,6 +191,11 @@ class Serving(Strict):
     proxy_subnet_cidr: str | None = Field(
         None, description="GCP only: the proxy-only subnet (a /26 or larger, outside the "
         "VPC's other ranges) GKE's internal Gateway (gke-l7-rilb) runs its proxies in.")
+    storage_credentials: SecretRef | None = Field(
+        None, pattern=SECRET_KEY_PATTERN,
+        description="On a site: stack secret holding 'access_key:secret_key' of the tenant "
+        "user KServe's storage initializer reads the models zone with (created on the site's "
+        "tenant, allowed to read that bucket only); in a cloud the workload identity instead.")
     models: dict[Name, ServedModel] = Field(min_length=1, description="Models by name.")
 
     @field_validator("proxy_subnet_cidr")
@@ -299,6 +304,8 @@ def secret_refs(spec: Blueprint) -> list[str]:
             refs.append(r.login.client_secret)
         if r.basic_auth_secret:
             refs.append(r.basic_auth_secret)
+    if spec.serving is not None and spec.serving.storage_credentials:
+        refs.append(spec.serving.storage_credentials)
     if spec.notebooks is not None and spec.notebooks.login.client_secret:
         refs.append(spec.notebooks.login.client_secret)
     if spec.alerts is not None:
@@ -324,6 +331,21 @@ def _site_model_registry(reg: ModelRegistry, lake: object) -> list[tuple[Problem
     if reg.storage_credentials is None:
         problems.append(("model_registry.storage_credentials", f"required: {reg.environment!r} "
                          "is a site, so MLflow writes the models zone as a user of the site's "
+                         "tenant; name the stack secret holding its 'access_key:secret_key'"))
+    return problems
+
+
+def _site_serving(s: Serving, lake: object) -> list[tuple[ProblemPath, str]]:
+    """Serving on a site: the weights in that site's own tenant, read as a tenant user."""
+    problems: list[tuple[ProblemPath, str]] = []
+    lake_env = getattr(lake, "environment", None)
+    if lake is not None and lake_env != s.environment:
+        problems.append(("serving.environment", f"{s.environment!r} is a site, the lakehouse "
+                         f"is in {lake_env!r}: a site's models are read from that site's "
+                         "tenant; serve where the lakehouse is"))
+    if s.storage_credentials is None:
+        problems.append(("serving.storage_credentials", f"required: {s.environment!r} is a "
+                         "site, so KServe reads the models zone as a user of the site's "
                          "tenant; name the stack secret holding its 'access_key:secret_key'"))
     return problems
 
@@ -376,6 +398,13 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
         if env is not None and env.kind == "onprem" and not s.gateway_addresses:
             problems.append(("serving.gateway_addresses", "required on a site: the addresses "
                              "the site's load balancer announces for the serving Gateway"))
+        if env is not None and env.kind == "onprem":
+            problems.extend(_site_serving(s, lake))
+        elif env is not None and s.storage_credentials is not None:
+            problems.append(("serving.storage_credentials", f"{s.environment!r} is "
+                             f"{env.kind}: KServe reads the weights through the workload's "
+                             "identity there; remove storage_credentials (a site's tenant "
+                             "only)"))
         if env is not None and env.kind != "onprem" and s.gateway_addresses:
             problems.append(("serving.gateway_addresses", f"{s.environment!r} is {env.kind}: "
                              "its load balancer assigns the address; remove gateway_addresses"))
@@ -428,11 +457,6 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
         if mirrored and getattr(spec, section) is not None:
             problems.append((section, f"{whose} images are not in the mirror's lock yet: a "
                              "mirrored factory cannot run it; remove it"))
-    if mirrored and spec.serving is not None and getattr(
-            envs.get(spec.serving.environment), "kind", "gcp") != "gcp":
-        problems.append(("serving.environment", "Envoy Gateway's images are not in the "
-                         "mirror's lock yet: a mirrored factory serves on GKE (its own "
-                         "gateway controller) only"))
     if spec.sovereignty is not None and spec.monitoring.grafana is not None \
             and spec.sovereignty.mirror is not None:
         problems.append(("monitoring.grafana", "Grafana's images are not in the mirror's lock "

@@ -25,18 +25,18 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprints.errors import ComponentArgsError
-from catalog.charts import MANIFEST_IMAGES
 from components.base import FactoryComponent
 from components.naming import child
-from components.platform.mirror import ImageMirror, mirrored_image
+from components.platform.mirror import ImageMirror
 from components.platform.nccl_installers import (
+    accelerator_affinity,
     harden,
+    manifest_image,
     rdma_installer_spec,
     tcpxo_installer_spec,
 )
 
 GKE_NETWORKING_API = "networking.gke.io/v1"
-ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
 DEVICE_MODES = {"gpudirect-tcpx": "NetDevice", "gpudirect-tcpxo": "NetDevice",
                 "gpudirect-rdma": "RDMA"}
 
@@ -78,14 +78,7 @@ def network_names(pool: str, kind: str, count: int) -> list[str]:
 
 
 def _image(upstream: str, mirror: ImageMirror | None, kind: str = "gpudirect-tcpx") -> str:
-    tag = next(i.default_tag for i in MANIFEST_IMAGES[kind][1] if i.upstream == upstream)
-    return mirrored_image(upstream, mirror, tag)
-
-
-def _affinity(accelerators: Sequence[str]) -> dict[str, Any]:
-    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-        "nodeSelectorTerms": [{"matchExpressions": [
-            {"key": ACCELERATOR_LABEL, "operator": "In", "values": sorted(accelerators)}]}]}}}
+    return manifest_image(kind, upstream, mirror)
 
 
 def installer_spec(args: GpuDirectArgs) -> dict[str, Any]:
@@ -97,7 +90,7 @@ def installer_spec(args: GpuDirectArgs) -> dict[str, Any]:
             "metadata": {"labels": {"name": "nccl-tcpx-installer", **app}},
             "spec": harden({
                 "priorityClassName": "system-node-critical",
-                "affinity": _affinity(args.accelerators),
+                "affinity": accelerator_affinity(args.accelerators),
                 "tolerations": [{"operator": "Exists"}],
                 "hostNetwork": True, "hostPID": True,
                 "volumes": [
@@ -149,7 +142,7 @@ def injector_spec(args: GpuDirectArgs) -> dict[str, Any]:
             "metadata": {"labels": {"name": "device-injector", **app}},
             "spec": harden({
                 "priorityClassName": "system-node-critical",
-                "affinity": _affinity(args.accelerators),
+                "affinity": accelerator_affinity(args.accelerators),
                 "tolerations": [{"operator": "Exists"}],
                 "hostNetwork": True, "hostPID": True,
                 "initContainers": [{

@@ -62,16 +62,24 @@ class BucketZone:
 
 @dataclass(frozen=True)
 class BucketUser:
-    """A tenant user of one service, allowed its buckets only (read, write, delete)."""
+    """A tenant user of one service, allowed its buckets only (read, write, delete; or read
+    only)."""
 
     name: str
-    """Service name (the policy is <name>-rw)."""
+    """Service name (the policy is <name>-rw, or <name>-ro when read-only)."""
     bucket: str
     """The bucket it may use."""
     credentials: pulumi.Input[str]
     """Secret 'access_key:secret_key'."""
     also: tuple[str, ...] = ()
-    """Further buckets it may use (the site catalog's: every zone of the lakehouse)."""
+    """Further buckets it may use (the site catalog's: the zones of its namespaces)."""
+    read_only: bool = False
+    """Read the bucket only (list and get): a reader such as KServe's storage initializer."""
+
+    @property
+    def policy(self) -> str:
+        """The name of its tenant policy."""
+        return f"{self.name}-{'ro' if self.read_only else 'rw'}"
 
 
 @dataclass(frozen=True)
@@ -218,11 +226,14 @@ def user_env(name: str) -> tuple[str, str]:
     return f"USER_{base}_ACCESS_KEY", f"USER_{base}_SECRET_KEY"
 
 
-def bucket_policy(bucket: str, *also: str) -> dict[str, Any]:
+def bucket_policy(bucket: str, read_only: bool = False, also: tuple[str, ...] = ()
+                  ) -> dict[str, Any]:
     """A tenant policy allowing these buckets only (IAM JSON, as `mc admin policy create`
-    reads)."""
+    reads); read-only: listing the buckets and getting their objects."""
+    actions = (["s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject"] if read_only
+               else ["s3:*"])
     return {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": ["s3:*"],
+        "Effect": "Allow", "Action": actions,
         "Resource": [r for b in (bucket, *also)
                      for r in (f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*")]}]}
 
@@ -250,7 +261,7 @@ def bucket_script(zones: Sequence[BucketZone], users: Sequence[BucketUser] = ())
         lines.append(f"{mc} ilm import {target} < /config/{z.bucket}.lifecycle.json")
     for u in users:
         access, secret = user_env(u.name)
-        policy = f"{u.name}-rw"
+        policy = u.policy
         user = f'"$(cat /secrets/{access})"'
         lines.append(f"{mc} admin policy create {ALIAS} {policy} /config/{policy}.policy.json")
         lines.append(f'{mc} admin user add {ALIAS} {user} "$(cat /secrets/{secret})"')
@@ -499,8 +510,9 @@ class SiteObjectStore(FactoryComponent):
         files = {"setup.sh": script, **{
             f"{z.bucket}.lifecycle.json": json.dumps(lifecycle(z), indent=2, sort_keys=True)
             for z in args.zones}, **{
-            f"{u.name}-rw.policy.json": json.dumps(bucket_policy(u.bucket, *u.also), indent=2,
-                                                   sort_keys=True) for u in args.users}}
+            f"{u.policy}.policy.json": json.dumps(bucket_policy(u.bucket, u.read_only, u.also),
+                                                  indent=2, sort_keys=True)
+            for u in args.users}}
         config = k8s.core.v1.ConfigMap(
             child(name, "buckets"),
             metadata=object_meta(f"{args.tenant}-buckets", ns, labels),

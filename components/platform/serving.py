@@ -8,7 +8,10 @@ ServingRuntime, everything it needs to work, and the served models.
   Gateway on EKS (its Service an internal load balancer) and on a site (at the addresses the
   site's load balancer announces). No Gateway without a controller that programs it;
 - the namespace's service account reads the weights from the lakehouse's models zone through
-  the workload's identity (IRSA on EKS, Workload Identity on GKE);
+  the workload's identity (IRSA on EKS, Workload Identity on GKE); on a site it names a Secret
+  with the credentials of a read-only user of the site's MinIO tenant and KServe's S3
+  annotations (endpoint, HTTPS, verified TLS against the cluster CA that signed the tenant's
+  certificate), as KServe documents for S3-compatible stores;
 - large weights are cached on the pool's nodes (a LocalModelNodeGroup per pool).
 """
 
@@ -50,7 +53,31 @@ ENVOY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 GKE_INTERNAL_CLASS = "gke-l7-rilb"
 """GKE's internal regional Application Load Balancer GatewayClass (GKE installs it)."""
 SERVICE_ACCOUNT = "model-reader"
+STORAGE_SECRET = "model-reader-s3"
+"""The Secret (credentials and KServe's S3 annotations) the reader names on a site."""
 CACHE_PATH = "/mnt/models"
+CA_MOUNT = "/etc/ssl/custom-certs"
+"""Where KServe mounts the CA ConfigMap into the storage initializer (the chart's default
+kserve.storage.caBundleVolumeMountPath)."""
+S3_ANNOTATION = "serving.kserve.io"
+
+
+@dataclass(frozen=True)
+class SiteModelStore:
+    """The site's MinIO tenant the storage initializer downloads weights from."""
+
+    endpoint: str
+    """The tenant's S3 endpoint inside the cluster (https://host[:port])."""
+    credentials: pulumi.Input[str]
+    """Secret 'access_key:secret_key' of the tenant user allowed to read the models bucket."""
+    ca_config_map: str = "kube-root-ca.crt"
+    """ConfigMap in the serving namespace with the CA that signed the tenant's certificate
+    (the operator's certificates are signed by the cluster CA, which Kubernetes publishes in
+    every namespace as kube-root-ca.crt)."""
+    ca_key: str = "ca.crt"
+    """Its key holding the CA."""
+    region: str = "us-east-1"
+    """The region the tenant answers to (MinIO's default)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +104,10 @@ class ServingArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     """What must exist first (the monitoring stack: its CRDs)."""
     mirror: ImageMirror | None = None
-    """In-jurisdiction mirror the charts and images (vLLM's too) come from (None: upstream)."""
+    """In-jurisdiction mirror the charts and images (vLLM's and Envoy's too) come from (None:
+    upstream)."""
+    site_store: SiteModelStore | None = None
+    """Site only: the tenant the weights are read from (in a cloud: `identity`)."""
 
 
 def kserve_values(cache: bool) -> dict[str, Any]:
@@ -125,6 +155,25 @@ def gateway_spec(args: ServingArgs, class_name: str) -> dict[str, Any]:
     return spec
 
 
+def s3_annotations(store: SiteModelStore) -> dict[str, str]:
+    """KServe's S3 annotations of the storage Secret: the tenant over HTTPS, its certificate
+    verified against the CA ConfigMap KServe mounts into the storage initializer."""
+    host = store.endpoint.removeprefix("https://")
+    return {f"{S3_ANNOTATION}/{k}": v for k, v in (
+        ("s3-endpoint", host), ("s3-usehttps", "1"), ("s3-verifyssl", "1"),
+        ("s3-region", store.region), ("s3-useanoncredential", "false"),
+        ("s3-cabundle-configmap", store.ca_config_map),
+        ("s3-cabundle", f"{CA_MOUNT}/{store.ca_key}"))}
+
+
+def s3_credentials(credentials: pulumi.Input[str]) -> dict[str, pulumi.Output[str]]:
+    """The Secret's AWS_* keys from 'access_key:secret_key', each a Pulumi secret."""
+    creds = pulumi.Output.secret(credentials)
+    return {"AWS_ACCESS_KEY_ID": pulumi.Output.secret(creds.apply(lambda c: c.partition(":")[0])),
+            "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(
+                creds.apply(lambda c: c.partition(":")[2]))}
+
+
 def cache_node_group_spec(pool: str, size_gb: int) -> dict[str, Any]:
     """A host-path volume on each node of the pool, holding cached weights."""
     storage = f"{size_gb}Gi"
@@ -153,9 +202,16 @@ class Serving(FactoryComponent):
         if not args.models:
             raise ComponentArgsError("`models` is empty: leave Serving out of a cluster that "
                                      "serves nothing")
-        if args.mirror is not None and args.substrate != "gcp":
-            raise ComponentArgsError("`mirror` with Envoy Gateway: its images are not in the "
-                                     "mirror's lock; a mirrored factory serves on GKE")
+        if args.substrate == "onprem" and args.site_store is None:
+            raise ComponentArgsError("`site_store` is None: a site has no workload identity; "
+                                     "give the tenant (endpoint, credentials) the weights are "
+                                     "read from")
+        if args.substrate != "onprem" and args.site_store is not None:
+            raise ComponentArgsError(f"`site_store` on {args.substrate}: a cloud reads the "
+                                     "weights through `identity`; leave site_store out")
+        if args.site_store is not None and not args.site_store.endpoint.startswith("https://"):
+            raise ComponentArgsError(f"`site_store.endpoint` ({args.site_store.endpoint!r}) is "
+                                     "not https://: the credentials never cross plain HTTP")
         if args.substrate == "onprem" and not args.gateway_addresses:
             raise ComponentArgsError("`gateway_addresses` is empty: a site's Gateway needs the "
                                      "addresses its load balancer announces")
@@ -202,7 +258,8 @@ class Serving(FactoryComponent):
             gw_ns = namespace(child(name, "envoy-gateway-ns"), "envoy-gateway-system", labels,
                               "baseline", self.child_opts(depends_on=deps))
             envoy = chart(child(name, "envoy-gateway"), ENVOY_GATEWAY, "envoy-gateway",
-                          "envoy-gateway-system", {}, self.child_opts(depends_on=[gw_ns]))
+                          "envoy-gateway-system", {}, self.child_opts(depends_on=[gw_ns]),
+                          args.mirror)
             class_name = "envoy-gateway"
             gateway_class = k8s.apiextensions.CustomResource(
                 child(name, "gateway-class"), api_version=GATEWAY_API, kind="GatewayClass",
@@ -213,11 +270,23 @@ class Serving(FactoryComponent):
 
         models_ns = namespace(child(name, "ns"), args.namespace, labels, "baseline",
                               self.child_opts(depends_on=deps))
+        reader_deps: list[pulumi.Resource] = [models_ns]
+        secrets: list[k8s.core.v1.ObjectReferenceArgs] | None = None
+        if args.site_store is not None:
+            store = k8s.core.v1.Secret(
+                child(name, "reader-s3"),
+                metadata={"name": STORAGE_SECRET, "namespace": args.namespace,
+                          "labels": labels, "annotations": s3_annotations(args.site_store)},
+                type="Opaque", string_data=s3_credentials(args.site_store.credentials),
+                opts=self.child_opts(depends_on=[models_ns]))
+            reader_deps.append(store)
+            secrets = [k8s.core.v1.ObjectReferenceArgs(name=STORAGE_SECRET)]
         reader = k8s.core.v1.ServiceAccount(
             child(name, "reader"),
             metadata={"name": SERVICE_ACCOUNT, "namespace": args.namespace, "labels": labels,
                       "annotations": dict(args.identity)},
-            opts=self.child_opts(depends_on=[models_ns]))
+            secrets=secrets,
+            opts=self.child_opts(depends_on=reader_deps))
         runtime = k8s.apiextensions.CustomResource(
             child(name, "vllm-runtime"), api_version=KSERVE_ALPHA_API, kind="ServingRuntime",
             metadata={"name": RUNTIME, "namespace": args.namespace, "labels": labels},
