@@ -385,12 +385,12 @@ def test_the_lakehouse_moved_to_a_cloud_fails_the_own_site_rule(
         "model_registry.storage_credentials: 'aws-eu' is aws: MLflow reaches its bucket "
         "through its workload identity there; remove storage_credentials (a site's tenant "
         "only)",
+        "serving.environment: 'dc1' is a site, the lakehouse is in 'aws-eu': a site's models "
+        "are read from that site's tenant; serve where the lakehouse is",
         "pipelines.environment: 'dc1' is onprem, the lakehouse is aws: run the pipelines in "
         "the lakehouse's cloud (they reach the catalog through the workload's identity)",
         "pipelines.storage_credentials: 'aws-eu' is aws: Argo reaches its bucket through the "
-        "workload identity there; remove storage_credentials (a site's tenant only)",
-        "serving.environment: 'dc1' is a site, the lakehouse is in 'aws-eu': a site's models "
-        "are read from that site's tenant; serve where the lakehouse is"]
+        "workload identity there; remove storage_credentials (a site's tenant only)"]
     del data["model_registry"]["storage_credentials"]  # in a cloud: its workload identity
     del data["lakehouse"]["catalog"]  # Glue's would grant cloud identities of the teams
     del data["pipelines"]  # they need the catalog, and run where it is
@@ -433,7 +433,7 @@ def test_the_site_moved_out_of_the_eu_is_one_cause(
     assert code == 1
     lines = [line.strip() for line in out.splitlines()]
     assert [line for line in lines if line.startswith(("CAUSE", "FAILED"))] == [
-        "CAUSE    [critical] environments.dc1.country = CH: outside EU (77 violations of 3 "
+        "CAUSE    [critical] environments.dc1.country = CH: outside EU (88 violations of 3 "
         "rules)"]
     rules = [line.split(":")[0] for line in lines if line.startswith("- sovereignty-")]
     assert rules == ["- sovereignty-resource-region", "- sovereignty-image-registry-digest",
@@ -468,7 +468,7 @@ def test_the_render_is_strict_valid_and_declares_every_chart_value(tmp_path: Pat
         (copy_dir / "helm" / f.name).write_text(text)
     values = subprocess.run([sys.executable, str(tools / "check_chart_values.py"),
                              str(copy_dir)], capture_output=True, text=True)
-    assert "13 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
+    assert "15 releases checked, 0 undeclared values, 0 charts without data" in values.stdout, \
         values.stdout
     # no stack secret, nor a secret derived from one (Harbor's internal ones), in plain text
     from components.platform.site_registry import INTERNAL_SECRETS, derived_secret
