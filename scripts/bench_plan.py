@@ -4,10 +4,10 @@
 For each size, a blueprint is generated (AWS environments with many GPU pools and lakehouse
 zones), planned in a fresh process, and the same registrations (same SDK classes, custom
 resources of CRDs through the SDK's apiextensions.CustomResource as the program makes them,
-type tokens, names, parents, protect flags and inputs: checked with BENCH_CHECK_FLOOR=1) are
-replayed, with plain values and no providers, under the plan's own recorder in another fresh
-process: that is
-the floor, the least any Pulumi program registering those resources through the SDK pays. Each
+type tokens, names, parents, protect flags, dependencies and inputs: checked with
+BENCH_CHECK_FLOOR=1; a Helm chart constructed remotely, as the SDK's Chart is) are replayed,
+with plain values and no providers, under the plan's own recorder in another fresh process: that
+is the floor, the least any Pulumi program registering those resources through the SDK pays. Each
 process reports its wall time (after interpreter start, including SDK imports), its CPU time
 and its peak RSS.
 
@@ -191,13 +191,18 @@ def floor_program(resources: list[dict[str, Any]]) -> None:
         if r["urn"] in made or r["type"].startswith("pulumi:providers:"):
             return made.get(r["urn"])
         parent = make(by_urn[r["parent"]]) if r["parent"] in by_urn else None
-        opts = pulumi.ResourceOptions(parent=parent, protect=r["protect"])
+        # the same dependencies on the registration (Output inputs and depends_on in the
+        # program): the SDK resolves and sends them with every request
+        needs = [d for d in (make(by_urn[u]) for u in r["dependencies"] if u in by_urn) if d]
+        opts = pulumi.ResourceOptions(parent=parent, protect=r["protect"], depends_on=needs)
         inputs = dict(r["inputs"])
         cls = sdk_class(r["type"]) if r["custom"] else None
         args = getattr(sys.modules[cls.__module__], f"{cls.__name__}Args", None) if cls else None
         resource: pulumi.Resource
         if not r["custom"]:
-            resource = pulumi.ComponentResource(r["type"], r["name"], inputs, opts)
+            # a provider's component (a Helm chart) is constructed remotely, as the SDK does
+            resource = pulumi.ComponentResource(r["type"], r["name"], inputs, opts,
+                                                remote=not r["type"].startswith("aifactory:"))
         elif cls is None and r["type"].startswith("kubernetes:") \
                 and set(inputs) <= {"apiVersion", "kind", "metadata", "spec"}:
             # A custom resource of a CRD (NodePool, ClusterQueue, ...): the SDK's class for
@@ -228,13 +233,14 @@ def child_floor(plan_path: str) -> dict[str, float]:
     resources = json.loads(Path(plan_path).read_text())["resources"]
     for r in resources:
         sdk_class(r["type"])
-    # The plan's own recorder: the same mock monitor and SDK settings as the plan.
-    recorded = record(lambda: floor_program(resources), project="ai-factory", stack="floor")
+    # The plan's own recorder: the same mock monitor, SDK settings and stack as the plan.
+    recorded = record(lambda: floor_program(resources), project="ai-factory", stack="offline")
     if os.environ.get("BENCH_CHECK_FLOOR"):
-        planned = {(r["type"], r["name"]): r["inputs"] for r in resources}
-        differ = [(r.type, r.name) for r in recorded if planned.get((r.type, r.name)) != r.inputs]
-        print(f"floor: {len(recorded)} registrations, {len(differ)} with other inputs than "
-              f"planned: {differ[:5]}", file=sys.stderr)
+        planned = {(r["type"], r["name"]): (r["inputs"], r["dependencies"]) for r in resources}
+        differ = [(r.type, r.name) for r in recorded
+                  if planned.get((r.type, r.name)) != (r.inputs, r.dependencies)]
+        print(f"floor: {len(recorded)} registrations, {len(differ)} with other inputs or "
+              f"dependencies than planned: {differ[:5]}", file=sys.stderr)
     return {"seconds": time.perf_counter() - start, "resources": len(resources)}
 
 
