@@ -231,3 +231,62 @@ def test_pipelines_on_a_site_name_their_tenant_user(tmp_path: Path) -> None:
         f"bp.yaml:{line_of(text, 'storage_credentials: argo-s3')}: "
         "pipelines.storage_credentials: 'aws-prod' is aws: Argo reaches its bucket through the "
         "workload identity there; remove storage_credentials (a site's tenant only)"]
+
+
+DRIFT = "    threshold: 0.3\n    team: applied\n"
+
+
+def _watch(text: str, extra: str) -> str:
+    assert DRIFT in text
+    return text.replace(DRIFT, DRIFT + extra, 1)
+
+
+def test_a_served_model_that_is_not_served(tmp_path: Path) -> None:
+    text = _watch(CLOUD_AWS, "    served_models: [asistant]\n")
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'served_models: [asistant]')}: "
+        "pipelines.drift.served_models[0]: 'asistant' is not a served model: did you mean "
+        "'assistant'? models are ['assistant'] (serving.models)"]
+
+
+def test_served_inputs_in_a_zone_the_lakehouse_lacks(tmp_path: Path) -> None:
+    text = _watch(CLOUD_AWS, "    served_models: [assistant]\n    served_inputs_zone: logs\n")
+    zones = sorted(yaml.safe_load(CLOUD_AWS)["lakehouse"]["zones"])
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'served_inputs_zone: logs')}: "
+        f"pipelines.drift.served_inputs_zone: 'logs' is not a lakehouse zone: zones are {zones}"]
+
+
+def test_watched_models_served_in_another_environment(tmp_path: Path) -> None:
+    data = yaml.safe_load(CLOUD_AWS)
+    other = next((e for e in data["environments"] if e != data["pipelines"]["environment"]),
+                 None)
+    if other is None:
+        pytest.skip("cloud-aws declares one environment")
+    text = _watch(CLOUD_AWS, "    served_models: [assistant]\n").replace(
+        "serving:                         # KServe (RawDeployment) with vLLM, behind an internal "
+        "Gateway\n  environment: aws-prod\n",
+        "serving:                         # KServe (RawDeployment) with vLLM, behind an internal "
+        f"Gateway\n  environment: {other}\n")
+    assert f"pipelines.drift.served_models: the models are served on {other!r}" in "\n".join(
+        problems(tmp_path, text))
+
+
+def test_a_watched_model_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bp.yaml"
+    path.write_text(_watch(CLOUD_AWS, "    served_models: [assistant]\n"), encoding="utf-8")
+    spec = load(path)
+    assert spec.pipelines is not None and spec.pipelines.drift is not None
+    assert spec.pipelines.drift.served_models == ["assistant"]
+    assert spec.pipelines.drift.served_inputs_zone is None
+
+
+def test_a_served_model_watched_on_gcp_is_refused(tmp_path: Path) -> None:
+    eu = (EXAMPLES / "sovereign-eu.yaml").read_text(encoding="utf-8")
+    old = 'drift: {schedule: "30 * * * *", team: applied}'
+    text = eu.replace(old, old[:-1] + ", served_models: [assistant]}")
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'served_models: [assistant]')}: pipelines.drift.served_models: "
+        "KServe 0.20's logger writes gs:// only with a service-account key file "
+        "(GOOGLE_APPLICATION_CREDENTIALS), never with GKE workload identity, and the factory "
+        "issues no keys: remove served_models on a GCP lakehouse"]

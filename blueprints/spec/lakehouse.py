@@ -19,7 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from blueprints.spec.base import ProblemPath, Strict, fail
 
 if TYPE_CHECKING:
-    from blueprints.spec.models import Blueprint
+    from blueprints.spec.models import Blueprint, Environment
 
 NAMESPACE_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 """An Iceberg namespace (a Glue database, a BigLake namespace): lower-case letters, digits and
@@ -144,6 +144,13 @@ class DriftWatch(Strict):
                              "fires the alert (Evidently's DataDriftPreset).")
     team: str | None = Field(None, description="Team the alerts go to (queueing.teams); "
                              "none: the pipelines' team.")
+    served_models: list[str] = Field(
+        default_factory=list, description="Models of serving.models whose request inputs are "
+        "logged by KServe's agent and compared with the features table; their alerts go to "
+        "the model's team, else drift.team.")
+    served_inputs_zone: str | None = Field(
+        None, description="Lakehouse zone the logged inputs land in, under "
+        "inference-log/<model>/; none: the pipelines' artifacts_zone.")
 
 
 class Pipelines(Strict):
@@ -273,6 +280,8 @@ def pipelines_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
     if p.artifacts_zone not in lake.zones:
         problems.append(("pipelines.artifacts_zone", f"{p.artifacts_zone!r} is not a lakehouse "
                          f"zone: zones are {sorted(lake.zones)}"))
+    if p.drift is not None:
+        problems.extend(_served_drift_problems(spec, p.drift, p.environment, lake_env))
     stages = p.stages
     for stage, ns_name, write in (("raw", stages.raw, False), ("curated", stages.curated, True),
                                   ("features", stages.features, True)):
@@ -288,6 +297,46 @@ def pipelines_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
             problems.append((where, f"the pipelines' team {p.team!r} cannot {verb} namespace "
                              f"{ns_name!r}: add it to lakehouse.catalog.namespaces.{ns_name}."
                              f"{field_name}"))
+    return problems
+
+
+def _served_drift_problems(spec: Blueprint, drift: DriftWatch, pipelines_env: str,
+                           lake_env: Environment | None) -> list[tuple[ProblemPath, str]]:
+    """The watched served models exist, are served where the pipelines run, and log to a zone
+    KServe 0.20's agent can write (s3:// with IRSA or a tenant's keys; its gs:// store only
+    takes a key file, never the workload identity)."""
+    problems: list[tuple[ProblemPath, str]] = []
+    if not drift.served_models:
+        return problems
+    lake = spec.lakehouse
+    assert lake is not None
+    zone = drift.served_inputs_zone
+    if zone is not None and zone not in lake.zones:
+        problems.append(("pipelines.drift.served_inputs_zone", f"{zone!r} is not a lakehouse "
+                         f"zone: zones are {sorted(lake.zones)}"))
+    serving = spec.serving
+    if serving is None:
+        problems.append(("pipelines.drift.served_models", "no models are served: declare "
+                         "serving.models or remove served_models"))
+        return problems
+    models = sorted(serving.models)
+    for i, model in enumerate(drift.served_models):
+        if model not in serving.models:
+            close = difflib.get_close_matches(model, models, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append((("pipelines", "drift", "served_models", i),
+                             f"{model!r} is not a served model: {hint}models are {models} "
+                             "(serving.models)"))
+    if serving.environment != pipelines_env:
+        problems.append(("pipelines.drift.served_models", f"the models are served on "
+                         f"{serving.environment!r}, the pipelines run on {pipelines_env!r}: the "
+                         "drift job reads the logged inputs with the pipelines' identity; set "
+                         f"serving.environment: {pipelines_env}"))
+    if lake_env is not None and lake_env.kind == "gcp":
+        problems.append(("pipelines.drift.served_models", "KServe 0.20's logger writes gs:// "
+                         "only with a service-account key file (GOOGLE_APPLICATION_CREDENTIALS), "
+                         "never with GKE workload identity, and the factory issues no keys: "
+                         "remove served_models on a GCP lakehouse"))
     return problems
 
 
