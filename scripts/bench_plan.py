@@ -230,11 +230,13 @@ def child_floor(plan_path: str) -> dict[str, float]:
     start = time.perf_counter()
     from aifactory.plan.recorder import record
 
-    resources = json.loads(Path(plan_path).read_text())["resources"]
+    planned_doc = json.loads(Path(plan_path).read_text())
+    resources = planned_doc["resources"]
     for r in resources:
         sdk_class(r["type"])
     # The plan's own recorder: the same mock monitor, SDK settings and stack as the plan.
-    recorded = record(lambda: floor_program(resources), project="ai-factory", stack="offline")
+    recorded = record(lambda: floor_program(resources), project="ai-factory",
+                      stack=planned_doc["stack"])
     if os.environ.get("BENCH_CHECK_FLOOR"):
         planned = {(r["type"], r["name"]): (r["inputs"], r["dependencies"]) for r in resources}
         differ = [(r.type, r.name) for r in recorded
