@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from components.platform.cluster_platform import ClusterPlatform
 
 ARTIFACTS_PREFIX = "argo"
+REQUEST_LOG_PREFIX = "inference-log"
+"""Where KServe's agent logs a watched model's requests: <zone bucket>/inference-log/<model>/."""
 
 
 def catalog_namespaces(spec: Blueprint) -> tuple[CatalogNamespaceArgs, ...]:
@@ -61,6 +63,15 @@ def zone_buckets(spec: Blueprint) -> dict[str, str]:
     return {z: naming.bucket_name(spec.name, z, env.project) for z in lake.zones}
 
 
+def request_logs(spec: Blueprint) -> dict[str, tuple[str, str]]:
+    """(bucket, key prefix) of each watched served model's request log (pipelines.drift)."""
+    p = spec.pipelines
+    if p is None or p.drift is None or not p.drift.served_models:
+        return {}
+    bucket = zone_buckets(spec)[p.drift.served_inputs_zone or p.artifacts_zone]
+    return {m: (bucket, f"{REQUEST_LOG_PREFIX}/{m}") for m in p.drift.served_models}
+
+
 def _namespace_of(spec: Blueprint, team: str) -> str:
     assert spec.queueing is not None
     return spec.queueing.teams[team].namespace
@@ -83,10 +94,15 @@ def _aws_catalog(spec: Blueprint, built: Built) -> tuple[CatalogConnection, dict
     teams = {}
     for team in granted_teams(spec):
         prefixes: tuple[str, ...] = ()
+        reads: tuple[str, ...] = ()
         if pipelines is not None and pipelines.team == team:
             bucket = loc.bucket_arn(buckets[pipelines.artifacts_zone])
             prefixes = (f"{bucket}/{ARTIFACTS_PREFIX}/*",)
-        teams[team] = CatalogTeam(namespace=_namespace_of(spec, team), object_prefixes=prefixes)
+            # the drift watch reads the served models' request logs, never writes them
+            reads = tuple(f"{loc.bucket_arn(b)}/{key}/*"
+                          for _, (b, key) in sorted(request_logs(spec).items()))
+        teams[team] = CatalogTeam(namespace=_namespace_of(spec, team), object_prefixes=prefixes,
+                                  read_prefixes=reads)
     catalog = IcebergCatalog(naming.child(lake.environment, "iceberg-catalog"), IcebergCatalogArgs(
         location=loc, factory=spec.name, name_prefix=naming.cluster_name(spec.name,
                                                                          lake.environment),
@@ -299,11 +315,19 @@ def build_pipelines(spec: Blueprint, built: Built, platforms: dict[str, ClusterP
     pipelines = Pipelines(naming.child(p.environment, "pipelines"), args, opts)
     d = p.drift
     if d is not None:
+        from components.platform.drift import ServedInputs
+
+        lake_env: Any = spec.environments[spec.lakehouse.environment]  # type: ignore[union-attr]
+        models = spec.serving.models if spec.serving is not None else {}
+        served = tuple(ServedInputs(
+            model=m, bucket=bucket_, prefix=key, team=models[m].team or d.team or p.team,
+            region=lake_env.region if lake_env.kind == "aws" else None)
+            for m, (bucket_, key) in request_logs(spec).items())
         with blame("pipelines.drift", d):
             DriftWatch(naming.child(p.environment, "drift"), DriftWatchArgs(
                 pipelines=args, schedule=d.schedule, alert_team=d.team or p.team,
                 reference_days=d.reference_days, current_hours=d.current_hours,
-                threshold=d.threshold, labels=labels,
+                threshold=d.threshold, labels=labels, served=served,
                 depends_on=(pipelines.chart, pipelines.template, platform.monitoring.chart)),
                 opts)
 

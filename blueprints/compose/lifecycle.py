@@ -102,8 +102,10 @@ def models_bucket(spec: Blueprint, built: Built) -> tuple[str, str]:
 
 
 def _aws_reader(spec: Blueprint, built: Built, env_name: str, purpose: str, namespace: str,
-                service_account: str, *, read_only: bool) -> dict[str, pulumi.Input[str]]:
-    """An IRSA role of the service account on the models bucket: its annotation."""
+                service_account: str, *, read_only: bool,
+                write_prefixes: tuple[str, ...] = ()) -> dict[str, pulumi.Input[str]]:
+    """An IRSA role of the service account on the models bucket (and put-only on each
+    (bucket, key prefix) of `write_prefixes`): its annotation."""
     from components.aws.location import AwsLocation
     from components.aws.workload_role import WorkloadRole, WorkloadRoleArgs
 
@@ -122,8 +124,10 @@ def _aws_reader(spec: Blueprint, built: Built, env_name: str, purpose: str, name
         service_accounts=[f"{namespace}:{service_account}"],
         bucket_arns=[loc.bucket_arn(bucket)], bucket_key_arns=[lake_build.key.arn],
         read_only=read_only,
+        write_prefixes=tuple(f"{loc.bucket_arn(b)}/{key}/*" for b, key in write_prefixes),
         description=f"{purpose}: the lakehouse's models zone"
-        + (" (read)" if read_only else " (read/write)")),
+        + (" (read)" if read_only else " (read/write)")
+        + (", request logs (put)" if write_prefixes else "")),
         opts=pulumi.ResourceOptions(parent=build.component))
     return {"eks.amazonaws.com/role-arn": role.arn}
 
@@ -147,6 +151,9 @@ def _gcp_reader(spec: Blueprint, built: Built, env_name: str, namespace: str,
 def served_model_args(spec: Blueprint, name: str, m: ServedModel, uri_root: str,
                       capacity: GpuPoolCapacity) -> ServedModelArgs:
     """A served model's arguments (namespace, runtime and gateway are set by Serving)."""
+    from blueprints.compose.lakehouse import request_logs
+
+    log = request_logs(spec).get(name)
     last = m.last_good
     return ServedModelArgs(
         model=name, namespace="", pool=m.pool, runtime="", gateway="", service_account="",
@@ -158,7 +165,8 @@ def served_model_args(spec: Blueprint, name: str, m: ServedModel, uri_root: str,
         min_replicas=m.min_replicas, max_replicas=m.max_replicas,
         target_concurrency=m.target_concurrency, weights_gb=m.weights_gb,
         max_model_len=m.max_model_len, taints=capacity.taints, team=m.team,
-        cache_node_group=f"cache-{m.pool}" if needs_cache(m.weights_gb) else None)
+        cache_node_group=f"cache-{m.pool}" if needs_cache(m.weights_gb) else None,
+        request_log=f"s3://{log[0]}/{log[1]}" if log is not None else None)
 
 
 def build_serving(spec: Blueprint, built: Built, platforms: dict[str, ClusterPlatform],
@@ -176,8 +184,12 @@ def build_serving(spec: Blueprint, built: Built, platforms: dict[str, ClusterPla
         raise ComponentArgsError(f"{s.environment!r} has no Kubernetes cluster to serve on")
     identity: dict[str, pulumi.Input[str]] = {}
     if env.kind == "aws":
+        from blueprints.compose.lakehouse import request_logs
+
         identity = _aws_reader(spec, built, s.environment, "model-serving", s.namespace,
-                               SERVICE_ACCOUNT, read_only=True)
+                               SERVICE_ACCOUNT, read_only=True,
+                               write_prefixes=tuple(v for _, v in sorted(
+                                   request_logs(spec).items())))
     elif env.kind == "gcp":
         identity = _gcp_reader(spec, built, s.environment, s.namespace, SERVICE_ACCOUNT)
         from components.gcp.proxy_subnet import ProxySubnet, ProxySubnetArgs

@@ -145,9 +145,10 @@ class DriftWatch(Strict):
     team: str | None = Field(None, description="Team the alerts go to (queueing.teams); "
                              "none: the pipelines' team.")
     served_models: list[str] = Field(
-        default_factory=list, description="Models of serving.models whose request inputs are "
-        "logged by KServe's agent and compared with the features table; their alerts go to "
-        "the model's team, else drift.team.")
+        default_factory=list, description="Models of serving.models whose requests KServe's "
+        "agent logs to the lakehouse (AWS only); the drift job compares each model's newest "
+        "window of requests with the days before it, and alerts the model's team, else "
+        "drift.team.")
     served_inputs_zone: str | None = Field(
         None, description="Lakehouse zone the logged inputs land in, under "
         "inference-log/<model>/; none: the pipelines' artifacts_zone.")
@@ -337,6 +338,17 @@ def _served_drift_problems(spec: Blueprint, drift: DriftWatch, pipelines_env: st
                          "only with a service-account key file (GOOGLE_APPLICATION_CREDENTIALS), "
                          "never with GKE workload identity, and the factory issues no keys: "
                          "remove served_models on a GCP lakehouse"))
+    elif lake_env is not None and lake_env.kind == "onprem":
+        problems.append(("pipelines.drift.served_models", "KServe 0.20's logger cannot reach "
+                         "a site's tenant: its agent is handed the tenant's CA path "
+                         "(AWS_CA_BUNDLE) but only the storage initializer mounts the CA, and "
+                         "the kserve-resources chart declares no logger CA bundle; remove "
+                         "served_models on a site's lakehouse"))
+    elif spec.environments[serving.environment].kind != "aws" and lake_env is not None:
+        problems.append(("pipelines.drift.served_models", f"the models are served on "
+                         f"{serving.environment!r} ({spec.environments[serving.environment].kind})"
+                         f", the lakehouse is in AWS: the logger writes to the lakehouse's "
+                         "bucket through the predictor's IRSA role; serve on the AWS cluster"))
     return problems
 
 

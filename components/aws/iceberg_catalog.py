@@ -57,6 +57,9 @@ class CatalogTeam:
     object_prefixes: tuple[str, ...] = ()
     """S3 object ARN patterns the team reads and writes directly, outside the catalog (the
     pipelines' artifacts)."""
+    read_prefixes: tuple[str, ...] = ()
+    """S3 object ARN patterns the team only reads, outside the catalog (the served models'
+    request logs the drift watch compares)."""
 
 
 @dataclass(frozen=True)
@@ -126,15 +129,21 @@ def team_policy(args: IcebergCatalogArgs, team: str, key_arn: str) -> str:
     # and what it vends is what Lake Formation granted.
     statements.append(allow("VendedTableCredentials", ["lakeformation:GetDataAccess"], "*"))
     prefixes = args.teams[team].object_prefixes
-    if prefixes:
-        buckets = sorted({p.split("/", 1)[0] for p in prefixes})
-        statements += [
-            allow("ListArtifactBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], buckets),
-            allow("ReadWriteArtifacts", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                  list(prefixes)),
-            allow("UseBucketKeyThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn],
-                  {"StringEquals": {"kms:ViaService": f"s3.{loc.region}.{loc.dns_suffix}"}}),
-        ]
+    reads = args.teams[team].read_prefixes
+    if prefixes or reads:
+        buckets = sorted({p.split("/", 1)[0] for p in (*prefixes, *reads)})
+        statements.append(allow("ListArtifactBuckets", ["s3:ListBucket", "s3:GetBucketLocation"],
+                                buckets))
+        if prefixes:
+            statements.append(allow("ReadWriteArtifacts",
+                                    ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                                    list(prefixes)))
+        if reads:
+            statements.append(allow("ReadRequestLogs", ["s3:GetObject"], list(reads)))
+        statements.append(allow(
+            "UseBucketKeyThroughS3",
+            ["kms:Decrypt", "kms:GenerateDataKey"] if prefixes else ["kms:Decrypt"], [key_arn],
+            {"StringEquals": {"kms:ViaService": f"s3.{loc.region}.{loc.dns_suffix}"}}))
     policy = document(statements)
     assert_least_privilege(policy)
     return policy

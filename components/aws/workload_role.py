@@ -59,6 +59,9 @@ class WorkloadRoleArgs:
     """Extra tags."""
     read_only: bool = False
     """Read the buckets only (model serving), no writes."""
+    write_prefixes: Sequence[str] = ()
+    """Object ARN patterns (bucket/prefix/*) the workload may only put to, even when
+    `read_only` (the serving agent's request log); their buckets' keys are `bucket_key_arns`."""
     description: str = "Training jobs: lakehouse read/write, image pulls"
     """Role description."""
 
@@ -76,12 +79,15 @@ def permissions_policy(args: WorkloadRoleArgs, key_arns: Sequence[str]) -> str:
             allow("ReadWriteLakehouseObjects", OBJECT_ACTIONS,
                   [f"{a}/*" for a in args.bucket_arns]),
         ]
-        if key_arns:
-            statements.append(allow(
-                "UseLakehouseKeysThroughS3",
-                ["kms:Decrypt"] if args.read_only else ["kms:Decrypt", "kms:GenerateDataKey"],
-                list(key_arns),
-                {"StringEquals": {"kms:ViaService": f"s3.{loc.region}.{loc.dns_suffix}"}}))
+    if args.write_prefixes:
+        statements.append(allow("PutLogObjects", ["s3:PutObject"], list(args.write_prefixes)))
+    if (args.bucket_arns or args.write_prefixes) and key_arns:
+        statements.append(allow(
+            "UseLakehouseKeysThroughS3",
+            ["kms:Decrypt"] if args.read_only and not args.write_prefixes
+            else ["kms:Decrypt", "kms:GenerateDataKey"],
+            list(key_arns),
+            {"StringEquals": {"kms:ViaService": f"s3.{loc.region}.{loc.dns_suffix}"}}))
     if args.repository_arns:
         statements += [
             # GetAuthorizationToken has no resource type: it can only be granted on "*".

@@ -4,6 +4,12 @@ Prometheus gauges of the workflow controller (argo_workflows_lakehouse_feature_*
 factory's Prometheus scrapes; a PrometheusRule alerts the owning team (its `team` label, so the
 lifecycle's AlertmanagerConfig routes it to that team's receiver) when drift or missing values
 pass their thresholds, or when the watch has not reported for two schedules.
+
+Served models' inputs likewise: for each watched model a step of the same workflow reads the
+requests KServe's agent logged to the lakehouse (one JSON object per request), compares the
+newest window of their shape (prompt length, messages, sampling parameters) with the days
+before it, and reports the share of drifted columns and the window's request count
+(argo_workflows_lakehouse_served_*), alerting the model's team.
 """
 
 from __future__ import annotations
@@ -23,9 +29,27 @@ from components.platform.pipelines import ARGO_API, PipelinesArgs, container_ste
 MONITORING_API = "monitoring.coreos.com/v1"
 DRIFT_METRIC = "lakehouse_feature_drift_share"
 MISSING_METRIC = "lakehouse_feature_missing_share"
+SERVED_DRIFT_METRIC = "lakehouse_served_input_drift_share"
+SERVED_REQUESTS_METRIC = "lakehouse_served_requests"
 PREFIX = "argo_workflows_"
 """Argo prepends it to every custom metric's name."""
 NAME = "lakehouse-drift"
+
+
+@dataclass(frozen=True)
+class ServedInputs:
+    """A served model whose logged requests are watched."""
+
+    model: str
+    """Model name (its InferenceServices log under `prefix`)."""
+    bucket: str
+    """Lakehouse bucket of the log."""
+    prefix: str
+    """Key prefix of the log (inference-log/<model>)."""
+    team: str
+    """Team its alerts go to."""
+    region: str | None = None
+    """The bucket's region (None: looked up by the S3 client)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +72,8 @@ class DriftWatchArgs:
     """Share of missing values that alerts."""
     stale_after_minutes: int = 180
     """Minutes without a report before the watch itself alerts (two schedules or more)."""
+    served: tuple[ServedInputs, ...] = ()
+    """Served models whose logged requests are watched too."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels on the objects."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -77,10 +103,81 @@ def cron_spec(args: DriftWatchArgs, team_label: str) -> dict[str, Any]:
                    "drift_share", args),
             _gauge(MISSING_METRIC, "Share of missing values of a lakehouse table (Evidently)",
                    "missing_share", args)]})
+    templates = [step]
+    entrypoint = "drift"
+    if args.served:
+        # one DAG: the features and each model are independent steps, a failure of one
+        # neither stops nor hides the others
+        entrypoint = "watch"
+        templates = [{"name": "watch", "dag": {"tasks": [
+            {"name": "features", "template": "drift"},
+            *({"name": served_step(s.model), "template": served_step(s.model)}
+              for s in args.served)]}},
+            step, *(served_template(args, s) for s in args.served)]
     return {"schedules": [args.schedule], "concurrencyPolicy": "Forbid",
             "startingDeadlineSeconds": 600,
-            "workflowSpec": {**workflow_base(p, team_label), "entrypoint": "drift",
-                             "templates": [step]}}
+            "workflowSpec": {**workflow_base(p, team_label), "entrypoint": entrypoint,
+                             "templates": templates}}
+
+
+def served_step(model: str) -> str:
+    """Name of a watched model's step."""
+    return f"served-{model}"
+
+
+def served_template(args: DriftWatchArgs, s: ServedInputs) -> dict[str, Any]:
+    """A model's step: its logged requests, newest window against the days before it."""
+    env = {"MODEL": s.model, "LOG_BUCKET": s.bucket, "LOG_PREFIX": s.prefix,
+           "REFERENCE_DAYS": str(args.reference_days),
+           "CURRENT_HOURS": str(args.current_hours)}
+    if s.region is not None:
+        env["LOG_REGION"] = s.region
+
+    def gauge(name: str, help_text: str, output: str) -> dict[str, Any]:
+        return {"name": name, "help": help_text, "when": "{{status}} == Succeeded",
+                "labels": [{"key": "model", "value": s.model},
+                           {"key": "team", "value": s.team}],
+                "gauge": {"value": f"{{{{outputs.parameters.{output}}}}}", "realtime": False}}
+
+    return container_step(
+        served_step(s.model), "served_drift.py", args.pipelines, env,
+        outputs={"parameters": [
+            {"name": "drift_share", "valueFrom": {"path": "/tmp/drift_share"}},
+            {"name": "requests", "valueFrom": {"path": "/tmp/requests"}}]},
+        metrics={"prometheus": [
+            gauge(SERVED_DRIFT_METRIC, "Share of drifted input columns of a served model's "
+                  "requests (Evidently)", "drift_share"),
+            gauge(SERVED_REQUESTS_METRIC, "Requests a served model logged in the current "
+                  "window", "requests")]})
+
+
+def served_alert_group(args: DriftWatchArgs) -> dict[str, Any]:
+    """Each watched model's input drift and silent watch, carrying the model's team."""
+    rules: list[dict[str, Any]] = []
+    for s in args.served:
+        sel = f'model="{s.model}"'
+        labels = {"team": s.team, "model": s.model, "severity": "warning"}
+        rules += [
+            {"alert": "ServedInputDrift",
+             "expr": f"max({PREFIX}{SERVED_DRIFT_METRIC}{{{sel}}}) > {args.threshold:g}",
+             "labels": labels,
+             "annotations": {"summary": f"Inputs of model {s.model} drifted",
+                             "description": f"{{{{ $value | humanizePercentage }}}} of the "
+                             f"input columns of {s.model}'s requests drifted from the "
+                             f"{args.reference_days} days before (threshold "
+                             f"{args.threshold:.0%}): check what callers send before "
+                             "trusting its answers."}},
+            {"alert": "ServedInputWatchSilent",
+             "expr": f"absent_over_time({PREFIX}{SERVED_DRIFT_METRIC}{{{sel}}}"
+                     f"[{args.stale_after_minutes}m])",
+             "labels": labels,
+             "annotations": {"summary": f"The input watch of model {s.model} has not reported",
+                             "description": f"No input drift figure for {s.model} in "
+                             f"{args.stale_after_minutes} minutes: its step of the CronWorkflow "
+                             f"{NAME} fails (no logged requests, no access to "
+                             f"s3://{s.bucket}/{s.prefix}) or is not admitted."}},
+        ]
+    return {"name": "aifactory-served-input-drift", "rules": rules}
 
 
 def alert_groups(args: DriftWatchArgs) -> list[dict[str, Any]]:
@@ -127,6 +224,9 @@ class DriftWatch(FactoryComponent):
             raise ComponentArgsError(f"`threshold` ({args.threshold}) and `missing_threshold` "
                                      f"({args.missing_threshold}) are shares: give each in "
                                      "(0, 1]")
+        models = [s.model for s in args.served]
+        if len(set(models)) != len(models):
+            raise ComponentArgsError(f"`served` names a model twice: {sorted(models)}")
         if args.stale_after_minutes < 10:
             raise ComponentArgsError(f"`stale_after_minutes` ({args.stale_after_minutes}) "
                                      "is below 10: give the watch time to run")
@@ -134,7 +234,8 @@ class DriftWatch(FactoryComponent):
         super().__init__("aifactory:platform:DriftWatch", name, {
             "namespace": p.namespace, "table": f"{p.stages.features}.{p.stages.table}",
             "team": args.alert_team, "schedule": args.schedule,
-            "threshold": args.threshold}, opts)
+            "threshold": args.threshold,
+            **({"servedModels": models} if models else {})}, opts)
         labels = dict(args.labels)
         k8s.apiextensions.CustomResource(
             child(name, "schedule"), api_version=ARGO_API, kind="CronWorkflow",
@@ -144,6 +245,7 @@ class DriftWatch(FactoryComponent):
         k8s.apiextensions.CustomResource(
             child(name, "alerts"), api_version=MONITORING_API, kind="PrometheusRule",
             metadata={"name": NAME, "namespace": p.namespace, "labels": labels},
-            spec={"groups": alert_groups(args)},
+            spec={"groups": [*alert_groups(args), *([served_alert_group(args)]
+                                                     if args.served else [])]},
             opts=self.child_opts(depends_on=list(args.depends_on)))
         self.register_outputs({})

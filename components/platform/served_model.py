@@ -95,6 +95,9 @@ class ServedModelArgs:
     """p95 end-to-end latency above which an alert fires."""
     error_ratio: float = 0.05
     """Share of aborted requests above which an alert fires."""
+    request_log: str | None = None
+    """s3://bucket/prefix KServe's agent writes each request to (None: no log); the drift watch
+    reads it."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels on every object."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -131,6 +134,23 @@ def isvc_name(model: str, revision: str) -> str:
     return f"{model}-{revision}"
 
 
+LOG_PATH = "requests"
+"""storage.path of the request log: KServe 0.20's agent writes each request to
+<url>/<namespace>/<isvc>/predictor/requests/<id>-request.json."""
+
+
+def logger_spec(url: str, service_account: str) -> dict[str, Any]:
+    """KServe's request logger to a bucket: requests only (the inputs), as JSON, with the
+    predictor's own service account (its cloud identity may put under the prefix). KServe
+    0.20 refuses a storage without path, parameters and key; the agent ignores the key."""
+    if not url.startswith("s3://") or url.count("/") < 3:
+        raise ComponentArgsError(f"`request_log` ({url!r}) is not s3://bucket/prefix: the "
+                                 "factory logs to its lakehouse's S3 buckets only")
+    return {"mode": "request", "url": url, "storage": {
+        "path": LOG_PATH, "parameters": {"type": "s3", "format": "json"},
+        "key": "default", "serviceAccountName": service_account}}
+
+
 def inference_service_spec(args: ServedModelArgs, d: Deployed) -> dict[str, Any]:
     """The predictor: vLLM on the pool's GPUs, scaled by KEDA on running requests."""
     name = isvc_name(args.model, d.revision.revision)
@@ -162,6 +182,8 @@ def inference_service_spec(args: ServedModelArgs, d: Deployed) -> dict[str, Any]
             "resources": {"requests": {args.gpu_resource: gpus},
                           "limits": {args.gpu_resource: gpus}},
         },
+        **({"logger": logger_spec(args.request_log, args.service_account)}
+           if args.request_log is not None else {}),
     }}
 
 
@@ -223,10 +245,13 @@ class ServedModel(FactoryComponent):
             raise ComponentArgsError("a canary or a rollback needs `last_good`")
         if not 0 <= args.canary_percent < 100:
             raise ComponentArgsError(f"`canary_percent` ({args.canary_percent}) must be 0-99")
+        if args.request_log is not None:
+            logger_spec(args.request_log, args.service_account)  # refuses a bad URL first
         deployed = deployed_revisions(args)
         super().__init__("aifactory:platform:ServedModel", name, {
             "model": args.model, "pool": args.pool, "gpusPerReplica": args.gpus_per_replica,
             "revisions": {d.revision.revision: d.weight for d in deployed},
+            **({"requestLog": args.request_log} if args.request_log is not None else {}),
             "maxGpus": sum(d.max_replicas for d in deployed) * args.gpus_per_replica}, opts)
         labels = {**args.labels, MODEL_LABEL: args.model}
         if args.team:
