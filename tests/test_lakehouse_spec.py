@@ -233,16 +233,19 @@ def test_pipelines_on_a_site_name_their_tenant_user(tmp_path: Path) -> None:
         "workload identity there; remove storage_credentials (a site's tenant only)"]
 
 
-DRIFT = "    threshold: 0.3\n    team: applied\n"
+WATCH = "    served_models: [assistant]"
 
 
-def _watch(text: str, extra: str) -> str:
-    assert DRIFT in text
-    return text.replace(DRIFT, DRIFT + extra, 1)
+def test_cloud_aws_watches_its_served_model() -> None:
+    spec = load(EXAMPLES / "cloud-aws.yaml")
+    assert spec.pipelines is not None and spec.pipelines.drift is not None
+    assert spec.pipelines.drift.served_models == ["assistant"]
+    assert spec.pipelines.drift.served_inputs_zone is None
 
 
 def test_a_served_model_that_is_not_served(tmp_path: Path) -> None:
-    text = _watch(CLOUD_AWS, "    served_models: [asistant]\n")
+    assert WATCH in CLOUD_AWS
+    text = CLOUD_AWS.replace(WATCH, "    served_models: [asistant]")
     assert problems(tmp_path, text) == [
         f"bp.yaml:{line_of(text, 'served_models: [asistant]')}: "
         "pipelines.drift.served_models[0]: 'asistant' is not a served model: did you mean "
@@ -250,35 +253,48 @@ def test_a_served_model_that_is_not_served(tmp_path: Path) -> None:
 
 
 def test_served_inputs_in_a_zone_the_lakehouse_lacks(tmp_path: Path) -> None:
-    text = _watch(CLOUD_AWS, "    served_models: [assistant]\n    served_inputs_zone: logs\n")
+    text = CLOUD_AWS.replace(WATCH, WATCH + "\n    served_inputs_zone: logs", 1)
     zones = sorted(yaml.safe_load(CLOUD_AWS)["lakehouse"]["zones"])
     assert problems(tmp_path, text) == [
         f"bp.yaml:{line_of(text, 'served_inputs_zone: logs')}: "
         f"pipelines.drift.served_inputs_zone: 'logs' is not a lakehouse zone: zones are {zones}"]
 
 
-def test_watched_models_served_in_another_environment(tmp_path: Path) -> None:
+def test_watched_models_without_serving(tmp_path: Path) -> None:
     data = yaml.safe_load(CLOUD_AWS)
-    other = next((e for e in data["environments"] if e != data["pipelines"]["environment"]),
-                 None)
-    if other is None:
-        pytest.skip("cloud-aws declares one environment")
-    text = _watch(CLOUD_AWS, "    served_models: [assistant]\n").replace(
-        "serving:                         # KServe (RawDeployment) with vLLM, behind an internal "
-        "Gateway\n  environment: aws-prod\n",
-        "serving:                         # KServe (RawDeployment) with vLLM, behind an internal "
-        f"Gateway\n  environment: {other}\n")
-    assert f"pipelines.drift.served_models: the models are served on {other!r}" in "\n".join(
-        problems(tmp_path, text))
+    del data["serving"]
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert ("pipelines.drift.served_models: no models are served: declare serving.models or "
+            "remove served_models") in "\n".join(problems(tmp_path, text))
 
 
-def test_a_watched_model_accepted(tmp_path: Path) -> None:
-    path = tmp_path / "bp.yaml"
-    path.write_text(_watch(CLOUD_AWS, "    served_models: [assistant]\n"), encoding="utf-8")
-    spec = load(path)
-    assert spec.pipelines is not None and spec.pipelines.drift is not None
-    assert spec.pipelines.drift.served_models == ["assistant"]
-    assert spec.pipelines.drift.served_inputs_zone is None
+def test_watched_models_served_in_another_environment(tmp_path: Path) -> None:
+    # sovereign-eu has two environments: serve on aws-eu, run the pipelines on gcp-eu
+    eu = (EXAMPLES / "sovereign-eu.yaml").read_text(encoding="utf-8")
+    old = 'drift: {schedule: "30 * * * *", team: applied}'
+    text = eu.replace(old, old[:-1] + ", served_models: [assistant]}").replace(
+        "serving:                          # KServe (RawDeployment) with vLLM; every image from "
+        "the mirror\n  environment: gcp-eu\n",
+        "serving:                          # KServe (RawDeployment) with vLLM; every image from "
+        "the mirror\n  environment: aws-eu\n")
+    assert "environment: aws-eu\n  proxy_subnet_cidr" in text
+    found = "\n".join(problems(tmp_path, text))
+    assert ("pipelines.drift.served_models: the models are served on 'aws-eu', the pipelines "
+            "run on 'gcp-eu': the drift job reads the logged inputs with the pipelines' "
+            "identity; set serving.environment: gcp-eu") in found
+
+
+def test_a_served_model_watched_on_a_site_is_refused(tmp_path: Path) -> None:
+    site = (EXAMPLES / "sovereign-onprem.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(site)
+    data["pipelines"]["drift"]["served_models"] = sorted(data["serving"]["models"])[:1]
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert problems(tmp_path, text) == [
+        f"bp.yaml:{line_of(text, 'served_models:')}: pipelines.drift.served_models: KServe "
+        "0.20's logger cannot reach a site's tenant: its agent is handed the tenant's CA path "
+        "(AWS_CA_BUNDLE) but only the storage initializer mounts the CA, and the "
+        "kserve-resources chart declares no logger CA bundle; remove served_models on a site's "
+        "lakehouse"]
 
 
 def test_a_served_model_watched_on_gcp_is_refused(tmp_path: Path) -> None:

@@ -103,7 +103,8 @@ def models_bucket(spec: Blueprint, built: Built) -> tuple[str, str]:
 
 def _aws_reader(spec: Blueprint, built: Built, env_name: str, purpose: str, namespace: str,
                 service_account: str, *, read_only: bool,
-                write_prefixes: tuple[str, ...] = ()) -> dict[str, pulumi.Input[str]]:
+                write_prefixes: tuple[tuple[str, str], ...] = (),
+                ) -> dict[str, pulumi.Input[str]]:
     """An IRSA role of the service account on the models bucket (and put-only on each
     (bucket, key prefix) of `write_prefixes`): its annotation."""
     from components.aws.location import AwsLocation

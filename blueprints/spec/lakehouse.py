@@ -328,7 +328,7 @@ def _served_drift_problems(spec: Blueprint, drift: DriftWatch, pipelines_env: st
             problems.append((("pipelines", "drift", "served_models", i),
                              f"{model!r} is not a served model: {hint}models are {models} "
                              "(serving.models)"))
-    if serving.environment != pipelines_env:
+    if serving.environment != pipelines_env and pipelines_env in spec.environments:
         problems.append(("pipelines.drift.served_models", f"the models are served on "
                          f"{serving.environment!r}, the pipelines run on {pipelines_env!r}: the "
                          "drift job reads the logged inputs with the pipelines' identity; set "

@@ -129,17 +129,17 @@ def team_policy(args: IcebergCatalogArgs, team: str, key_arn: str) -> str:
     # and what it vends is what Lake Formation granted.
     statements.append(allow("VendedTableCredentials", ["lakeformation:GetDataAccess"], "*"))
     prefixes = args.teams[team].object_prefixes
-    reads = args.teams[team].read_prefixes
-    if prefixes or reads:
-        buckets = sorted({p.split("/", 1)[0] for p in (*prefixes, *reads)})
+    logs = args.teams[team].read_prefixes
+    if prefixes or logs:
+        buckets = sorted({p.split("/", 1)[0] for p in (*prefixes, *logs)})
         statements.append(allow("ListArtifactBuckets", ["s3:ListBucket", "s3:GetBucketLocation"],
                                 buckets))
         if prefixes:
             statements.append(allow("ReadWriteArtifacts",
                                     ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                                     list(prefixes)))
-        if reads:
-            statements.append(allow("ReadRequestLogs", ["s3:GetObject"], list(reads)))
+        if logs:
+            statements.append(allow("ReadRequestLogs", ["s3:GetObject"], list(logs)))
         statements.append(allow(
             "UseBucketKeyThroughS3",
             ["kms:Decrypt", "kms:GenerateDataKey"] if prefixes else ["kms:Decrypt"], [key_arn],
