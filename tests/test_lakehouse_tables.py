@@ -259,7 +259,7 @@ def test_the_template_is_a_real_workflow_template_admitted_by_the_team_queue(run
     assert cron["schedules"] == ["0 2 * * *"]
     assert cron["workflowSpec"]["workflowTemplateRef"] == {"name": "lakehouse-raw-to-features"}
     steps = rec.one("kubernetes:core/v1:ConfigMap").inputs["data"]
-    assert sorted(steps) == ["curate.py", "drift.py", "features.py"]
+    assert sorted(steps) == ["curate.py", "drift.py", "features.py", "served_drift.py"]
 
 
 def test_pipelines_refuse_an_unpinned_image(run) -> None:  # type: ignore[no-untyped-def]
