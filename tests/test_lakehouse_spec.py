@@ -271,8 +271,7 @@ def test_watched_models_without_serving(tmp_path: Path) -> None:
 def test_watched_models_served_in_another_environment(tmp_path: Path) -> None:
     # sovereign-eu has two environments: serve on aws-eu, run the pipelines on gcp-eu
     eu = (EXAMPLES / "sovereign-eu.yaml").read_text(encoding="utf-8")
-    old = 'drift: {schedule: "30 * * * *", team: applied}'
-    text = eu.replace(old, old[:-1] + ", served_models: [assistant]}").replace(
+    text = eu.replace(
         "serving:                          # KServe (RawDeployment) with vLLM; every image from "
         "the mirror\n  environment: gcp-eu\n",
         "serving:                          # KServe (RawDeployment) with vLLM; every image from "
@@ -280,29 +279,35 @@ def test_watched_models_served_in_another_environment(tmp_path: Path) -> None:
     assert "environment: aws-eu\n  proxy_subnet_cidr" in text
     found = "\n".join(problems(tmp_path, text))
     assert ("pipelines.drift.served_models: the models are served on 'aws-eu', the pipelines "
-            "run on 'gcp-eu': the drift job reads the logged inputs with the pipelines' "
-            "identity; set serving.environment: gcp-eu") in found
+            "run on 'gcp-eu': the watch's rules run on the pipelines' cluster, whose Prometheus "
+            "scrapes its own vLLM only; set serving.environment: gcp-eu") in found
 
 
-def test_a_served_model_watched_on_a_site_is_refused(tmp_path: Path) -> None:
-    site = (EXAMPLES / "sovereign-onprem.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(site)
-    data["pipelines"]["drift"]["served_models"] = sorted(data["serving"]["models"])[:1]
+@pytest.mark.parametrize("example", ["sovereign-eu", "sovereign-onprem"])
+def test_where_requests_cannot_be_logged_the_models_are_still_watched(example: str) -> None:
+    spec = load(EXAMPLES / f"{example}.yaml")
+    assert spec.pipelines is not None and spec.pipelines.drift is not None
+    assert spec.pipelines.drift.served_models == ["assistant"]
+    from blueprints.compose.lakehouse import request_logs
+
+    assert request_logs(spec) == {}  # vLLM's histograms only
+
+
+@pytest.mark.parametrize(("example", "why"), [
+    ("sovereign-eu", "KServe 0.20's logger writes gs:// only with a service-account key file "
+     "(GOOGLE_APPLICATION_CREDENTIALS), never with GKE workload identity, and the factory issues "
+     "no keys"),
+    ("sovereign-onprem", "KServe 0.20's logger cannot reach a site's tenant: its agent is "
+     "handed the tenant's CA path (AWS_CA_BUNDLE) but only the storage initializer mounts the "
+     "CA, and the kserve-resources chart declares no logger CA bundle")])
+def test_a_zone_for_logged_requests_where_none_are_logged(tmp_path: Path, example: str,
+                                                          why: str) -> None:
+    data = yaml.safe_load((EXAMPLES / f"{example}.yaml").read_text(encoding="utf-8"))
+    data["pipelines"]["drift"]["served_inputs_zone"] = "curated"
     text = yaml.safe_dump(data, sort_keys=False)
     assert problems(tmp_path, text) == [
-        f"bp.yaml:{line_of(text, 'served_models:')}: pipelines.drift.served_models: KServe "
-        "0.20's logger cannot reach a site's tenant: its agent is handed the tenant's CA path "
-        "(AWS_CA_BUNDLE) but only the storage initializer mounts the CA, and the "
-        "kserve-resources chart declares no logger CA bundle; remove served_models on a site's "
-        "lakehouse"]
+        f"bp.yaml:{line_of(text, 'served_inputs_zone:')}: pipelines.drift.served_inputs_zone: "
+        f"no requests are logged here ({why}): the models' inputs are watched through vLLM's "
+        "histograms; remove served_inputs_zone"]
 
 
-def test_a_served_model_watched_on_gcp_is_refused(tmp_path: Path) -> None:
-    eu = (EXAMPLES / "sovereign-eu.yaml").read_text(encoding="utf-8")
-    old = 'drift: {schedule: "30 * * * *", team: applied}'
-    text = eu.replace(old, old[:-1] + ", served_models: [assistant]}")
-    assert problems(tmp_path, text) == [
-        f"bp.yaml:{line_of(text, 'served_models: [assistant]')}: pipelines.drift.served_models: "
-        "KServe 0.20's logger writes gs:// only with a service-account key file "
-        "(GOOGLE_APPLICATION_CREDENTIALS), never with GKE workload identity, and the factory "
-        "issues no keys: remove served_models on a GCP lakehouse"]

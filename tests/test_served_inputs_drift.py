@@ -190,6 +190,42 @@ def test_without_watched_models_the_workflow_is_the_features_step_alone(run) -> 
         "aifactory-lakehouse-drift"]
 
 
+def test_every_watched_model_has_its_input_quantiles_recorded(run) -> None:  # type: ignore[no-untyped-def]
+    rec = run(lambda: DriftWatch("drift", drift_args()))
+    groups = {g["name"]: g for g in rec.one(RULE).inputs["spec"]["groups"]}
+    shift = groups["aifactory-served-input-shift"]
+    records = {(r["record"], r["labels"]["input"], r["labels"]["quantile"]): r["expr"]
+               for r in shift["rules"] if "labels" in r}
+    assert len(records) == 8  # 2 inputs x 2 quantiles x (current, reference)
+    assert records[("aifactory:served_input_quantile:current", "prompt_tokens", "0.5")] == (
+        'histogram_quantile(0.5, sum by (le) (rate(vllm:request_prompt_tokens_bucket'
+        '{namespace="serving",model_name="chat"}[24h])))')
+    # the reference: the 7 days before the current window
+    assert records[("aifactory:served_input_quantile:reference", "max_tokens", "0.9")] == (
+        'histogram_quantile(0.9, sum by (le) (rate(vllm:request_params_max_tokens_bucket'
+        '{namespace="serving",model_name="chat"}[7d] offset 24h)))')
+    assert shift["rules"][-1] == {
+        "record": "aifactory:served_input_shift",
+        "expr": "abs(aifactory:served_input_quantile:current / "
+                "aifactory:served_input_quantile:reference - 1)"}
+    alerts = {r["alert"]: r for r in groups["aifactory-served-input-drift"]["rules"]}
+    assert alerts["ServedInputShift"]["expr"] == (
+        'max by (model, input, quantile) (aifactory:served_input_shift{model="chat"}) > 0.3')
+    assert alerts["ServedInputShift"]["labels"]["team"] == "research"
+
+
+def test_a_model_without_a_request_log_is_watched_through_its_histograms_only(run) -> None:  # type: ignore[no-untyped-def]
+    histograms_only = (ServedInputs(model="chat", team="research", namespace="models"),)
+    rec = run(lambda: DriftWatch("drift", drift_args(served=histograms_only)))
+    spec = rec.one(CRON).inputs["spec"]["workflowSpec"]
+    assert spec["entrypoint"] == "drift"  # no step reads a log that does not exist
+    groups = {g["name"]: g for g in rec.one(RULE).inputs["spec"]["groups"]}
+    assert [r["alert"] for r in groups["aifactory-served-input-drift"]["rules"]] == [
+        "ServedInputShift"]
+    assert 'namespace="models",model_name="chat"' in groups[
+        "aifactory-served-input-shift"]["rules"][0]["expr"]
+
+
 def test_a_model_watched_twice_is_refused(run) -> None:  # type: ignore[no-untyped-def]
     twice = drift_args().served * 2
     with pytest.raises(ComponentArgsError, match=r"`served` names a model twice"):
@@ -263,3 +299,44 @@ def test_the_step_is_in_the_steps_config_map() -> None:
 
     assert "served_drift.py" in steps_data()
 
+
+
+# -- the examples, composed -----------------------------------------------------------------
+
+
+def test_cloud_aws_logs_assistant_and_grants_put_and_read_only(example_spec) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.plan.document import run_program
+
+    registrations = run_program(example_spec("cloud-aws"))
+    loggers = {r.inputs["metadata"]["name"]: r.inputs["spec"]["predictor"]["logger"]["url"]
+               for r in registrations if r.type == ISVC}
+    bucket = "acme-aws-curated-123456789012-eu-west-2"
+    assert loggers == {"assistant-v2": f"s3://{bucket}/inference-log/assistant",
+                       "assistant-v3": f"s3://{bucket}/inference-log/assistant"}
+    grants: dict[str, list[str]] = {}
+    for r in registrations:
+        if r.type == "aws:iam/rolePolicy:RolePolicy" and isinstance(r.inputs.get("policy"), str):
+            for st in json.loads(r.inputs["policy"])["Statement"]:
+                if f"arn:aws:s3:::{bucket}/inference-log/assistant/*" in st["Resource"]:
+                    grants.setdefault(st["Sid"], []).extend(st["Action"])
+    # serving may only put there, the pipelines' team may only read: nobody else reaches it
+    assert grants == {"PutLogObjects": ["s3:PutObject"], "ReadRequestLogs": ["s3:GetObject"]}
+    [cron] = [r for r in registrations if r.type == CRON and r.name == "aws-prod-drift-schedule"]
+    assert [t["name"] for t in cron.inputs["spec"]["workflowSpec"]["templates"]] == [
+        "watch", "drift", "served-assistant"]
+
+
+@pytest.mark.parametrize("example", ["sovereign-eu", "sovereign-onprem"])
+def test_the_sovereign_examples_watch_assistant_through_vllm(example_spec, example: str) -> None:  # type: ignore[no-untyped-def]
+    from aifactory.plan.document import run_program
+
+    registrations = run_program(example_spec(example))
+    assert not [r for r in registrations
+                if r.type == ISVC and "logger" in r.inputs["spec"]["predictor"]]
+    rules = [r for r in registrations if r.type == RULE and r.inputs["metadata"]["name"]
+             == "lakehouse-drift"]
+    [rule] = rules
+    groups = {g["name"]: g for g in rule.inputs["spec"]["groups"]}
+    alerts = groups["aifactory-served-input-drift"]["rules"]
+    assert [(a["alert"], a["labels"]["team"]) for a in alerts] == [("ServedInputShift",
+                                                                    "applied")]

@@ -64,9 +64,13 @@ def zone_buckets(spec: Blueprint) -> dict[str, str]:
 
 
 def request_logs(spec: Blueprint) -> dict[str, tuple[str, str]]:
-    """(bucket, key prefix) of each watched served model's request log (pipelines.drift)."""
+    """(bucket, key prefix) of each watched served model's request log (pipelines.drift), where
+    KServe's agent can write the lakehouse (AWS)."""
+    from blueprints.spec.lakehouse import request_log_refusal
+
     p = spec.pipelines
-    if p is None or p.drift is None or not p.drift.served_models:
+    if p is None or p.drift is None or not p.drift.served_models \
+            or request_log_refusal(spec) is not None:
         return {}
     bucket = zone_buckets(spec)[p.drift.served_inputs_zone or p.artifacts_zone]
     return {m: (bucket, f"{REQUEST_LOG_PREFIX}/{m}") for m in p.drift.served_models}
@@ -319,10 +323,13 @@ def build_pipelines(spec: Blueprint, built: Built, platforms: dict[str, ClusterP
 
         lake_env: Any = spec.environments[spec.lakehouse.environment]  # type: ignore[union-attr]
         models = spec.serving.models if spec.serving is not None else {}
+        logs = request_logs(spec)
         served = tuple(ServedInputs(
-            model=m, bucket=bucket_, prefix=key, team=models[m].team or d.team or p.team,
-            region=lake_env.region if lake_env.kind == "aws" else None)
-            for m, (bucket_, key) in request_logs(spec).items())
+            model=m, team=models[m].team or d.team or p.team,
+            namespace=spec.serving.namespace,  # type: ignore[union-attr]
+            bucket=logs[m][0] if m in logs else None, prefix=logs[m][1] if m in logs else None,
+            region=lake_env.region if m in logs else None)
+            for m in d.served_models)
         with blame("pipelines.drift", d):
             DriftWatch(naming.child(p.environment, "drift"), DriftWatchArgs(
                 pipelines=args, schedule=d.schedule, alert_team=d.team or p.team,

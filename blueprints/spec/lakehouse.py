@@ -19,7 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from blueprints.spec.base import ProblemPath, Strict, fail
 
 if TYPE_CHECKING:
-    from blueprints.spec.models import Blueprint, Environment
+    from blueprints.spec.models import Blueprint
 
 NAMESPACE_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 """An Iceberg namespace (a Glue database, a BigLake namespace): lower-case letters, digits and
@@ -145,13 +145,13 @@ class DriftWatch(Strict):
     team: str | None = Field(None, description="Team the alerts go to (queueing.teams); "
                              "none: the pipelines' team.")
     served_models: list[str] = Field(
-        default_factory=list, description="Models of serving.models whose requests KServe's "
-        "agent logs to the lakehouse (AWS only); the drift job compares each model's newest "
-        "window of requests with the days before it, and alerts the model's team, else "
-        "drift.team.")
+        default_factory=list, description="Models of serving.models whose inputs are watched: "
+        "everywhere the shift of vLLM's prompt-length and max_tokens histograms, and on an AWS "
+        "lakehouse also each logged request (KServe's agent) compared by Evidently; the newest "
+        "window against the days before it; alerts go to the model's team, else drift.team.")
     served_inputs_zone: str | None = Field(
-        None, description="Lakehouse zone the logged inputs land in, under "
-        "inference-log/<model>/; none: the pipelines' artifacts_zone.")
+        None, description="Lakehouse zone the logged requests land in, under "
+        "inference-log/<model>/ (AWS only); none: the pipelines' artifacts_zone.")
 
 
 class Pipelines(Strict):
@@ -282,7 +282,7 @@ def pipelines_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
         problems.append(("pipelines.artifacts_zone", f"{p.artifacts_zone!r} is not a lakehouse "
                          f"zone: zones are {sorted(lake.zones)}"))
     if p.drift is not None:
-        problems.extend(_served_drift_problems(spec, p.drift, p.environment, lake_env))
+        problems.extend(_served_drift_problems(spec, p.drift, p.environment))
     stages = p.stages
     for stage, ns_name, write in (("raw", stages.raw, False), ("curated", stages.curated, True),
                                   ("features", stages.features, True)):
@@ -301,11 +301,33 @@ def pipelines_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
     return problems
 
 
-def _served_drift_problems(spec: Blueprint, drift: DriftWatch, pipelines_env: str,
-                           lake_env: Environment | None) -> list[tuple[ProblemPath, str]]:
-    """The watched served models exist, are served where the pipelines run, and log to a zone
-    KServe 0.20's agent can write (s3:// with IRSA or a tenant's keys; its gs:// store only
-    takes a key file, never the workload identity)."""
+def request_log_refusal(spec: Blueprint) -> str | None:
+    """Why KServe 0.20's agent cannot log the served models' requests to the lakehouse (None:
+    it can, through the predictor's IRSA role on an AWS lakehouse)."""
+    lake, serving = spec.lakehouse, spec.serving
+    if lake is None or serving is None or lake.environment not in spec.environments \
+            or serving.environment not in spec.environments:
+        return "no lakehouse or no serving"
+    lake_kind = spec.environments[lake.environment].kind
+    if lake_kind == "gcp":
+        return ("KServe 0.20's logger writes gs:// only with a service-account key file "
+                "(GOOGLE_APPLICATION_CREDENTIALS), never with GKE workload identity, and the "
+                "factory issues no keys")
+    if lake_kind == "onprem":
+        return ("KServe 0.20's logger cannot reach a site's tenant: its agent is handed the "
+                "tenant's CA path (AWS_CA_BUNDLE) but only the storage initializer mounts the "
+                "CA, and the kserve-resources chart declares no logger CA bundle")
+    if spec.environments[serving.environment].kind != "aws":
+        return (f"the models are served on {serving.environment!r}, outside AWS: the logger "
+                "writes the lakehouse's bucket through the predictor's IRSA role")
+    return None
+
+
+def _served_drift_problems(spec: Blueprint, drift: DriftWatch,
+                           pipelines_env: str) -> list[tuple[ProblemPath, str]]:
+    """The watched served models exist and are served where the pipelines run (their
+    Prometheus scrapes the models' vLLM); a zone for the logged requests only where KServe
+    0.20's agent can write the lakehouse."""
     problems: list[tuple[ProblemPath, str]] = []
     if not drift.served_models:
         return problems
@@ -331,24 +353,13 @@ def _served_drift_problems(spec: Blueprint, drift: DriftWatch, pipelines_env: st
     if serving.environment != pipelines_env and pipelines_env in spec.environments:
         problems.append(("pipelines.drift.served_models", f"the models are served on "
                          f"{serving.environment!r}, the pipelines run on {pipelines_env!r}: the "
-                         "drift job reads the logged inputs with the pipelines' identity; set "
-                         f"serving.environment: {pipelines_env}"))
-    if lake_env is not None and lake_env.kind == "gcp":
-        problems.append(("pipelines.drift.served_models", "KServe 0.20's logger writes gs:// "
-                         "only with a service-account key file (GOOGLE_APPLICATION_CREDENTIALS), "
-                         "never with GKE workload identity, and the factory issues no keys: "
-                         "remove served_models on a GCP lakehouse"))
-    elif lake_env is not None and lake_env.kind == "onprem":
-        problems.append(("pipelines.drift.served_models", "KServe 0.20's logger cannot reach "
-                         "a site's tenant: its agent is handed the tenant's CA path "
-                         "(AWS_CA_BUNDLE) but only the storage initializer mounts the CA, and "
-                         "the kserve-resources chart declares no logger CA bundle; remove "
-                         "served_models on a site's lakehouse"))
-    elif spec.environments[serving.environment].kind != "aws" and lake_env is not None:
-        problems.append(("pipelines.drift.served_models", f"the models are served on "
-                         f"{serving.environment!r} ({spec.environments[serving.environment].kind})"
-                         f", the lakehouse is in AWS: the logger writes to the lakehouse's "
-                         "bucket through the predictor's IRSA role; serve on the AWS cluster"))
+                         "watch's rules run on the pipelines' cluster, whose Prometheus scrapes "
+                         f"its own vLLM only; set serving.environment: {pipelines_env}"))
+    refusal = request_log_refusal(spec) if zone is not None else None
+    if refusal is not None:
+        problems.append(("pipelines.drift.served_inputs_zone", f"no requests are logged here "
+                         f"({refusal}): the models' inputs are watched through vLLM's "
+                         "histograms; remove served_inputs_zone"))
     return problems
 
 

@@ -5,11 +5,14 @@ factory's Prometheus scrapes; a PrometheusRule alerts the owning team (its `team
 lifecycle's AlertmanagerConfig routes it to that team's receiver) when drift or missing values
 pass their thresholds, or when the watch has not reported for two schedules.
 
-Served models' inputs likewise: for each watched model a step of the same workflow reads the
-requests KServe's agent logged to the lakehouse (one JSON object per request), compares the
-newest window of their shape (prompt length, messages, sampling parameters) with the days
-before it, and reports the share of drifted columns and the window's request count
-(argo_workflows_lakehouse_served_*), alerting the model's team.
+Served models' inputs likewise, alerting the model's team. Everywhere, recording rules take
+quantiles of vLLM's own per-request input histograms (prompt tokens, max_tokens) over the
+newest window and over the days before it, and alert when one shifts by more than the
+threshold. Where KServe's agent logs the requests to the lakehouse (AWS), a step of the same
+workflow per model reads them (one JSON object per request), compares the newest window of
+their shape (prompt length, messages, sampling parameters) with the days before it, and
+reports the share of drifted columns and the window's request count
+(argo_workflows_lakehouse_served_*).
 """
 
 from __future__ import annotations
@@ -38,18 +41,33 @@ NAME = "lakehouse-drift"
 
 @dataclass(frozen=True)
 class ServedInputs:
-    """A served model whose logged requests are watched."""
+    """A served model whose inputs are watched: through vLLM's input histograms always, and
+    its logged requests when it has a log."""
 
     model: str
-    """Model name (its InferenceServices log under `prefix`)."""
-    bucket: str
-    """Lakehouse bucket of the log."""
-    prefix: str
-    """Key prefix of the log (inference-log/<model>)."""
+    """Model name (vLLM's model_name label: the served model name)."""
     team: str
     """Team its alerts go to."""
+    namespace: str = "serving"
+    """Namespace of the model's pods."""
+    bucket: str | None = None
+    """Lakehouse bucket of the request log (None: no log)."""
+    prefix: str | None = None
+    """Key prefix of the log (inference-log/<model>)."""
     region: str | None = None
     """The bucket's region (None: looked up by the S3 client)."""
+
+    @property
+    def logged(self) -> bool:
+        """Whether KServe's agent logs its requests."""
+        return self.bucket is not None
+
+
+INPUT_HISTOGRAMS = (("prompt_tokens", "vllm:request_prompt_tokens_bucket"),
+                    ("max_tokens", "vllm:request_params_max_tokens_bucket"))
+"""vLLM's per-request input histograms: (input label, bucket series)."""
+QUANTILES = (0.5, 0.9)
+SHIFT_METRIC = "aifactory:served_input_shift"
 
 
 @dataclass(frozen=True)
@@ -105,15 +123,16 @@ def cron_spec(args: DriftWatchArgs, team_label: str) -> dict[str, Any]:
                    "missing_share", args)]})
     templates = [step]
     entrypoint = "drift"
-    if args.served:
+    logged = [s for s in args.served if s.logged]
+    if logged:
         # one DAG: the features and each model are independent steps, a failure of one
         # neither stops nor hides the others
         entrypoint = "watch"
         templates = [{"name": "watch", "dag": {"tasks": [
             {"name": "features", "template": "drift"},
             *({"name": served_step(s.model), "template": served_step(s.model)}
-              for s in args.served)]}},
-            step, *(served_template(args, s) for s in args.served)]
+              for s in logged)]}},
+            step, *(served_template(args, s) for s in logged)]
     return {"schedules": [args.schedule], "concurrencyPolicy": "Forbid",
             "startingDeadlineSeconds": 600,
             "workflowSpec": {**workflow_base(p, team_label), "entrypoint": entrypoint,
@@ -127,6 +146,7 @@ def served_step(model: str) -> str:
 
 def served_template(args: DriftWatchArgs, s: ServedInputs) -> dict[str, Any]:
     """A model's step: its logged requests, newest window against the days before it."""
+    assert s.bucket is not None and s.prefix is not None
     env = {"MODEL": s.model, "LOG_BUCKET": s.bucket, "LOG_PREFIX": s.prefix,
            "REFERENCE_DAYS": str(args.reference_days),
            "CURRENT_HOURS": str(args.current_hours)}
@@ -151,12 +171,50 @@ def served_template(args: DriftWatchArgs, s: ServedInputs) -> dict[str, Any]:
                   "window", "requests")]})
 
 
+def shift_group(args: DriftWatchArgs) -> dict[str, Any]:
+    """Recording rules: each watched model's input quantiles (vLLM's histograms) over the newest
+    window and over the days before it, and their relative shift."""
+    window, days = f"{args.current_hours}h", f"{args.reference_days}d"
+    rules: list[dict[str, Any]] = []
+    for s in args.served:
+        sel = f'namespace="{s.namespace}",model_name="{s.model}"'
+        for label, series in INPUT_HISTOGRAMS:
+            for q in QUANTILES:
+                labels = {"model": s.model, "input": label, "quantile": f"{q:g}"}
+                for record, rng in (("current", f"[{window}]"),
+                                    ("reference", f"[{days}] offset {window}")):
+                    rules.append({
+                        "record": f"aifactory:served_input_quantile:{record}",
+                        "expr": f"histogram_quantile({q:g}, sum by (le) (rate("
+                                f"{series}{{{sel}}}{rng})))",
+                        "labels": labels})
+    rules.append({"record": SHIFT_METRIC,
+                  "expr": "abs(aifactory:served_input_quantile:current / "
+                          "aifactory:served_input_quantile:reference - 1)"})
+    return {"name": "aifactory-served-input-shift", "interval": "15m", "rules": rules}
+
+
 def served_alert_group(args: DriftWatchArgs) -> dict[str, Any]:
-    """Each watched model's input drift and silent watch, carrying the model's team."""
+    """Each watched model's input shift (vLLM's histograms) and, when its requests are logged,
+    their drift and a silent watch; each carrying the model's team."""
     rules: list[dict[str, Any]] = []
     for s in args.served:
         sel = f'model="{s.model}"'
         labels = {"team": s.team, "model": s.model, "severity": "warning"}
+        rules.append(
+            {"alert": "ServedInputShift",
+             "expr": f"max by (model, input, quantile) ({SHIFT_METRIC}{{{sel}}}) > "
+                     f"{args.threshold:g}",
+             "for": "1h", "labels": labels,
+             "annotations": {"summary": f"Inputs of model {s.model} shifted",
+                             "description": f"The {{{{ $labels.quantile }}}} quantile of "
+                             f"{s.model}'s {{{{ $labels.input }}}} over the last "
+                             f"{args.current_hours} h moved {{{{ $value | humanizePercentage }}}}"
+                             f" from the {args.reference_days} days before (threshold "
+                             f"{args.threshold:.0%}, vLLM's histograms): check what callers "
+                             "send."}})
+        if not s.logged:
+            continue
         rules += [
             {"alert": "ServedInputDrift",
              "expr": f"max({PREFIX}{SERVED_DRIFT_METRIC}{{{sel}}}) > {args.threshold:g}",
@@ -245,7 +303,8 @@ class DriftWatch(FactoryComponent):
         k8s.apiextensions.CustomResource(
             child(name, "alerts"), api_version=MONITORING_API, kind="PrometheusRule",
             metadata={"name": NAME, "namespace": p.namespace, "labels": labels},
-            spec={"groups": [*alert_groups(args), *([served_alert_group(args)]
+            spec={"groups": [*alert_groups(args), *([shift_group(args),
+                                                      served_alert_group(args)]
                                                      if args.served else [])]},
             opts=self.child_opts(depends_on=list(args.depends_on)))
         self.register_outputs({})
