@@ -340,3 +340,22 @@ def test_the_sovereign_examples_watch_assistant_through_vllm(example_spec, examp
     alerts = groups["aifactory-served-input-drift"]["rules"]
     assert [(a["alert"], a["labels"]["team"]) for a in alerts] == [("ServedInputShift",
                                                                     "applied")]
+
+
+@pytest.mark.parametrize(("example", "watched"), [
+    ("cloud-aws", "logged requests, vLLM histograms"), ("sovereign-onprem", "vLLM histograms"),
+    ("pilot", "-")])
+def test_the_plan_says_how_each_models_inputs_are_watched(example_spec, example: str,  # type: ignore[no-untyped-def]
+                                                          watched: str) -> None:
+    from aifactory.plan.document import plan_blueprint
+    from aifactory.plan.format import render
+
+    plan = plan_blueprint(example_spec(example), f"blueprints/examples/{example}.yaml")
+    assert {m["inputsWatched"] for m in plan["summary"]["servedModels"]} == {watched}
+    text = render(plan)
+    header = next(line for line in text.splitlines() if line.lstrip().startswith("model "))
+    assert header.rstrip().endswith("inputs watched")
+    [served] = plan["summary"]["servedModels"]
+    [row] = [line for line in text.splitlines()
+             if line.lstrip().startswith(f"{served['model']} ")]
+    assert row.rstrip().endswith(watched)

@@ -244,17 +244,23 @@ def catalog_namespaces(resources: list[dict[str, Any]],
 
 def served_models(resources: list[dict[str, Any]],
                   index: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each served model: its cluster, pool, revisions with their traffic share, and the GPUs
-    its replicas may take at their maximum (from the ServedModel components' inputs)."""
+    """Each served model: its cluster, pool, revisions with their traffic share, the GPUs its
+    replicas may take at their maximum (from the ServedModel components' inputs), and how its
+    inputs are watched for drift (the DriftWatch's served models)."""
+    watched = {m for r in resources if r["type"] == "aifactory:platform:DriftWatch"
+               for m in r["inputs"].get("servedModels") or ()}
     out = []
     for r in resources:
         if r["type"] != "aifactory:platform:ServedModel":
             continue
         i = r["inputs"]
         block = building_block(r, index).split("/", 1)[0]
+        inputs = ("logged requests, vLLM histograms" if i.get("requestLog")
+                  else "vLLM histograms" if i.get("model") in watched else "-")
         out.append({"model": i.get("model"), "environment": block, "pool": i.get("pool"),
                     "revisions": i.get("revisions") or {},
-                    "gpusPerReplica": i.get("gpusPerReplica"), "maxGpus": i.get("maxGpus")})
+                    "gpusPerReplica": i.get("gpusPerReplica"), "maxGpus": i.get("maxGpus"),
+                    "inputsWatched": inputs})
     return sorted(out, key=lambda m: (m["environment"], str(m["model"])))
 
 

@@ -98,11 +98,13 @@ def render(plan: dict[str, Any], markdown: bool = False) -> str:
     if s.get("servedModels"):
         out += [
             h("Served models (KServe; revisions with their share of traffic)"),
-            *_table(["model", "environment", "pool", "revisions", "GPUs/replica", "max GPUs"],
+            *_table(["model", "environment", "pool", "revisions", "GPUs/replica", "max GPUs",
+                     "inputs watched"],
                     [[m["model"], m["environment"], m["pool"],
                       ", ".join(f"{r} {w}%" for r, w in m["revisions"].items()),
-                      m["gpusPerReplica"], m["maxGpus"]] for m in s["servedModels"]],
-                    markdown, left=frozenset({0, 1, 2, 3})),
+                      m["gpusPerReplica"], m["maxGpus"], m.get("inputsWatched", "-")]
+                     for m in s["servedModels"]],
+                    markdown, left=frozenset({0, 1, 2, 3, 6})),
             "",
         ]
     if s.get("catalogNamespaces"):
