@@ -187,8 +187,8 @@ def test_a_catalog_on_a_site_needs_its_server_settings(tmp_path: Path) -> None:
     site = data["lakehouse"]["environment"]
     text = yaml.safe_dump(data, sort_keys=False)
     assert problems(tmp_path, text) == [
-        f"bp.yaml:{line_of(text, '  catalog:')}: lakehouse.catalog: {site!r} is a site: its "
-        "catalog is a Polaris server there; add lakehouse.catalog.site with its "
+        f"bp.yaml:{line_of(text, '  catalog:')}: lakehouse.catalog.site: required: {site!r} is "
+        "a site, so its catalog is a Polaris server there; give site with its "
         "root_credentials, token_key, storage_credentials and database"]
 
 
@@ -200,7 +200,7 @@ def test_a_site_catalogs_settings_are_refused_in_a_cloud(tmp_path: Path) -> None
     text = yaml.safe_dump(data, sort_keys=False)
     assert problems(tmp_path, text) == [
         f"bp.yaml:{line_of(text, '    site:')}: lakehouse.catalog.site: 'aws-prod' is aws: its "
-        "catalog is the cloud's (Glue, BigLake); remove site"]
+        "catalog is the cloud's (Glue, BigLake); remove site (a site's setting)"]
 
 
 def test_the_onprem_example_declares_its_site_catalog() -> None:
@@ -221,16 +221,16 @@ def test_pipelines_on_a_site_name_their_tenant_user(tmp_path: Path) -> None:
     del data["pipelines"]["storage_credentials"]
     text = yaml.safe_dump(data, sort_keys=False)
     assert problems(tmp_path, text) == [
-        f"bp.yaml:{line_of(text, 'pipelines:')}: pipelines: 'dc1' is a site: Argo writes its "
-        "artifacts to the site's tenant as a user of its own; name the stack secret holding "
-        "its keys in pipelines.storage_credentials"]
+        f"bp.yaml:{line_of(text, 'pipelines:')}: pipelines.storage_credentials: required: "
+        "'dc1' is a site, so Argo writes its artifacts to the site's tenant as a user of its "
+        "own; name the stack secret holding its 'access_key:secret_key'"]
     data = yaml.safe_load(CLOUD_AWS)
     data["pipelines"]["storage_credentials"] = "argo-s3"
     text = yaml.safe_dump(data, sort_keys=False)
     assert problems(tmp_path, text) == [
         f"bp.yaml:{line_of(text, 'storage_credentials: argo-s3')}: "
         "pipelines.storage_credentials: 'aws-prod' is aws: Argo reaches its bucket through the "
-        "workload identity there; remove storage_credentials (a site's tenant only)"]
+        "workload identity there; remove storage_credentials (a site's setting)"]
 
 
 WATCH = "    served_models: [assistant]"

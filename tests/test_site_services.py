@@ -150,8 +150,8 @@ def test_registry_site_is_required_on_a_site_and_refused_in_a_cloud(tmp_path: Pa
         "availability_zones": ["eu-central-1a", "eu-central-1b"]}
     data["registry"]["environment"] = "aws-eu"
     assert problems(tmp_path, data) == [
-        "registry.site: 'aws-eu' is a cloud environment: its registry is the cloud's own; "
-        "remove `site` (it describes Harbor on a site)"]
+        "registry.site: 'aws-eu' is aws: its registry is the cloud's own (site describes Harbor "
+        "on a site); remove site (a site's setting)"]
 
 
 def test_the_examples_site_inventory_carries_roles_and_drives() -> None:
@@ -381,16 +381,15 @@ def test_the_lakehouse_moved_to_a_cloud_fails_the_own_site_rule(
         "the lakehouse in 'aws-eu' (aws): the catalog grants the teams' cloud identities "
         "(IRSA, Workload Identity); queue in the lakehouse's cloud",
         "lakehouse.catalog.site: 'aws-eu' is aws: its catalog is the cloud's (Glue, BigLake); "
-        "remove site",
+        "remove site (a site's setting)",
         "model_registry.storage_credentials: 'aws-eu' is aws: MLflow reaches its bucket "
-        "through its workload identity there; remove storage_credentials (a site's tenant "
-        "only)",
+        "through its workload identity there; remove storage_credentials (a site's setting)",
         "serving.environment: 'dc1' is a site, the lakehouse is in 'aws-eu': a site's models "
         "are read from that site's tenant; serve where the lakehouse is",
         "pipelines.environment: 'dc1' is onprem, the lakehouse is aws: run the pipelines in "
         "the lakehouse's cloud (they reach the catalog through the workload's identity)",
         "pipelines.storage_credentials: 'aws-eu' is aws: Argo reaches its bucket through the "
-        "workload identity there; remove storage_credentials (a site's tenant only)"]
+        "workload identity there; remove storage_credentials (a site's setting)"]
     del data["model_registry"]["storage_credentials"]  # in a cloud: its workload identity
     del data["lakehouse"]["catalog"]  # Glue's would grant cloud identities of the teams
     del data["pipelines"]  # they need the catalog, and run where it is
@@ -785,7 +784,11 @@ def test_serving_on_a_site_and_its_tenant_user_errors(tmp_path: Path) -> None:
         "serving.environment: 'aws-eu' is aws, the lakehouse is onprem: serve in the "
         "lakehouse's cloud (weights are read through the workload's identity)",
         "serving.storage_credentials: 'aws-eu' is aws: KServe reads the weights through the "
-        "workload's identity there; remove storage_credentials (a site's tenant only)"]
+        "workload's identity there; remove storage_credentials (a site's setting)",
+        # the example watches assistant's inputs from the site's pipelines
+        "pipelines.drift.served_models: the models are served on 'aws-eu', the pipelines run "
+        "on 'dc1': the watch's rules run on the pipelines' cluster, whose Prometheus scrapes "
+        "its own vLLM only; set serving.environment: dc1"]
 
 
 def test_serving_on_the_site_reads_the_tenant_as_its_reader(tmp_path: Path) -> None:

@@ -37,6 +37,22 @@ def fail(problems: Sequence[tuple[ProblemPath, str]]) -> None:
                                     for path, message in problems))
 
 
+def site_only(path: str, given: bool, env_name: str, kind: str, *, site: str,
+              cloud: str) -> list[tuple[ProblemPath, str]]:
+    """A setting only a site takes: required when `env_name` is a site, refused in a cloud.
+
+    `site` says why a site needs it and what to give ("KServe reads the models zone as a user
+    of the site's tenant; name the stack secret ..."); `cloud` what the cloud uses instead
+    ("KServe reads the weights through the workload's identity there").
+    """
+    if kind == "onprem" and not given:
+        return [(path, f"required: {env_name!r} is a site, so {site}")]
+    if kind != "onprem" and given:
+        return [(path, f"{env_name!r} is {kind}: {cloud}; remove "
+                 f"{path.rsplit('.', 1)[-1]} (a site's setting)")]
+    return []
+
+
 class Strict(BaseModel):
     """Base for every spec model: unknown keys are errors, values are immutable once loaded."""
 

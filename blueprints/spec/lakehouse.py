@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
-from blueprints.spec.base import ProblemPath, Strict, fail
+from blueprints.spec.base import ProblemPath, Strict, fail, site_only
 
 if TYPE_CHECKING:
     from blueprints.spec.models import Blueprint
@@ -194,13 +194,12 @@ def catalog_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
     q = spec.queueing
     lake_env = spec.environments.get(lake.environment)
     on_site = lake_env is not None and lake_env.kind == "onprem"
-    if on_site and cat.site is None:
-        problems.append(("lakehouse.catalog", f"{lake.environment!r} is a site: its catalog is "
-                         "a Polaris server there; add lakehouse.catalog.site with its "
-                         "root_credentials, token_key, storage_credentials and database"))
-    if not on_site and cat.site is not None and lake_env is not None:
-        problems.append(("lakehouse.catalog.site", f"{lake.environment!r} is {lake_env.kind}: "
-                         "its catalog is the cloud's (Glue, BigLake); remove site"))
+    if lake_env is not None:
+        problems.extend(site_only(
+            "lakehouse.catalog.site", cat.site is not None, lake.environment, lake_env.kind,
+            site="its catalog is a Polaris server there; give site with its "
+            "root_credentials, token_key, storage_credentials and database",
+            cloud="its catalog is the cloud's (Glue, BigLake)"))
     if on_site and q is not None and q.environment != lake.environment:
         problems.append(("lakehouse.catalog", f"the teams queue on {q.environment!r}, the "
                          f"lakehouse is on site {lake.environment!r}: a site's catalog writes "
@@ -269,15 +268,13 @@ def pipelines_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
         problems.append(("pipelines.environment", f"{p.environment!r} is {env.kind}, the "
                          f"lakehouse is {lake_env.kind}: run the pipelines in the lakehouse's "
                          "cloud (they reach the catalog through the workload's identity)"))
-    on_site = lake_env is not None and lake_env.kind == "onprem"
-    if on_site and p.storage_credentials is None:
-        problems.append(("pipelines", f"{lake.environment!r} is a site: Argo writes its "
-                         "artifacts to the site's tenant as a user of its own; name the stack "
-                         "secret holding its keys in pipelines.storage_credentials"))
-    if not on_site and p.storage_credentials is not None and lake_env is not None:
-        problems.append(("pipelines.storage_credentials", f"{lake.environment!r} is "
-                         f"{lake_env.kind}: Argo reaches its bucket through the workload "
-                         "identity there; remove storage_credentials (a site's tenant only)"))
+    if lake_env is not None:
+        problems.extend(site_only(
+            "pipelines.storage_credentials", p.storage_credentials is not None,
+            lake.environment, lake_env.kind,
+            site="Argo writes its artifacts to the site's tenant as a user of its own; name "
+            "the stack secret holding its 'access_key:secret_key'",
+            cloud="Argo reaches its bucket through the workload identity there"))
     if p.artifacts_zone not in lake.zones:
         problems.append(("pipelines.artifacts_zone", f"{p.artifacts_zone!r} is not a lakehouse "
                          f"zone: zones are {sorted(lake.zones)}"))

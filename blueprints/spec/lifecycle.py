@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from blueprints.spec.base import NAME_PATTERN, Name, ProblemPath, Strict, check_cidr, fail
+from blueprints.spec.base import (
+    NAME_PATTERN,
+    Name,
+    ProblemPath,
+    Strict,
+    check_cidr,
+    fail,
+    site_only,
+)
 
 if TYPE_CHECKING:
     from blueprints.spec.models import Blueprint
@@ -328,10 +336,6 @@ def _site_model_registry(reg: ModelRegistry, lake: object) -> list[tuple[Problem
         problems.append(("model_registry.database.instance_class", f"{reg.environment!r} is "
                          "a site: its database is a CloudNativePG cluster, which has no "
                          "instance class; remove instance_class"))
-    if reg.storage_credentials is None:
-        problems.append(("model_registry.storage_credentials", f"required: {reg.environment!r} "
-                         "is a site, so MLflow writes the models zone as a user of the site's "
-                         "tenant; name the stack secret holding its 'access_key:secret_key'"))
     return problems
 
 
@@ -343,10 +347,6 @@ def _site_serving(s: Serving, lake: object) -> list[tuple[ProblemPath, str]]:
         problems.append(("serving.environment", f"{s.environment!r} is a site, the lakehouse "
                          f"is in {lake_env!r}: a site's models are read from that site's "
                          "tenant; serve where the lakehouse is"))
-    if s.storage_credentials is None:
-        problems.append(("serving.storage_credentials", f"required: {s.environment!r} is a "
-                         "site, so KServe reads the models zone as a user of the site's "
-                         "tenant; name the stack secret holding its 'access_key:secret_key'"))
     return problems
 
 
@@ -381,30 +381,37 @@ def lifecycle_problems(spec: Blueprint) -> list[tuple[ProblemPath, str]]:
                              f"{MODELS_ZONE!r} zone: add `{MODELS_ZONE}: {{}}` to lakehouse.zones"))
     reg = spec.model_registry
     reg_env = envs.get(reg.environment) if reg is not None else None
-    if reg is not None and reg_env is not None and reg_env.kind == "onprem":
-        problems.extend(_site_model_registry(reg, lake))
-    elif reg is not None and reg_env is not None and reg.storage_credentials is not None:
-        problems.append(("model_registry.storage_credentials", f"{reg.environment!r} is "
-                         f"{reg_env.kind}: MLflow reaches its bucket through its workload "
-                         "identity there; remove storage_credentials (a site's tenant only)"))
-    elif reg is not None and lake is not None and reg.environment in envs \
-            and envs[lake.environment].kind != envs[reg.environment].kind:
-        problems.append(("model_registry.environment", f"{reg.environment!r} is "
-                         f"{envs[reg.environment].kind}, the lakehouse is "
-                         f"{envs[lake.environment].kind}: run MLflow in the lakehouse's cloud"))
+    if reg is not None and reg_env is not None:
+        credentials = site_only(
+            "model_registry.storage_credentials", reg.storage_credentials is not None,
+            reg.environment, reg_env.kind,
+            site="MLflow writes the models zone as a user of the site's tenant; name the "
+            "stack secret holding its 'access_key:secret_key'",
+            cloud="MLflow reaches its bucket through its workload identity there")
+        problems.extend(credentials)
+        if reg_env.kind == "onprem":
+            problems.extend(_site_model_registry(reg, lake))
+        elif not credentials and lake is not None \
+                and envs[lake.environment].kind != reg_env.kind:
+            problems.append(("model_registry.environment", f"{reg.environment!r} is "
+                             f"{reg_env.kind}, the lakehouse is "
+                             f"{envs[lake.environment].kind}: run MLflow in the lakehouse's "
+                             "cloud"))
     s = spec.serving
     if s is not None:
         env = envs.get(s.environment)
         if env is not None and env.kind == "onprem" and not s.gateway_addresses:
             problems.append(("serving.gateway_addresses", "required on a site: the addresses "
                              "the site's load balancer announces for the serving Gateway"))
+        if env is not None:
+            problems.extend(site_only(
+                "serving.storage_credentials", s.storage_credentials is not None,
+                s.environment, env.kind,
+                site="KServe reads the models zone as a user of the site's tenant; name the "
+                "stack secret holding its 'access_key:secret_key'",
+                cloud="KServe reads the weights through the workload's identity there"))
         if env is not None and env.kind == "onprem":
             problems.extend(_site_serving(s, lake))
-        elif env is not None and s.storage_credentials is not None:
-            problems.append(("serving.storage_credentials", f"{s.environment!r} is "
-                             f"{env.kind}: KServe reads the weights through the workload's "
-                             "identity there; remove storage_credentials (a site's tenant "
-                             "only)"))
         if env is not None and env.kind != "onprem" and s.gateway_addresses:
             problems.append(("serving.gateway_addresses", f"{s.environment!r} is {env.kind}: "
                              "its load balancer assigns the address; remove gateway_addresses"))

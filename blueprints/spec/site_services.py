@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from blueprints.spec.base import Strict, fail
+from blueprints.spec.base import ProblemPath, Strict, fail, site_only
 
 SECRET_KEY = r"^[a-zA-Z][a-zA-Z0-9_]*(:[a-zA-Z][a-zA-Z0-9_]*)?$"
 """A stack config key (`key`, or `namespace:key`)."""
@@ -292,7 +292,7 @@ class SiteRegistry(Strict):
 
 
 def site_registry_problems(reg: object, environments: Mapping[str, object],
-                           ) -> list[tuple[str, str]]:
+                           ) -> list[tuple[ProblemPath, str]]:
     """A registry and its environment: `site` on a site (its registry hosts, the site's
     object storage for its images), never in a cloud."""
     from blueprints.spec.site import OnPremSite
@@ -304,14 +304,13 @@ def site_registry_problems(reg: object, environments: Mapping[str, object],
     name = getattr(reg, "environment", "")
     if env is None:
         return []
-    if not isinstance(env, OnPremSite):
-        return [("registry.site", f"{name!r} is a cloud environment: its registry is the "
-                 "cloud's own; remove `site` (it describes Harbor on a site)")] \
-            if site is not None else []
-    if site is None:
-        return [("registry.site", f"required: {name!r} is a site, so the registry is Harbor on "
-                 "its registry hosts; give site.hostname, address, tls_secret and the secrets")]
-    problems: list[tuple[str, str]] = []
+    only = site_only("registry.site", site is not None, name, getattr(env, "kind", ""),
+                     site="the registry is Harbor on its registry hosts; give site.hostname, "
+                     "address, tls_secret and the secrets",
+                     cloud="its registry is the cloud's own (site describes Harbor on a site)")
+    if only or not isinstance(env, OnPremSite) or site is None:
+        return only
+    problems: list[tuple[ProblemPath, str]] = []
     if getattr(reg, "python_repository", False):
         problems.append(("registry.python_repository", "Harbor holds OCI artifacts: a Python "
                          "repository needs a GCP registry (Artifact Registry)"))
