@@ -66,7 +66,8 @@ def test_cloud_aws_plan_shows_each_part(cloud_aws: dict) -> None:
     assert db["protect"] is True
     roles = {r["inputs"]["name"]: r["inputs"]["description"] for r in cloud_aws["resources"]
              if r["type"] == "aws:iam/role:Role" and "model" in r["inputs"]["name"]}
-    assert list(roles.values()) == ["model-serving: the lakehouse's models zone (read)"]
+    assert list(roles.values()) == [
+        "model-serving: the lakehouse's models zone (read), request logs (put)"]
 
 
 def test_no_secret_in_plain_text(cloud_aws: dict) -> None:
