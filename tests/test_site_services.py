@@ -275,6 +275,11 @@ def test_bucket_job_sets_versioning_lock_lifecycle_and_the_bucket_user() -> None
     (dict(users=(BucketUser("harbor", "nope", "a:b"),)), "`users`: harbor is allowed bucket "
      "'nope', which the tenant does not have (['acme-curated-dc1', 'acme-raw-dc1', "
      "'acme-registry-dc1'])"),
+    (dict(users=(BucketUser("argo", "acme-curated-dc1", "a:b", prefix="/"),)), "`users`: argo "
+     "has prefix '/': a prefix is a non-empty key prefix of its one bucket (no `also`)"),
+    (dict(users=(BucketUser("argo", "acme-curated-dc1", "a:b", also=("acme-raw-dc1",),
+                            prefix="argo"),)), "`users`: argo has prefix 'argo': a prefix is a "
+     "non-empty key prefix of its one bucket (no `also`)"),
 ])
 def test_object_store_refuses_bad_arguments(run, overrides: dict[str, Any],  # type: ignore[no-untyped-def]
                                             message: str) -> None:
@@ -495,6 +500,13 @@ def test_the_render_is_strict_valid_and_declares_every_chart_value(tmp_path: Pat
     assert json.loads(buckets["serving-ro.policy.json"])["Statement"][0]["Action"] == [
         "s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject"]
     assert "admin policy attach lake serving-ro --user" in buckets["setup.sh"]
+    # Argo's tenant user reaches its artifacts under argo/ only, never the zone's tables
+    argo = json.loads(buckets["argo-rw.policy.json"])["Statement"]
+    assert [(st["Action"], st["Resource"]) for st in argo] == [
+        (["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+         ["arn:aws:s3:::acme-sovereign-curated-dc1"]),
+        (["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+          "s3:ListMultipartUploadParts"], ["arn:aws:s3:::acme-sovereign-curated-dc1/argo/*"])]
 
 
 def test_mirror_lock_lists_the_site_services_images(capsys: pytest.CaptureFixture[str]) -> None:

@@ -294,9 +294,13 @@ def build_object_storage(spec: Blueprint, env_name: str, env: OnPremSite,
     p = spec.pipelines
     if p is not None and p.storage_credentials is not None and lake is not None \
             and lake.environment == env_name:
+        # Argo's artifacts only: the zone's tables are the catalog's (Polaris vends those)
+        from blueprints.compose.lakehouse import ARTIFACTS_PREFIX
+
         users.append(BucketUser(name="argo", bucket=bucket_name(spec.name, p.artifacts_zone,
                                                                env_name),
-                                credentials=stack_secret(p.storage_credentials)))
+                                credentials=stack_secret(p.storage_credentials),
+                                prefix=ARTIFACTS_PREFIX))
     serving = spec.serving
     if serving is not None and serving.environment == env_name \
             and serving.storage_credentials and lake is not None \

@@ -75,6 +75,10 @@ class BucketUser:
     """Further buckets it may use (the site catalog's: the zones of its namespaces)."""
     read_only: bool = False
     """Read the bucket only (list and get): a reader such as KServe's storage initializer."""
+    prefix: str | None = None
+    """Objects under this key prefix of `bucket` only (it lists the bucket, reads and writes
+    nothing else of it): Argo's artifacts under argo/ of a zone the catalog also keeps tables
+    in. None: the whole bucket."""
 
     @property
     def policy(self) -> str:
@@ -192,6 +196,9 @@ def validate(args: SiteObjectStoreArgs) -> None:
             if bucket not in buckets:
                 raise ComponentArgsError(f"`users`: {u.name} is allowed bucket {bucket!r}, "
                                          f"which the tenant does not have ({sorted(buckets)})")
+        if u.prefix is not None and (u.also or not u.prefix.strip("/")):
+            raise ComponentArgsError(f"`users`: {u.name} has prefix {u.prefix!r}: a prefix is a "
+                                     "non-empty key prefix of its one bucket (no `also`)")
     if not args.kms.endpoint.startswith("https://"):
         raise ComponentArgsError(f"`kms.endpoint` ({args.kms.endpoint!r}) is not https://: KES "
                                  "reaches its KMS over TLS")
@@ -226,10 +233,24 @@ def user_env(name: str) -> tuple[str, str]:
     return f"USER_{base}_ACCESS_KEY", f"USER_{base}_SECRET_KEY"
 
 
-def bucket_policy(bucket: str, read_only: bool = False, also: tuple[str, ...] = ()
-                  ) -> dict[str, Any]:
+PREFIX_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                         "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+
+
+def bucket_policy(bucket: str, read_only: bool = False, also: tuple[str, ...] = (),
+                  prefix: str | None = None) -> dict[str, Any]:
     """A tenant policy allowing these buckets only (IAM JSON, as `mc admin policy create`
-    reads); read-only: listing the buckets and getting their objects."""
+    reads); read-only: listing the buckets and getting their objects; with a prefix: listing
+    the bucket, and reading and writing the objects under the prefix only."""
+    if prefix is not None:
+        key = prefix.strip("/")
+        return {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:ListBucket",
+                                           "s3:ListBucketMultipartUploads"],
+             "Resource": [f"arn:aws:s3:::{bucket}"]},
+            {"Effect": "Allow",
+             "Action": ["s3:GetObject"] if read_only else PREFIX_OBJECT_ACTIONS,
+             "Resource": [f"arn:aws:s3:::{bucket}/{key}/*"]}]}
     actions = (["s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject"] if read_only
                else ["s3:*"])
     return {"Version": "2012-10-17", "Statement": [{
@@ -510,7 +531,8 @@ class SiteObjectStore(FactoryComponent):
         files = {"setup.sh": script, **{
             f"{z.bucket}.lifecycle.json": json.dumps(lifecycle(z), indent=2, sort_keys=True)
             for z in args.zones}, **{
-            f"{u.policy}.policy.json": json.dumps(bucket_policy(u.bucket, u.read_only, u.also),
+            f"{u.policy}.policy.json": json.dumps(bucket_policy(u.bucket, u.read_only, u.also,
+                                                                u.prefix),
                                                   indent=2, sort_keys=True)
             for u in args.users}}
         config = k8s.core.v1.ConfigMap(
