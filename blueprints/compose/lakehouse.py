@@ -324,17 +324,19 @@ def build_pipelines(spec: Blueprint, built: Built, platforms: dict[str, ClusterP
         lake_env: Any = spec.environments[spec.lakehouse.environment]  # type: ignore[union-attr]
         models = spec.serving.models if spec.serving is not None else {}
         logs = request_logs(spec)
-        served = tuple(ServedInputs(
-            model=m, team=models[m].team or d.team or p.team,
-            namespace=spec.serving.namespace,  # type: ignore[union-attr]
-            bucket=logs[m][0] if m in logs else None, prefix=logs[m][1] if m in logs else None,
-            region=lake_env.region if m in logs else None)
-            for m in d.served_models)
+        served = []
+        for m in d.served_models:
+            bucket_, key = logs.get(m, (None, None))
+            served.append(ServedInputs(
+                model=m, team=models[m].team or d.team or p.team,
+                namespace=spec.serving.namespace,  # type: ignore[union-attr]
+                bucket=bucket_, prefix=key,
+                region=lake_env.region if bucket_ is not None else None))
         with blame("pipelines.drift", d):
             DriftWatch(naming.child(p.environment, "drift"), DriftWatchArgs(
                 pipelines=args, schedule=d.schedule, alert_team=d.team or p.team,
                 reference_days=d.reference_days, current_hours=d.current_hours,
-                threshold=d.threshold, labels=labels, served=served,
+                threshold=d.threshold, labels=labels, served=tuple(served),
                 depends_on=(pipelines.chart, pipelines.template, platform.monitoring.chart)),
                 opts)
 

@@ -150,11 +150,10 @@ def _gcp_reader(spec: Blueprint, built: Built, env_name: str, namespace: str,
 
 
 def served_model_args(spec: Blueprint, name: str, m: ServedModel, uri_root: str,
-                      capacity: GpuPoolCapacity) -> ServedModelArgs:
-    """A served model's arguments (namespace, runtime and gateway are set by Serving)."""
-    from blueprints.compose.lakehouse import request_logs
-
-    log = request_logs(spec).get(name)
+                      capacity: GpuPoolCapacity,
+                      log: tuple[str, str] | None = None) -> ServedModelArgs:
+    """A served model's arguments (namespace, runtime and gateway are set by Serving); `log`:
+    the (bucket, key prefix) KServe's agent logs its requests to."""
     last = m.last_good
     return ServedModelArgs(
         model=name, namespace="", pool=m.pool, runtime="", gateway="", service_account="",
@@ -183,14 +182,14 @@ def build_serving(spec: Blueprint, built: Built, platforms: dict[str, ClusterPla
     platform = platforms.get(s.environment)
     if platform is None or env_build.kubernetes is None:
         raise ComponentArgsError(f"{s.environment!r} has no Kubernetes cluster to serve on")
+    from blueprints.compose.lakehouse import request_logs
+
+    logs = request_logs(spec)
     identity: dict[str, pulumi.Input[str]] = {}
     if env.kind == "aws":
-        from blueprints.compose.lakehouse import request_logs
-
         identity = _aws_reader(spec, built, s.environment, "model-serving", s.namespace,
                                SERVICE_ACCOUNT, read_only=True,
-                               write_prefixes=tuple(v for _, v in sorted(
-                                   request_logs(spec).items())))
+                               write_prefixes=tuple(v for _, v in sorted(logs.items())))
     elif env.kind == "gcp":
         identity = _gcp_reader(spec, built, s.environment, s.namespace, SERVICE_ACCOUNT)
         from components.gcp.proxy_subnet import ProxySubnet, ProxySubnetArgs
@@ -205,7 +204,7 @@ def build_serving(spec: Blueprint, built: Built, platforms: dict[str, ClusterPla
         site_store = _site_model_store(spec, s.environment)
     scheme, bucket = models_bucket(spec, built)
     root = f"{scheme}://{bucket}"
-    models = tuple(served_model_args(spec, n, m, root, capacities[m.pool])
+    models = tuple(served_model_args(spec, n, m, root, capacities[m.pool], logs.get(n))
                    for n, m in sorted(s.models.items()))
     cache: dict[str, int] = {}
     for m in models:

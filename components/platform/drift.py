@@ -91,25 +91,27 @@ class DriftWatchArgs:
     stale_after_minutes: int = 180
     """Minutes without a report before the watch itself alerts (two schedules or more)."""
     served: tuple[ServedInputs, ...] = ()
-    """Served models whose logged requests are watched too."""
+    """Served models whose inputs are watched too (vLLM's histograms; their logged requests
+    where they have a log)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels on the objects."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The pipelines (the engine, the steps' ConfigMap) and the monitoring CRDs."""
 
 
-def _gauge(name: str, help_text: str, output: str, args: DriftWatchArgs) -> dict[str, Any]:
-    s = args.pipelines.stages
+def _gauge(name: str, help_text: str, output: str,
+           labels: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """A step's output parameter as an Argo gauge, emitted when the step succeeded."""
     return {"name": name, "help": help_text, "when": "{{status}} == Succeeded",
-            "labels": [{"key": "namespace_name", "value": s.features},
-                       {"key": "table", "value": s.table},
-                       {"key": "team", "value": args.alert_team}],
+            "labels": [{"key": k, "value": v} for k, v in labels],
             "gauge": {"value": f"{{{{outputs.parameters.{output}}}}}", "realtime": False}}
 
 
 def cron_spec(args: DriftWatchArgs, team_label: str) -> dict[str, Any]:
     """The CronWorkflow: one Evidently step whose outputs are the metrics."""
     p = args.pipelines
+    table = (("namespace_name", p.stages.features), ("table", p.stages.table),
+             ("team", args.alert_team))
     env = {"TABLE": p.stages.table, "FEATURES_NAMESPACE": p.stages.features,
            "REFERENCE_DAYS": str(args.reference_days),
            "CURRENT_HOURS": str(args.current_hours)}
@@ -118,9 +120,9 @@ def cron_spec(args: DriftWatchArgs, team_label: str) -> dict[str, Any]:
         {"name": "missing_share", "valueFrom": {"path": "/tmp/missing_share"}}]},
         metrics={"prometheus": [
             _gauge(DRIFT_METRIC, "Share of drifted columns of a lakehouse table (Evidently)",
-                   "drift_share", args),
+                   "drift_share", table),
             _gauge(MISSING_METRIC, "Share of missing values of a lakehouse table (Evidently)",
-                   "missing_share", args)]})
+                   "missing_share", table)]})
     templates = [step]
     entrypoint = "drift"
     logged = [s for s in args.served if s.logged]
@@ -152,23 +154,17 @@ def served_template(args: DriftWatchArgs, s: ServedInputs) -> dict[str, Any]:
            "CURRENT_HOURS": str(args.current_hours)}
     if s.region is not None:
         env["LOG_REGION"] = s.region
-
-    def gauge(name: str, help_text: str, output: str) -> dict[str, Any]:
-        return {"name": name, "help": help_text, "when": "{{status}} == Succeeded",
-                "labels": [{"key": "model", "value": s.model},
-                           {"key": "team", "value": s.team}],
-                "gauge": {"value": f"{{{{outputs.parameters.{output}}}}}", "realtime": False}}
-
+    labels = (("model", s.model), ("team", s.team))
     return container_step(
         served_step(s.model), "served_drift.py", args.pipelines, env,
         outputs={"parameters": [
             {"name": "drift_share", "valueFrom": {"path": "/tmp/drift_share"}},
             {"name": "requests", "valueFrom": {"path": "/tmp/requests"}}]},
         metrics={"prometheus": [
-            gauge(SERVED_DRIFT_METRIC, "Share of drifted input columns of a served model's "
-                  "requests (Evidently)", "drift_share"),
-            gauge(SERVED_REQUESTS_METRIC, "Requests a served model logged in the current "
-                  "window", "requests")]})
+            _gauge(SERVED_DRIFT_METRIC, "Share of drifted input columns of a served model's "
+                   "requests (Evidently)", "drift_share", labels),
+            _gauge(SERVED_REQUESTS_METRIC, "Requests a served model logged in the current "
+                   "window", "requests", labels)]})
 
 
 def shift_group(args: DriftWatchArgs) -> dict[str, Any]:
